@@ -1,0 +1,148 @@
+"""The library's exceptions, in one small hierarchy.
+
+``HubTicketsError`` is the root. Input problems are ``ValueError`` subclasses
+(``PayloadError``, ``FlattenError``, ``ConfigurationError``) so that generic
+``except ValueError`` code keeps working; failures of the service or the
+transport are ``HubSpotError`` / ``TransportError``; ``UpdateStopped`` is the
+early stop of an update run and carries its partial result.
+
+No message built here ever contains an access token: callers pass only
+HubSpot's own fields (status, code, message, correlation id).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .update import UpdateResult
+
+__all__ = [
+    "ConfigurationError",
+    "FlattenError",
+    "HubSpotError",
+    "HubTicketsError",
+    "PayloadError",
+    "RateLimitError",
+    "TransportError",
+    "UpdateStopped",
+]
+
+PROBLEM_COLUMNS = ["row", "objectId", "column", "problem"]
+
+
+class HubTicketsError(Exception):
+    """Base class of every error raised by pandas-hubtickets."""
+
+
+class PayloadError(HubTicketsError, ValueError):
+    """A wide frame that cannot be turned into a payload.
+
+    Raised before anything is built or sent, listing every problem at once.
+
+    Attributes
+    ----------
+    problems : pandas.DataFrame
+        One row per problem, columns ``row`` (the frame's index label, or
+        ``None`` for a frame-level problem), ``objectId``, ``column`` and
+        ``problem``.
+    """
+
+    def __init__(self, problems: pd.DataFrame, *, shown: int = 5) -> None:
+        self.problems = problems.reset_index(drop=True)[PROBLEM_COLUMNS]
+        n = len(self.problems)
+        lines = []
+        for rec in self.problems.head(shown).itertuples(index=False):
+            where = []
+            if rec.row is not None:
+                where.append(f"row {rec.row!r}")
+            if rec.objectId is not None and not pd.isna(rec.objectId):
+                where.append(f"objectId {rec.objectId!r}")
+            if rec.column is not None:
+                where.append(f"column {rec.column!r}")
+            lines.append(f"  - {', '.join(where) or 'frame'}: {rec.problem}")
+        more = f"\n  ... and {n - shown} more (see .problems)" if n > shown else ""
+        noun = "problem" if n == 1 else "problems"
+        super().__init__(
+            f"{n} {noun} found before building the payload:\n" + "\n".join(lines) + more
+        )
+
+
+class FlattenError(HubTicketsError, ValueError):
+    """A response that does not have the shape of HubSpot ticket objects."""
+
+
+class ConfigurationError(HubTicketsError, ValueError):
+    """A bad argument to the client or to an update run (no token, http base URL, ...)."""
+
+
+class TransportError(HubTicketsError):
+    """The request could not be completed (connection refused, timeouts) after all retries."""
+
+
+class HubSpotError(HubTicketsError):
+    """HubSpot answered with an error.
+
+    Attributes
+    ----------
+    status : int
+        The HTTP status code.
+    error : str or None
+        HubSpot's error code (``INVALID_DATE``, ``PROPERTY_DOESNT_EXIST``,
+        ``RATE_LIMIT``, ...) or, lacking one, ``HTTP_<status>``.
+    message : str
+        HubSpot's message.
+    body : Any
+        The parsed error body (or the raw text when it was not JSON).
+    correlation_id : str or None
+        HubSpot's ``correlationId``, for support requests.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        error: str | None = None,
+        body: Any = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        self.status = status
+        self.error = error or f"HTTP_{status}"
+        self.message = message
+        self.body = body
+        self.correlation_id = correlation_id
+        cid = f" (correlationId {correlation_id})" if correlation_id else ""
+        super().__init__(f"HubSpot answered {status} {self.error}: {message}{cid}")
+
+
+class RateLimitError(HubSpotError):
+    """A 429 that must not be retried (the ``DAILY`` limit), or retries ran out.
+
+    Attributes
+    ----------
+    policy : str or None
+        HubSpot's ``policyName``: ``DAILY``, ``TEN_SECONDLY_ROLLING``, ``SECONDLY``.
+    """
+
+    def __init__(self, status: int, message: str, *, policy: str | None = None, **kw: Any) -> None:
+        self.policy = policy
+        super().__init__(status, message, **kw)
+
+
+class UpdateStopped(HubTicketsError):
+    """An update run that stopped before every batch was sent.
+
+    Attributes
+    ----------
+    result : UpdateResult
+        The partial result: every input row is ``updated``, ``failed``,
+        ``skipped`` or ``not_sent``. ``result.failed_rows()`` and the journal
+        tell what is left to send.
+    """
+
+    def __init__(self, message: str, result: UpdateResult) -> None:
+        self.result = result
+        super().__init__(message)
