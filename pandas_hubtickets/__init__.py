@@ -1,5 +1,9 @@
-"""pandas-hubtickets: HubSpot tickets as native pandas."""
+"""pandas-hubtickets: HubSpot tickets as native pandas.
 
+Importing the package registers the ``DataFrame.hubtickets`` accessor.
+"""
+
+from . import accessor as _accessor  # noqa: F401  (registers DataFrame.hubtickets)
 from .errors import (
     ConfigurationError,
     FlattenError,
@@ -10,6 +14,7 @@ from .errors import (
     TransportError,
     UpdateStopped,
 )
+from .flatten import flatten
 
 __all__ = [
     "ConfigurationError",
@@ -20,4 +25,5 @@ __all__ = [
     "RateLimitError",
     "TransportError",
     "UpdateStopped",
+    "flatten",
 ]

@@ -1,0 +1,179 @@
+"""The ``DataFrame.hubtickets`` accessor: a thin facade over the pure modules and the updater."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator, Sequence
+from typing import Any
+
+import pandas as pd
+
+from . import flatten as _flatten
+from .payload import Api, NaMode, check_batch_size, encode_frame
+
+__all__ = ["HubTicketsAccessor"]
+
+
+@pd.api.extensions.register_dataframe_accessor("hubtickets")
+class HubTicketsAccessor:
+    """HubSpot tickets in pandas, for both shapes of frame.
+
+    A *wide* frame (a ticket id plus one column per ticket property) becomes
+    HubSpot batch-update bodies with :meth:`to_payload`, :meth:`to_batches` and
+    :meth:`to_json`. A *tidy* frame (one row per property version, as made by
+    :func:`pandas_hubtickets.flatten`) goes back to wide form with
+    :meth:`current`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import pandas_hubtickets  # registers the accessor
+    >>> df = pd.DataFrame({"objectId": [176602], "status": ["CLOSED"]})
+    >>> df.hubtickets.to_payload()
+    [{'objectId': 176602, 'properties': [{'name': 'status', 'value': 'CLOSED'}]}]
+    """
+
+    def __init__(self, pandas_obj: pd.DataFrame) -> None:
+        if isinstance(pandas_obj.columns, pd.MultiIndex):
+            raise AttributeError(
+                "hubtickets needs flat column labels (one column per ticket property), "
+                "not a MultiIndex: flatten the columns first"
+            )
+        self._obj = pandas_obj
+
+    def to_payload(
+        self,
+        properties: Sequence[Hashable] | str | None = None,
+        *,
+        id_column: str = "objectId",
+        na: NaMode = "skip",
+        api: Api = "v1",
+    ) -> Any:
+        """Build the batch-update request body for every row.
+
+        Parameters
+        ----------
+        properties : list of str, optional
+            The columns to send, in this order. By default every column but
+            the id column.
+        id_column : str, default "objectId"
+            The column holding the ticket id, or the name of the index that
+            holds it (HubSpot exports call it ``"Ticket ID"``).
+        na : {"skip", "clear", "error"}, default "skip"
+            What a missing value (None, NaN, NaT, pd.NA) means. ``"skip"``
+            leaves the property out, so HubSpot keeps its value; ``"clear"``
+            sends ``""``, which clears it; ``"error"`` refuses the frame.
+            A row with nothing left to send is left out of the body.
+        api : {"v1", "2026-03"}, default "v1"
+            The body shape: CRM Objects v1 ``tickets/batch-update`` (a list of
+            ``{"objectId", "properties": [{"name", "value"}]}``), or the
+            date-versioned API's ``{"inputs": [{"id", "properties": {...}}]}``.
+
+        Returns
+        -------
+        list or dict
+            The body, in row order, every value a string (see the README's
+            value-encoding table).
+
+        Raises
+        ------
+        PayloadError
+            Listing every problem at once (``.problems`` is a DataFrame with
+            columns ``row``, ``objectId``, ``column``, ``problem``): a missing
+            id column; ids missing, not whole, not positive or duplicated;
+            bad property names; values that cannot be sent.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import pandas_hubtickets
+        >>> df = pd.DataFrame(
+        ...     {"status": ["CLOSED", None], "priority": [1.0, 2.5]},
+        ...     index=pd.Index([176602, 178218], name="Ticket ID"),
+        ... )
+        >>> df.hubtickets.to_payload(id_column="Ticket ID")  # doctest: +NORMALIZE_WHITESPACE
+        [{'objectId': 176602, 'properties': [{'name': 'status', 'value': 'CLOSED'},
+                                             {'name': 'priority', 'value': '1'}]},
+         {'objectId': 178218, 'properties': [{'name': 'priority', 'value': '2.5'}]}]
+        >>> df.hubtickets.to_payload(id_column="Ticket ID", api="2026-03")["inputs"][1]
+        {'id': '178218', 'properties': {'priority': '2.5'}}
+        """
+        encoded = encode_frame(self._obj, properties, id_column=id_column, na=na, api=api)
+        return encoded.flavor.wrap(encoded.records())
+
+    def to_batches(
+        self,
+        size: int = 100,
+        properties: Sequence[Hashable] | str | None = None,
+        *,
+        id_column: str = "objectId",
+        na: NaMode = "skip",
+        api: Api = "v1",
+    ) -> Iterator[Any]:
+        """Bodies of at most ``size`` tickets each, in row order.
+
+        The frame is validated and encoded before this returns, so a bad frame
+        raises here and not half-way through the iteration.
+
+        Parameters
+        ----------
+        size : int, default 100
+            Tickets per body, from 1 to 100 (HubSpot's limit).
+        properties, id_column, na, api
+            As in :meth:`to_payload`.
+
+        Returns
+        -------
+        iterator of list or dict
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import pandas_hubtickets
+        >>> df = pd.DataFrame({"objectId": [1, 2, 3], "subject": ["a", "b", "c"]})
+        >>> [len(b) for b in df.hubtickets.to_batches(2)]
+        [2, 1]
+        """
+        size = check_batch_size(size)
+        encoded = encode_frame(self._obj, properties, id_column=id_column, na=na, api=api)
+        return (encoded.flavor.wrap(encoded.records(rows)) for rows in encoded.batches(size))
+
+    def to_json(
+        self,
+        properties: Sequence[Hashable] | str | None = None,
+        *,
+        id_column: str = "objectId",
+        na: NaMode = "skip",
+        api: Api = "v1",
+    ) -> str:
+        """The request body of :meth:`to_payload` as compact JSON text.
+
+        Built column by column with pyarrow, without Python objects per cell:
+        this is what travels, and how the client builds its request bodies.
+        ``json.loads(df.hubtickets.to_json()) == df.hubtickets.to_payload()``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import pandas_hubtickets
+        >>> pd.DataFrame({"objectId": [7], "is_escalated": [True]}).hubtickets.to_json()
+        '[{"objectId":7,"properties":[{"name":"is_escalated","value":"true"}]}]'
+        """
+        encoded = encode_frame(self._obj, properties, id_column=id_column, na=na, api=api)
+        return encoded.body_text()
+
+    def current(self) -> pd.DataFrame:
+        """The wide form of a tidy frame: one row per ticket, its current values.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``objectId`` plus one column per property holding version 0.
+
+        Examples
+        --------
+        >>> import pandas_hubtickets as ht
+        >>> tidy = ht.flatten([{"objectId": 5, "properties": {"status": {"value": "OPEN"}}}])
+        >>> tidy.hubtickets.current()["status"].tolist()
+        ['OPEN']
+        """
+        return _flatten.current(self._obj)

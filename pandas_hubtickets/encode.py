@@ -1,0 +1,246 @@
+"""Column-wise encoding of pandas values into the strings HubSpot expects.
+
+Pure functions, no network. Every column becomes one ``pyarrow.StringArray``
+(null where the source value is missing) plus the positions of the cells that
+cannot be sent, with the reason. Work is done per column with pyarrow/numpy
+kernels; only object columns holding something other than plain strings,
+numbers or booleans fall back to a per-cell Python encoder.
+
+The encoding table (also in the README):
+
+==========================================  =========================================
+value                                       sent as
+==========================================  =========================================
+str                                         unchanged (at most 65,536 characters)
+bool, numpy bool, pandas boolean            ``"true"`` / ``"false"``
+int, nullable Int64, whole float (``3.0``)  decimal digits, no ``.0``
+other float                                 shortest round-tripping decimal
+datetime (any unit; naive taken as UTC)     epoch milliseconds
+date, pyarrow date                          epoch milliseconds of midnight UTC
+list, tuple, set                            values joined with ``;`` (sets sorted)
+Decimal                                     its exact decimal string
+categorical                                 its value, encoded as above
+missing (None, NaN, NaT, pd.NA)             null: left to the caller's ``na`` rule
+==========================================  =========================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["MAX_TEXT", "Problems", "encode_column"]
+
+MAX_TEXT = 65_536
+MS_PER_DAY = 86_400_000
+_EPOCH_DATE = dt.date(1970, 1, 1)
+_EPOCH = pd.Timestamp(0, tz="UTC")
+_ONE_MS = pd.Timedelta(1, "ms")
+_MS_PER_UNIT = {"s": (1000, 1), "ms": (1, 1), "us": (1, 1000), "ns": (1, 1_000_000)}
+_INT_SAFE = 2.0**63
+
+#: Problems found in one column: (row positions, reason) pairs.
+Problems = list[tuple[np.ndarray, str]]
+
+
+class _Unsendable(Exception):
+    """A single cell that cannot be encoded (raised and caught inside this module)."""
+
+
+def encode_column(s: pd.Series) -> tuple[pa.StringArray, Problems]:
+    """Encode one column.
+
+    Parameters
+    ----------
+    s : pandas.Series
+        Any dtype: numpy, nullable, pyarrow-backed, categorical or object.
+
+    Returns
+    -------
+    values : pyarrow.StringArray
+        The encoded strings, null where the source is missing or unsendable.
+    problems : list of (positions, reason)
+        Row positions (into ``s``) of cells that cannot be sent.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> values, problems = encode_column(pd.Series([3.0, 2.5, None]))
+    >>> values.to_pylist(), problems
+    (['3', '2.5', None], [])
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return _encode_categorical(s)
+    if s.dtype == object:
+        return _encode_objects(s)
+    try:
+        arr = _to_arrow(s)
+    except (pa.ArrowException, TypeError, ValueError):
+        return _encode_objects(s.astype(object))
+    return _encode_arrow(arr)
+
+
+def _to_arrow(s: pd.Series) -> pa.Array:
+    arr = pa.array(s, from_pandas=True)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _encode_categorical(s: pd.Series) -> tuple[pa.StringArray, Problems]:
+    categories, cat_problems = encode_column(pd.Series(s.cat.categories))
+    codes = s.cat.codes.to_numpy()
+    values = pc.take(categories, pa.array(codes, mask=codes < 0))
+    problems = [(np.flatnonzero(np.isin(codes, pos)), why) for pos, why in cat_problems]
+    return values, [(pos, why) for pos, why in problems if len(pos)]
+
+
+def _encode_arrow(arr: pa.Array) -> tuple[pa.StringArray, Problems]:  # noqa: PLR0911
+    t = arr.type
+    if pa.types.is_dictionary(t):
+        dictionary, dict_problems = _encode_arrow(arr.dictionary)
+        indices = arr.indices.to_numpy(zero_copy_only=False)
+        problems = [(np.flatnonzero(np.isin(indices, pos)), why) for pos, why in dict_problems]
+        values = pc.take(dictionary, arr.indices)
+        return values, [(pos, why) for pos, why in problems if len(pos)]
+    if pa.types.is_null(t):
+        return pa.nulls(len(arr), pa.string()), []
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return _checked_text(arr.cast(pa.string()))
+    if pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_decimal(t):
+        return arr.cast(pa.string()), []
+    if pa.types.is_floating(t):
+        return _encode_floats(arr.cast(pa.float64()))
+    if pa.types.is_timestamp(t):
+        mul, div = _MS_PER_UNIT[t.unit]
+        return _epoch_ms(arr.cast(pa.int64()), mul, div), []
+    if pa.types.is_date32(t):
+        return _epoch_ms(arr.view(pa.int32()).cast(pa.int64()), MS_PER_DAY, 1), []
+    if pa.types.is_date64(t):
+        return _epoch_ms(arr.view(pa.int64()), 1, 1), []
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return _encode_objects(pd.Series(arr.to_pylist(), dtype=object))
+    present = np.flatnonzero(arr.is_valid().to_numpy(zero_copy_only=False))
+    reason = f"values of type {t} cannot be sent"
+    return pa.nulls(len(arr), pa.string()), [(present, reason)] if len(present) else []
+
+
+def _checked_text(values: pa.StringArray) -> tuple[pa.StringArray, Problems]:
+    too_long = pc.fill_null(pc.greater(pc.utf8_length(values), MAX_TEXT), False)
+    pos = np.flatnonzero(too_long.to_numpy(zero_copy_only=False))
+    if not len(pos):
+        return values, []
+    return values, [(pos, f"text longer than HubSpot's limit of {MAX_TEXT:,} characters")]
+
+
+def _epoch_ms(ints: pa.Array, mul: int, div: int) -> pa.StringArray:
+    missing = ints.is_null().to_numpy(zero_copy_only=False)
+    raw = ints.fill_null(0).to_numpy(zero_copy_only=False)
+    ms = np.floor_divide(raw * mul, div)  # floor: sub-millisecond parts never round up
+    return pa.array(ms, mask=missing).cast(pa.string())
+
+
+def _encode_floats(arr: pa.DoubleArray) -> tuple[pa.StringArray, Problems]:
+    x = arr.to_numpy(zero_copy_only=False)  # nulls become NaN
+    finite = np.isfinite(x)
+    whole = finite & (np.trunc(np.where(finite, x, 0.0)) == x)
+    small = whole & (np.abs(x) < _INT_SAFE)
+    digits = pa.array(np.where(small, x, 0.0).astype(np.int64)).cast(pa.string())
+    shortest = pa.array(x).cast(pa.string())
+    values = pc.if_else(pa.array(small), digits, shortest)
+    big = np.flatnonzero(whole & ~small)
+    if len(big):  # whole numbers beyond int64: exact digits through Python's int
+        exact = pa.array([str(int(v)) for v in x[big]], pa.string())
+        values = pc.replace_with_mask(values, pa.array(np.isin(np.arange(len(x)), big)), exact)
+    values = pc.if_else(pa.array(finite), values, pa.nulls(len(x), pa.string()))
+    inf = np.flatnonzero(np.isinf(x))
+    return values, [(inf, "infinite number cannot be sent")] if len(inf) else []
+
+
+def _format_float(v: float) -> str:
+    values, _ = _encode_floats(pa.array([v], pa.float64()))
+    text = values[0].as_py()
+    assert isinstance(text, str)
+    return text
+
+
+def _encode_objects(s: pd.Series) -> tuple[pa.StringArray, Problems]:
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind in ("string", "empty", "boolean", "integer", "floating", "mixed-integer-float"):
+        try:
+            return _encode_arrow(pa.array(s, from_pandas=True))
+        except (pa.ArrowException, TypeError, ValueError):
+            pass  # e.g. ints beyond 64 bits: the per-cell encoder handles them
+    out: list[str | None] = []
+    bad: dict[str, list[int]] = {}
+    for i, v in enumerate(s.tolist()):
+        try:
+            out.append(encode_scalar(v))
+        except _Unsendable as exc:
+            out.append(None)
+            bad.setdefault(str(exc), []).append(i)
+    values, problems = _checked_text(pa.array(out, pa.string()))
+    return values, problems + [(np.asarray(pos), why) for why, pos in bad.items()]
+
+
+def _is_missing(v: Any) -> bool:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    if isinstance(v, float | np.floating):
+        return math.isnan(v)
+    if isinstance(v, decimal.Decimal):
+        return v.is_nan()
+    if isinstance(v, np.datetime64 | np.timedelta64):
+        return bool(np.isnat(v))
+    return False
+
+
+def encode_scalar(v: Any) -> str | None:
+    """Encode one Python value; ``None`` for missing. Raises ``_Unsendable``."""
+    if _is_missing(v):
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool | np.bool_):
+        return "true" if v else "false"
+    if isinstance(v, int | np.integer):
+        return str(int(v))
+    if isinstance(v, float | np.floating):
+        if math.isinf(v):
+            raise _Unsendable("infinite number cannot be sent")
+        return _format_float(float(v))
+    if isinstance(v, decimal.Decimal):
+        if v.is_infinite():
+            raise _Unsendable("infinite number cannot be sent")
+        return format(v, "f")
+    if isinstance(v, dt.datetime | np.datetime64):
+        ts = pd.Timestamp(v)
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
+        return str((ts - _EPOCH) // _ONE_MS)
+    if isinstance(v, dt.date):
+        return str((v - _EPOCH_DATE).days * MS_PER_DAY)
+    if isinstance(v, list | tuple | set | frozenset | np.ndarray):
+        return _join_options(v)
+    raise _Unsendable(f"values of type {type(v).__name__} cannot be sent")
+
+
+def _join_options(v: Iterable[Any]) -> str:
+    parts = []
+    for item in v:
+        if isinstance(item, list | tuple | set | frozenset | np.ndarray | dict):
+            raise _Unsendable("nested collections cannot be sent")
+        text = encode_scalar(item)
+        if text is None:
+            raise _Unsendable("missing value inside a list of options")
+        if ";" in text:
+            raise _Unsendable(f"option {text!r} contains ';', HubSpot's option separator")
+        parts.append(text)
+    if isinstance(v, set | frozenset):
+        parts.sort()
+    return ";".join(parts)

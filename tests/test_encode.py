@@ -1,0 +1,165 @@
+"""Value encoding: every row of the README's table, per dtype family, numpy and pyarrow alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from pandas_hubtickets.encode import MAX_TEXT, encode_column
+
+MIDNIGHT_2024 = 1_704_067_200_000  # 2024-01-01T00:00:00Z in epoch ms
+
+
+def enc(values, dtype=None):
+    out, problems = encode_column(pd.Series(values, dtype=dtype))
+    assert problems == []
+    return out.to_pylist()
+
+
+def test_strings_unchanged_in_every_string_dtype():
+    text = ["CLOSED", "", " padded ", "é\n\"q\"", None]
+    for dtype in (object, "string", pd.StringDtype("pyarrow"), pd.ArrowDtype(pa.string())):
+        assert enc(text, dtype) == ["CLOSED", "", " padded ", "é\n\"q\"", None]
+
+
+@pytest.mark.parametrize(
+    "dtype", [bool, "boolean", pd.ArrowDtype(pa.bool_()), object]
+)
+def test_booleans(dtype):
+    values = [True, False] if dtype is bool else [True, False, None]
+    assert enc(values, dtype) == ["true", "false", None][: len(values)]
+
+
+def test_numpy_bool_scalars_in_object_column():
+    assert enc([np.bool_(True), np.bool_(False)], object) == ["true", "false"]
+
+
+@pytest.mark.parametrize(
+    "dtype", ["int64", "int8", "uint64", "Int64", pd.ArrowDtype(pa.int32()), object]
+)
+def test_integers(dtype):
+    values = [0, 3, 120] if dtype in ("int64", "int8", "uint64") else [0, 3, None]
+    expected = ["0", "3", "120"] if dtype in ("int64", "int8", "uint64") else ["0", "3", None]
+    assert enc(values, dtype) == expected
+
+
+def test_int_column_turned_float_by_nan_sends_digits():
+    assert enc([3.0, np.nan, -7.0, 0.0, -0.0]) == ["3", None, "-7", "0", "0"]
+
+
+def test_other_floats_are_shortest_round_trip():
+    values = [2.5, 0.1, 1 / 3, 123456789.123, 1e-7]
+    out = enc(values)
+    assert out[:4] == ["2.5", "0.1", "0.3333333333333333", "123456789.123"]
+    assert [float(v) for v in out] == values
+
+
+def test_huge_whole_floats_are_exact_digits():
+    assert enc([1e20, 2.0**70]) == ["100000000000000000000", str(2**70)]
+
+
+def test_float_dtypes_agree():
+    values = [1.0, 2.25, None]
+    expected = ["1", "2.25", None]
+    for dtype in ("float64", "float32", "Float64", pd.ArrowDtype(pa.float64()), object):
+        assert enc(values, dtype) == expected
+
+
+def test_infinity_is_a_problem_at_its_position():
+    out, problems = encode_column(pd.Series([1.0, np.inf, -np.inf]))
+    assert out.to_pylist()[0] == "1"
+    assert [(p.tolist(), why) for p, why in problems] == [([1, 2], "infinite number cannot be sent")]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_naive_datetimes_of_every_unit_are_utc_epoch_ms(unit):
+    s = pd.Series(pd.to_datetime(["2024-01-01 00:00:01.5", None])).astype(f"datetime64[{unit}]")
+    expected_ms = MIDNIGHT_2024 + (1000 if unit == "s" else 1500)
+    assert enc(s) == [str(expected_ms), None]
+
+
+def test_aware_datetimes_are_converted_to_utc():
+    s = pd.Series(pd.to_datetime(["2024-01-01 01:00"])).dt.tz_localize("Europe/Paris")
+    assert enc(s) == [str(MIDNIGHT_2024)]
+    arrow = s.astype(pd.ArrowDtype(pa.timestamp("ms", tz="America/New_York")))
+    assert enc(arrow) == [str(MIDNIGHT_2024)]
+
+
+def test_sub_millisecond_parts_are_floored_also_before_1970():
+    s = pd.Series(pd.to_datetime(["1969-12-31 23:59:59.9995"])).astype("datetime64[us]")
+    assert enc(s) == ["-1"]
+
+
+def test_python_datetimes_and_dates_in_object_columns():
+    values = [
+        dt.datetime(2024, 1, 1),
+        dt.datetime(2024, 1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+        dt.date(2024, 1, 1),
+        pd.Timestamp("2024-01-01", tz="UTC"),
+        None,
+    ]
+    assert enc(values, object) == [str(MIDNIGHT_2024)] * 4 + [None]
+
+
+def test_pyarrow_dates_are_midnight_utc():
+    s = pd.Series([dt.date(2024, 1, 1), None], dtype=pd.ArrowDtype(pa.date32()))
+    assert enc(s) == [str(MIDNIGHT_2024), None]
+    assert enc(s.astype(pd.ArrowDtype(pa.date64()))) == [str(MIDNIGHT_2024), None]
+
+
+def test_lists_tuples_sets_join_with_semicolons():
+    values = [["b", "a"], ("x", 1), {"z", "y"}, [], None]
+    assert enc(values, object) == ["b;a", "x;1", "y;z", "", None]
+
+
+def test_pyarrow_list_column():
+    s = pd.Series([["a", "b"], None], dtype=pd.ArrowDtype(pa.list_(pa.string())))
+    assert enc(s) == ["a;b", None]
+
+
+def test_option_containing_separator_is_a_problem():
+    out, problems = encode_column(pd.Series([["a;b"], ["ok"]], dtype=object))
+    assert out.to_pylist() == [None, "ok"]
+    assert len(problems) == 1 and problems[0][0].tolist() == [0] and "';'" in problems[0][1]
+
+
+def test_decimals_are_exact():
+    values = [decimal.Decimal("1.50"), decimal.Decimal("1E+2"), decimal.Decimal("NaN")]
+    assert enc(values, object) == ["1.50", "100", None]
+    arrow = pd.Series([decimal.Decimal("1.50")], dtype=pd.ArrowDtype(pa.decimal128(5, 2)))
+    assert enc(arrow) == ["1.50"]
+
+
+def test_categoricals_send_their_values_encoded():
+    assert enc(pd.Categorical(["HIGH", None, "LOW", "HIGH"])) == ["HIGH", None, "LOW", "HIGH"]
+    assert enc(pd.Categorical([1.0, 2.5, None])) == ["1", "2.5", None]
+
+
+def test_missing_markers_are_all_null():
+    assert enc([None, np.nan, pd.NA, pd.NaT, "x"], object) == [None] * 4 + ["x"]
+
+
+def test_unsupported_types_are_named_with_their_positions():
+    out, problems = encode_column(pd.Series(["ok", {"a": 1}, b"raw", 1j, {"b": 2}], dtype=object))
+    found = {why: p.tolist() for p, why in problems}
+    assert found == {
+        "values of type dict cannot be sent": [1, 4],
+        "values of type bytes cannot be sent": [2],
+        "values of type complex cannot be sent": [3],
+    }
+    assert out.to_pylist() == ["ok", None, None, None, None]
+
+
+def test_complex_column_is_refused():
+    _, problems = encode_column(pd.Series([1j, 2j]))
+    assert [p.tolist() for p, _ in problems] == [[0, 1]]
+
+
+def test_text_over_the_limit_is_a_problem():
+    _, problems = encode_column(pd.Series(["x" * MAX_TEXT, "x" * (MAX_TEXT + 1)]))
+    assert [p.tolist() for p, _ in problems] == [[1]]

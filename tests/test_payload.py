@@ -1,0 +1,235 @@
+"""Wide frames to batch-update bodies: golden seed, shapes, NA rules, validation, flavours."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pandas_hubtickets  # noqa: F401  (registers the accessor)
+from pandas_hubtickets import PayloadError
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def seed_request():
+    return json.loads((DATA / "example-batch-update-request.json").read_text())
+
+
+@pytest.fixture
+def seed_frame(seed_request):
+    """The seed's two rows as a wide frame, built from the spelled-out values."""
+    return pd.DataFrame(
+        {
+            "objectId": [176602, 178218],
+            "status": ["CLOSED", "IN_PROGRESS"],
+            "content": [
+                "This is now an updated ticket marked as closed.",
+                "This is another updated ticket marked as in progress.",
+            ],
+        }
+    )
+
+
+def test_golden_seed_request(seed_frame, seed_request):
+    payload = seed_frame.hubtickets.to_payload()
+    assert payload == seed_request
+    # key order as in the seed, all the way down
+    assert json.dumps(payload) == json.dumps(seed_request)
+
+
+def test_golden_seed_json_is_compact_and_equal(seed_frame, seed_request):
+    text = seed_frame.hubtickets.to_json()
+    assert json.loads(text) == seed_request
+    assert text == json.dumps(seed_request, separators=(",", ":"))
+
+
+def test_id_from_an_index_named_like_hubspot_exports(seed_frame, seed_request):
+    exported = seed_frame.rename(columns={"objectId": "Ticket ID"}).set_index("Ticket ID")
+    assert exported.hubtickets.to_payload(id_column="Ticket ID") == seed_request
+
+
+def test_properties_pick_and_order_columns(seed_frame):
+    body = seed_frame.hubtickets.to_payload(["content", "status"])
+    assert [p["name"] for p in body[0]["properties"]] == ["content", "status"]
+    assert seed_frame.hubtickets.to_payload("status")[1]["properties"] == [
+        {"name": "status", "value": "IN_PROGRESS"}
+    ]
+
+
+def test_na_skip_leaves_property_out_and_drops_empty_rows():
+    df = pd.DataFrame({"objectId": [1, 2, 3], "a": ["x", None, None], "b": [1.0, 2.0, np.nan]})
+    assert df.hubtickets.to_payload() == [
+        {"objectId": 1, "properties": [{"name": "a", "value": "x"}, {"name": "b", "value": "1"}]},
+        {"objectId": 2, "properties": [{"name": "b", "value": "2"}]},
+    ]
+
+
+def test_na_clear_sends_empty_strings():
+    df = pd.DataFrame({"objectId": [1], "a": [None], "b": [pd.NaT]})
+    assert df.hubtickets.to_payload(na="clear") == [
+        {"objectId": 1, "properties": [{"name": "a", "value": ""}, {"name": "b", "value": ""}]}
+    ]
+
+
+def test_na_error_lists_every_missing_cell():
+    df = pd.DataFrame({"objectId": [1, 2], "a": [None, "x"], "b": [np.nan, np.nan]})
+    with pytest.raises(PayloadError) as info:
+        df.hubtickets.to_payload(na="error")
+    assert info.value.problems[["row", "column"]].values.tolist() == [[0, "a"], [0, "b"], [1, "b"]]
+
+
+def test_bad_na_and_api_arguments(seed_frame):
+    with pytest.raises(ValueError, match="na must be one of"):
+        seed_frame.hubtickets.to_payload(na="drop")
+    with pytest.raises(ValueError, match="api must be one of"):
+        seed_frame.hubtickets.to_payload(api="v4")
+
+
+def test_all_problems_reported_at_once_in_row_order():
+    df = pd.DataFrame(
+        {
+            "objectId": [5, 5, -1, 2.5, None, 7],
+            "subject": ["ok", "ok", "ok", "ok", "ok", {"not": "sendable"}],
+            "score": [1.0, np.inf, 1.0, 1.0, 1.0, 1.0],
+        },
+        index=list("abcdef"),
+    )
+    with pytest.raises(PayloadError) as info:
+        df.hubtickets.to_payload()
+    problems = info.value.problems
+    assert list(problems.columns) == ["row", "objectId", "column", "problem"]
+    assert problems[["row", "column", "problem"]].values.tolist() == [
+        ["a", "objectId", "id appears in more than one row"],
+        ["b", "objectId", "id appears in more than one row"],
+        ["b", "score", "infinite number cannot be sent"],
+        ["c", "objectId", "id is not positive"],
+        ["d", "objectId", "id is not a whole number"],
+        ["e", "objectId", "id is missing"],
+        ["f", "subject", "values of type dict cannot be sent"],
+    ]
+    assert problems["objectId"].iloc[-1] == 7
+    message = str(info.value)
+    assert message.startswith("7 problems found")
+    assert "row 'a'" in message and "and 2 more" in message
+    assert isinstance(info.value, ValueError)
+
+
+def test_bad_property_names():
+    df = pd.DataFrame([[1, "a", "b", "c", "d"]], columns=["objectId", "", 3, "dup", "dup"])
+    with pytest.raises(PayloadError) as info:
+        df.hubtickets.to_payload()
+    assert info.value.problems["problem"].tolist() == [
+        "property name is empty",
+        "property name 3 is not a string",
+        "property 'dup' appears more than once",
+    ]
+    assert info.value.problems["row"].isna().all()
+
+
+def test_properties_naming_the_id_or_unknown_columns():
+    df = pd.DataFrame({"objectId": [1], "a": ["x"]})
+    with pytest.raises(PayloadError) as info:
+        df.hubtickets.to_payload(["objectId", "nope", "a", "a"])
+    assert info.value.problems["problem"].tolist() == [
+        "the id column cannot also be sent as a property",
+        "no column named 'nope'",
+        "property 'a' appears more than once",
+    ]
+
+
+def test_missing_id_column_names_it():
+    with pytest.raises(PayloadError, match="id column 'objectId' is not a column"):
+        pd.DataFrame({"id": [1], "a": ["x"]}).hubtickets.to_payload()
+
+
+def test_ids_as_digit_strings_and_nullable_ints():
+    df = pd.DataFrame({"objectId": ["12", "x"], "a": ["p", "q"]})
+    with pytest.raises(PayloadError) as info:
+        df.hubtickets.to_payload()
+    assert info.value.problems[["row", "problem"]].values.tolist() == [[1, "id is not a number"]]
+    ok = pd.DataFrame({"objectId": pd.array([12, 9], dtype="Int64"), "a": ["p", "q"]})
+    assert [o["objectId"] for o in ok.hubtickets.to_payload()] == [12, 9]
+
+
+def test_large_integer_ids_stay_exact():
+    big = 2**60 + 1
+    df = pd.DataFrame({"objectId": [big], "a": ["p"]})
+    assert df.hubtickets.to_payload()[0]["objectId"] == big
+    assert json.loads(df.hubtickets.to_json())[0]["objectId"] == big
+
+
+def test_to_batches_sizes_and_validation(seed_frame):
+    df = pd.DataFrame({"objectId": range(1, 251), "a": "x"})
+    assert [len(b) for b in df.hubtickets.to_batches()] == [100, 100, 50]
+    assert [len(b) for b in df.hubtickets.to_batches(size=1)][:3] == [1, 1, 1]
+    for bad in (0, 101, 2.0, True, "10"):
+        with pytest.raises(ValueError, match="batch size"):
+            df.hubtickets.to_batches(bad)
+
+
+def test_to_batches_validates_before_iterating():
+    df = pd.DataFrame({"objectId": [1, 1], "a": ["x", "y"]})
+    with pytest.raises(PayloadError):
+        df.hubtickets.to_batches(1)  # raises here, not on the first next()
+
+
+def test_date_versioned_flavour(seed_frame):
+    body = seed_frame.hubtickets.to_payload(api="2026-03")
+    assert body == {
+        "inputs": [
+            {
+                "id": "176602",
+                "properties": {
+                    "status": "CLOSED",
+                    "content": "This is now an updated ticket marked as closed.",
+                },
+            },
+            {
+                "id": "178218",
+                "properties": {
+                    "status": "IN_PROGRESS",
+                    "content": "This is another updated ticket marked as in progress.",
+                },
+            },
+        ]
+    }
+    assert json.loads(seed_frame.hubtickets.to_json(api="2026-03")) == body
+    assert [len(b["inputs"]) for b in seed_frame.hubtickets.to_batches(1, api="2026-03")] == [1, 1]
+
+
+def test_json_escapes_agree_with_the_python_payload():
+    df = pd.DataFrame(
+        {
+            "objectId": [1, 2, 3],
+            'we"ird\\name': ['quote " back \\ slash', "tab\tnew\nline\x01", "émoji 🎫 \u2028"],
+        }
+    )
+    assert json.loads(df.hubtickets.to_json()) == df.hubtickets.to_payload()
+
+
+def test_mixed_frame_json_equals_payload():
+    rng = np.random.default_rng(0)
+    n = 500
+    df = pd.DataFrame(
+        {
+            "objectId": np.arange(1, n + 1),
+            "s": rng.choice(["a", "b", None], n),
+            "c": pd.Categorical(rng.choice(["LOW", "HIGH"], n)),
+            "f": np.where(rng.random(n) < 0.2, np.nan, rng.integers(0, 9, n).astype(float)),
+            "g": rng.random(n),
+            "b": rng.random(n) < 0.5,
+            "t": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 1e9, n), "s"),
+        }
+    )
+    assert json.loads(df.hubtickets.to_json()) == df.hubtickets.to_payload()
+
+
+def test_accessor_refuses_multiindex_columns():
+    df = pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("a", "x"), ("b", "y")]))
+    with pytest.raises(AttributeError, match="flat column labels"):
+        _ = df.hubtickets
