@@ -1,0 +1,9 @@
+"""A local HubSpot tickets emulator for tests, demos and benchmarks.
+
+>>> from pandas_hubtickets.testing import FakeHubSpot, Faults
+"""
+
+from .emulator import FakeHubSpot, RequestRecord
+from .limits import Faults
+
+__all__ = ["FakeHubSpot", "Faults", "RequestRecord"]

@@ -1,0 +1,461 @@
+"""The emulated endpoints: a routing table and one handler per endpoint.
+
+Handlers are plain functions ``(store, call) -> Reply`` run under the
+emulator's lock; they raise :class:`ApiError` for any 4xx answer. Writes are
+atomic per request: every problem of every object is collected first, and
+nothing is written unless there are none.
+
+Choices where HubSpot's behaviour is not documented (stricter where unsure,
+so that client mistakes show up against the emulator):
+
+- An empty batch is a 400, so is a batch of more than 100 objects, and one
+  naming the same object twice.
+- ``objectId`` must be a JSON integer and every ``value`` a JSON string
+  (HubSpot may coerce numbers); JSON ``NaN`` / ``Infinity`` is invalid JSON.
+  The same property twice in one object is a 400.
+- An unknown or deleted ``objectId`` in a v1 batch update fails the batch
+  like a bad value: a ``validationResults`` entry with error
+  ``OBJECT_NOT_FOUND`` and name ``objectId``. No entry names the object it
+  is about, so a client must split the batch to find the culprit.
+- Create requires non-empty ``subject`` and ``hs_pipeline_stage``
+  (``MISSING_REQUIRED_PROPERTY``); ``hs_pipeline`` defaults to ``"0"``.
+- Reads ignore unknown property names. Without ``properties`` /
+  ``propertiesWithHistory`` every property is returned with its current
+  version only.
+- ``GET /paged``: ``offset`` is the last object id returned; ``limit``
+  defaults to and is capped at 100.
+- Date-versioned batch update: any bad value fails the whole call with a 400
+  ``VALIDATION_ERROR``; unknown ids give a 207 whose ``errors`` list them,
+  while the other inputs are written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, NoReturn, TypeVar
+
+from .schema import Problem, check_write, v2_definitions
+from .shapes import error_body, iso_ms, simple_public_object, v1_object
+from .store import LAST_MODIFIED, StoredTicket, TicketStore
+
+__all__ = ["MAX_BATCH", "ApiError", "Call", "Reply", "dispatch", "resolve"]
+
+MAX_BATCH = 100
+JSON_TYPE = "application/json;charset=utf-8"
+V1 = "/crm-objects/v1/objects/tickets"
+REQUIRED_ON_CREATE = ("subject", "hs_pipeline_stage")
+DEFAULTS = {"hs_pipeline": "0"}
+
+Pair = tuple[str, str]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One parsed request, as handlers see it."""
+
+    method: str
+    path: str
+    params: tuple[str, ...]
+    query: dict[str, list[str]]
+    body: Any
+    body_error: str | None
+    seq: int
+
+
+@dataclass
+class Reply:
+    """One answer: ``body`` is JSON-able, a text body (``str``) or None (no body)."""
+
+    status: int
+    body: Any = None
+    content_type: str = JSON_TYPE
+    headers: dict[str, str] = field(default_factory=dict)
+    codes: tuple[str, ...] = ()
+
+
+class ApiError(Exception):
+    """A 4xx answer with a v1-style error body (``extra`` goes into the body)."""
+
+    def __init__(
+        self, status: int, message: str, codes: tuple[str, ...] = (), **extra: Any
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.codes = codes
+        self.extra = extra
+
+    def reply(self) -> Reply:
+        """The error as an answer."""
+        return Reply(self.status, error_body(self.message, **self.extra), codes=self.codes)
+
+
+def _bad_request(message: str) -> NoReturn:
+    raise ApiError(400, message, ("VALIDATION_ERROR",), category="VALIDATION_ERROR")
+
+
+def _not_found(object_id: int) -> NoReturn:
+    raise ApiError(
+        404,
+        f"Object not found. objectId {object_id} does not exist or was deleted.",
+        ("OBJECT_NOT_FOUND",),
+        category="OBJECT_NOT_FOUND",
+    )
+
+
+def _invalid(problems: list[Problem]) -> NoReturn:
+    raise ApiError(
+        400,
+        "Property values were not valid",
+        tuple(p.code for p in problems),
+        validationResults=[p.to_json() for p in problems],
+    )
+
+
+# --- request parsing: each raises a 400 naming what is wrong ---
+
+
+def _json(call: Call) -> Any:
+    if call.body_error is not None:
+        _bad_request(f"Invalid input JSON: {call.body_error}")
+    return call.body
+
+
+def _batch(raw: Any, what: str) -> list[Any]:
+    if not isinstance(raw, list):
+        _bad_request(f"{what} must be a JSON array")
+    if not raw:
+        _bad_request(f"{what} must not be empty")
+    if len(raw) > MAX_BATCH:
+        _bad_request(f"Batch size limit exceeded: {len(raw)} {what}, at most {MAX_BATCH}")
+    return raw
+
+
+def _repeated(items: Iterable[T]) -> list[T]:
+    return [item for item, n in Counter(items).items() if n > 1]
+
+
+def _no_duplicates(ids: list[int]) -> None:
+    dupes = _repeated(ids)
+    if dupes:
+        _bad_request(f"Duplicate IDs found in batch input: {dupes}")
+
+
+def _int_id(raw: Any, where: str) -> int:
+    if not isinstance(raw, int) or isinstance(raw, bool):
+        _bad_request(f"{where} must be an integer, not {json.dumps(raw)}")
+    return raw
+
+
+def _pairs(raw: Any, where: str) -> list[Pair]:
+    """A ``[{"name", "value"}]`` list as ``(name, value)`` pairs."""
+    if not isinstance(raw, list):
+        _bad_request(f"{where} must be a JSON array of {{name, value}} objects")
+    pairs: list[Pair] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            _bad_request(f"{where}[{i}] must be an object with a string name")
+        if not isinstance(item.get("value"), str):
+            _bad_request(f"{where}[{i}].value must be a string (values travel as strings)")
+        pairs.append((item["name"], item["value"]))
+    twice = _repeated(name for name, _ in pairs)
+    if twice:
+        _bad_request(f"{where} sets {', '.join(twice)} more than once")
+    return pairs
+
+
+def _ids(call: Call) -> list[int]:
+    body = _json(call)
+    if not isinstance(body, dict):
+        _bad_request('the body must be an object {"ids": [...]}')
+    raw = _batch(body.get("ids"), "ids")
+    return [_int_id(x, f"ids[{i}]") for i, x in enumerate(raw)]
+
+
+def _query_int(call: Call, name: str, default: int) -> int:
+    raw = call.query.get(name, [str(default)])[-1]
+    try:
+        return int(raw)
+    except ValueError:
+        _bad_request(f"{name} must be an integer, not {raw!r}")
+
+
+def _selection(call: Call) -> dict[str, bool] | bool:
+    """Which properties a read returns (see :func:`~.shapes.v1_object`)."""
+    chosen = dict.fromkeys(call.query.get("properties", []), False)
+    chosen.update(dict.fromkeys(call.query.get("propertiesWithHistory", []), True))
+    return chosen or False
+
+
+def _live(store: TicketStore, call: Call) -> StoredTicket:
+    oid = int(call.params[0])
+    ticket = store.live(oid)
+    if ticket is None:
+        _not_found(oid)
+    return ticket
+
+
+# --- validation shared by every write ---
+
+
+def _problems(pairs: Iterable[Pair]) -> list[Problem]:
+    return [p for name, value in pairs if (p := check_write(name, value)) is not None]
+
+
+def _missing_required(pairs: list[Pair]) -> list[Problem]:
+    given = {name for name, value in pairs if value != ""}
+    return [
+        Problem(name, "MISSING_REQUIRED_PROPERTY", f"{name} is required when creating a ticket")
+        for name in REQUIRED_ON_CREATE
+        if name not in given
+    ]
+
+
+def _updated(store: TicketStore, ticket: StoredTicket, pairs: list[Pair]) -> dict[str, Any]:
+    """A v1 update's answer: the written properties with history, and the modification date."""
+    selection = dict.fromkeys((name for name, _ in pairs), True)
+    selection[LAST_MODIFIED] = False
+    return v1_object(ticket, store.portal_id, selection)
+
+
+def _create_all(store: TicketStore, batches: list[list[Pair]], seq: int) -> list[dict[str, Any]]:
+    problems = [p for pairs in batches for p in _problems(pairs) + _missing_required(pairs)]
+    if problems:
+        _invalid(problems)
+    created = [store.create(dict(pairs), request=seq, defaults=DEFAULTS) for pairs in batches]
+    return [v1_object(t, store.portal_id, True) for t in created]
+
+
+# --- v1 handlers ---
+
+
+def batch_update(store: TicketStore, call: Call) -> Reply:
+    """``POST /batch-update``: all objects are written, or none."""
+    updates: list[tuple[int, list[Pair]]] = []
+    for i, item in enumerate(_batch(_json(call), "objects")):
+        if not isinstance(item, dict):
+            _bad_request(f"objects[{i}] must be an object with objectId and properties")
+        oid = _int_id(item.get("objectId"), f"objects[{i}].objectId")
+        updates.append((oid, _pairs(item.get("properties"), f"objects[{i}].properties")))
+    _no_duplicates([oid for oid, _ in updates])
+    problems: list[Problem] = []
+    for oid, pairs in updates:
+        if store.live(oid) is None:
+            problems.append(
+                Problem("objectId", "OBJECT_NOT_FOUND", "Object not found; check the ids")
+            )
+        problems += _problems(pairs)
+    if problems:
+        _invalid(problems)
+    answer = []
+    for oid, pairs in updates:
+        ticket = store.tickets[oid]
+        store.update(ticket, pairs, call.seq)
+        answer.append(_updated(store, ticket, pairs))
+    return Reply(200, answer)
+
+
+def update_one(store: TicketStore, call: Call) -> Reply:
+    """``PUT /{id}`` with ``[{"name", "value"}]``."""
+    ticket = _live(store, call)
+    pairs = _pairs(_json(call), "properties")
+    problems = _problems(pairs)
+    if problems:
+        _invalid(problems)
+    store.update(ticket, pairs, call.seq)
+    return Reply(200, _updated(store, ticket, pairs))
+
+
+def batch_read(store: TicketStore, call: Call) -> Reply:
+    """``POST /batch-read``: a map keyed by id (as a string); unknown ids are left out."""
+    selection = _selection(call)
+    found = {}
+    for oid in _ids(call):
+        ticket = store.live(oid)
+        if ticket is not None:
+            found[str(oid)] = v1_object(ticket, store.portal_id, selection)
+    return Reply(200, found)
+
+
+def get_one(store: TicketStore, call: Call) -> Reply:
+    """``GET /{id}``; deleted tickets only with ``includeDeletes=true``."""
+    oid = int(call.params[0])
+    ticket = store.tickets.get(oid)
+    with_deleted = call.query.get("includeDeletes", ["false"])[-1].lower() == "true"
+    if ticket is None or (ticket.deleted and not with_deleted):
+        _not_found(oid)
+    return Reply(200, v1_object(ticket, store.portal_id, _selection(call)))
+
+
+def paged(store: TicketStore, call: Call) -> Reply:
+    """``GET /paged``: live tickets by ascending id after ``offset`` (the last id seen)."""
+    offset = _query_int(call, "offset", 0)
+    limit = _query_int(call, "limit", MAX_BATCH)
+    if limit < 1:
+        _bad_request(f"limit must be at least 1, not {limit}")
+    ids = sorted(oid for oid, t in store.tickets.items() if oid > offset and not t.deleted)
+    page = ids[: min(limit, MAX_BATCH)]
+    selection = _selection(call)
+    return Reply(
+        200,
+        {
+            "objects": [v1_object(store.tickets[i], store.portal_id, selection) for i in page],
+            "hasMore": len(ids) > len(page),
+            "offset": page[-1] if page else offset,
+        },
+    )
+
+
+def create_one(store: TicketStore, call: Call) -> Reply:
+    """``POST /`` with ``[{"name", "value"}]``: the new ticket object."""
+    return Reply(200, _create_all(store, [_pairs(_json(call), "properties")], call.seq)[0])
+
+
+def batch_create(store: TicketStore, call: Call) -> Reply:
+    """``POST /batch-create`` with a list of ``[{"name", "value"}]`` lists."""
+    batches = [
+        _pairs(item, f"objects[{i}]") for i, item in enumerate(_batch(_json(call), "objects"))
+    ]
+    return Reply(200, _create_all(store, batches, call.seq))
+
+
+def delete_one(store: TicketStore, call: Call) -> Reply:
+    """``DELETE /{id}``: 204, or 404 for an unknown or already deleted ticket."""
+    _live(store, call).deleted = True
+    return Reply(204)
+
+
+def batch_delete(store: TicketStore, call: Call) -> Reply:
+    """``POST /batch-delete`` with ``{"ids": [...]}``: 204; unknown ids are ignored."""
+    for oid in _ids(call):
+        ticket = store.live(oid)
+        if ticket is not None:
+            ticket.deleted = True
+    return Reply(204)
+
+
+def property_definitions(store: TicketStore, call: Call) -> Reply:
+    """``GET /properties/v2/tickets/properties``: a bare list of definitions."""
+    return Reply(200, v2_definitions())
+
+
+# --- date-versioned API ---
+
+
+def _now_iso() -> str:
+    return iso_ms(time.time_ns() // 1_000_000)
+
+
+def batch_update_2026(store: TicketStore, call: Call) -> Reply:
+    """``POST /crm/objects/2026-03/tickets/batch/update`` (``BatchResponseSimplePublicObject``)."""
+    started = _now_iso()
+    body = _json(call)
+    if not isinstance(body, dict):
+        _bad_request('the body must be an object {"inputs": [...]}')
+    inputs: list[tuple[int, list[Pair], str | None]] = []
+    for i, item in enumerate(_batch(body.get("inputs"), "inputs")):
+        if not isinstance(item, dict) or not re.fullmatch(r"\d+", str(item.get("id", ""))):
+            _bad_request(f"inputs[{i}] must be an object with a numeric string id")
+        if item.get("idProperty") not in (None, "hs_object_id"):
+            _bad_request(f"inputs[{i}].idProperty is not supported by the emulator")
+        props = item.get("properties")
+        if not isinstance(props, dict) or not all(isinstance(v, str) for v in props.values()):
+            _bad_request(f"inputs[{i}].properties must map names to string values")
+        trace = item.get("objectWriteTraceId")
+        inputs.append((int(item["id"]), list(props.items()), None if trace is None else str(trace)))
+    _no_duplicates([oid for oid, _, _ in inputs])
+    problems = [p for _, pairs, _ in inputs for p in _problems(pairs)]
+    if problems:
+        raise ApiError(
+            400,
+            f"Property values were not valid: {json.dumps([p.to_json() for p in problems])}",
+            tuple(p.code for p in problems),
+            category="VALIDATION_ERROR",
+            errors=[
+                {"message": p.message, "code": p.code, "context": {"propertyName": [p.name]}}
+                for p in problems
+            ],
+        )
+    results, missing = [], []
+    for oid, pairs, trace in inputs:
+        ticket = store.live(oid)
+        if ticket is None:
+            missing.append(str(oid))
+            continue
+        store.update(ticket, pairs, call.seq)
+        results.append(simple_public_object(ticket, [name for name, _ in pairs], trace))
+    answer: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started}
+    if not missing:
+        return Reply(200, {**answer, "completedAt": _now_iso()})
+    error = {
+        "status": "error",
+        "category": "OBJECT_NOT_FOUND",
+        "message": "Could not get some TICKET objects, they may be deleted or not exist.",
+        "context": {"ids": missing},
+        "errors": [],
+        "links": {},
+    }
+    answer.update(completedAt=_now_iso(), errors=[error], numErrors=1)
+    return Reply(207, answer, codes=("OBJECT_NOT_FOUND",))
+
+
+# --- routing ---
+
+Handler = Callable[[TicketStore, Call], Reply]
+
+
+@dataclass(frozen=True)
+class Route:
+    """A method and a full-match path pattern; the pattern's groups become ``Call.params``."""
+
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+
+
+def _route(method: str, path: str, handler: Handler) -> Route:
+    return Route(method, re.compile(path), handler)
+
+
+ROUTES = (
+    _route("POST", f"{V1}/batch-update", batch_update),
+    _route("POST", f"{V1}/batch-read", batch_read),
+    _route("POST", f"{V1}/batch-create", batch_create),
+    _route("POST", f"{V1}/batch-delete", batch_delete),
+    _route("GET", f"{V1}/paged", paged),
+    _route("POST", f"{V1}/?", create_one),
+    _route("GET", rf"{V1}/(\d+)", get_one),
+    _route("PUT", rf"{V1}/(\d+)", update_one),
+    _route("DELETE", rf"{V1}/(\d+)", delete_one),
+    _route("GET", "/properties/v2/tickets/properties", property_definitions),
+    _route("POST", "/crm/objects/2026-03/tickets/batch/update", batch_update_2026),
+)
+
+
+def resolve(method: str, path: str) -> tuple[Handler, tuple[str, ...]]:
+    """The handler for a request and its path parameters; a 404 or 405 :class:`ApiError` if none."""
+    allowed = []
+    for route in ROUTES:
+        match = route.pattern.fullmatch(path)
+        if match is None:
+            continue
+        if route.method == method:
+            return route.handler, match.groups()
+        allowed.append(route.method)
+    if allowed:
+        raise ApiError(405, f"Method {method} not allowed; use {', '.join(allowed)}")
+    raise ApiError(404, f"No endpoint at {path}", ("NOT_FOUND",), category="NOT_FOUND")
+
+
+def dispatch(handler: Handler, store: TicketStore, call: Call) -> Reply:
+    """Run a handler, turning an :class:`ApiError` into its answer."""
+    try:
+        return handler(store, call)
+    except ApiError as error:
+        return error.reply()

@@ -1,0 +1,568 @@
+"""FakeHubSpot: HubSpot's ticket endpoints as a real HTTP server on 127.0.0.1.
+
+Each request goes through the same steps:
+
+1. **route** (:func:`~.api.resolve`): an unknown path is a 404, a wrong
+   method a 405, before any authentication;
+2. **admission**, under the lock: authentication (401), one draw from the
+   seeded fault generator, the rate limits (429, not counted), then an
+   injected 429/500/502/503 if one was drawn;
+3. **delay**, outside the lock: ``latency`` for every answer, plus
+   ``stall_seconds`` for a stall;
+4. **processing**, under the lock: the endpoint's handler;
+5. **log**: a :class:`RequestRecord`; then the answer is written (or, for a
+   drop, the connection is closed without one).
+
+Authenticated answers carry the ``X-HubSpot-RateLimit-*`` headers described
+in :meth:`.limits.RateLimiter.headers`; a 401, 404 or 405 carries none. ``Retry-After``
+(whole seconds, rounded up) is sent on 429s only when ``retry_after`` is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import math
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .api import ApiError, Call, Handler, Reply, dispatch, resolve
+from .limits import Faults, RateLimiter
+from .schema import check_write, sample_properties
+from .shapes import BAD_GATEWAY_HTML, error_body, rate_limit_body, v1_object
+from .store import TicketStore
+
+__all__ = ["FakeHubSpot", "RequestRecord"]
+
+_SEED_EPOCH_MS = 1_700_000_000_000
+"""Seeded tickets are created within a year of this moment (2023-11-14), well in the past."""
+_YEAR_MS = 365 * 86_400_000
+_SERVER_ERRORS = {
+    500: ("An internal error occurred.", "INTERNAL_ERROR"),
+    503: ("Service temporarily unavailable; try again later.", "SERVICE_UNAVAILABLE"),
+}
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request the emulator saw, in :attr:`FakeHubSpot.requests`.
+
+    Attributes
+    ----------
+    seq : int
+        Sequence number, from 1 in arrival order (``request`` in the write log).
+    method, path, query : str
+        The request line, ``query`` as sent (without ``?``).
+    status : int or None
+        The status answered; None when the connection was dropped.
+    objects : int or None
+        The number of objects (or ids, or inputs) in the body, if it had a list.
+    fault : str or None
+        The injected fault: ``"429"``, ``"500"``, ``"502"``, ``"503"``,
+        ``"drop"`` or ``"stall"``.
+    started : float
+        :func:`time.monotonic` when the request was read.
+    elapsed : float
+        Seconds until the answer was ready (latency and stalls included).
+    codes : tuple of str
+        Error codes of the answer: validation codes, the rate-limit policy,
+        ``INVALID_AUTHENTICATION``, ...
+
+    Examples
+    --------
+    >>> import urllib.error, urllib.request
+    >>> from pandas_hubtickets.testing import FakeHubSpot, Faults
+    >>> with FakeHubSpot(faults=Faults(rate_503=1.0)) as hub:
+    ...     request = urllib.request.Request(
+    ...         f"{hub.base_url}/properties/v2/tickets/properties",
+    ...         headers={"Authorization": f"Bearer {hub.token}"},
+    ...     )
+    ...     try:
+    ...         urllib.request.urlopen(request)
+    ...     except urllib.error.HTTPError as error:
+    ...         print(error.code)
+    ...     record = hub.requests[0]
+    503
+    >>> record.method, record.path, record.status, record.fault
+    ('GET', '/properties/v2/tickets/properties', 503, '503')
+    """
+
+    seq: int
+    method: str
+    path: str
+    query: str
+    status: int | None
+    objects: int | None
+    fault: str | None
+    started: float
+    elapsed: float
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Wire:
+    status: int
+    headers: dict[str, str]
+    payload: bytes
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse_json(raw: bytes) -> tuple[Any, str | None]:
+    if not raw:
+        return None, "the body is empty"
+    try:
+        return json.loads(raw, parse_constant=_reject_constant), None
+    except (ValueError, UnicodeDecodeError) as error:
+        return None, str(error)
+
+
+def _count_objects(body: Any) -> int | None:
+    if isinstance(body, dict):
+        body = body.get("ids", body.get("inputs"))
+    return len(body) if isinstance(body, list) else None
+
+
+def _unauthorized(message: str) -> Reply:
+    return Reply(
+        401,
+        error_body(message, category="INVALID_AUTHENTICATION"),
+        codes=("INVALID_AUTHENTICATION",),
+    )
+
+
+def _authenticate(
+    authorization: str | None, query: dict[str, list[str]], token: str
+) -> Reply | None:
+    if "hapikey" in query:
+        return _unauthorized(
+            "API keys (hapikey) no longer work; send a private app access token "
+            "as 'Authorization: Bearer <token>'."
+        )
+    scheme, _, credentials = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return _unauthorized(
+            "Authentication credentials not found. This API supports OAuth 2.0 and private app "
+            "access tokens, sent as 'Authorization: Bearer <token>'."
+        )
+    if not hmac.compare_digest(credentials.strip().encode(), token.encode()):
+        return _unauthorized("The access token provided is not valid for this portal.")
+    return None
+
+
+def _encode(reply: Reply, limit_headers: dict[str, str]) -> _Wire:
+    headers = {**limit_headers, **reply.headers}
+    if reply.body is None:
+        payload = b""
+    elif isinstance(reply.body, str):
+        payload = reply.body.encode()
+    else:
+        payload = json.dumps(reply.body, separators=(",", ":")).encode()
+    if reply.status != 204:
+        headers["Content-Type"] = reply.content_type
+        headers["Content-Length"] = str(len(payload))
+    return _Wire(reply.status, headers, payload)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+
+    def __init__(self, address: tuple[str, int], hub: FakeHubSpot) -> None:
+        self.hub = hub
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeHubSpot"
+    sys_version = ""
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
+    server: _Server
+
+    def handle(self) -> None:
+        hub = self.server.hub
+        if not hub._track(self.connection, opened=True):
+            return
+        try:
+            super().handle()
+        finally:
+            hub._track(self.connection, opened=False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep quiet: :attr:`FakeHubSpot.requests` is the log."""
+
+    def _serve(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or "Transfer-Encoding" in self.headers:
+            self.send_error(411, "A valid Content-Length is required")
+            return
+        raw = self.rfile.read(length)
+        wire = self.server.hub._answer(self.command, self.path, self.headers, raw)
+        if wire is None:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        try:
+            self.send_response(wire.status)
+            for name, value in wire.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(wire.payload)
+        except OSError:  # the client gave up, e.g. timed out during a stall
+            self.close_connection = True
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+
+class FakeHubSpot:
+    """A local HubSpot tickets API (v1, plus the date-versioned batch update) for tests.
+
+    A real HTTP/1.1 server (keep-alive, one thread per connection) on an
+    ephemeral port of 127.0.0.1, with HubSpot's response shapes, validation,
+    authentication, rate limits and headers, plus seeded fault injection. All
+    state sits behind one lock; latency and stalls are slept outside it, so
+    concurrent connections overlap.
+
+    Parameters
+    ----------
+    token : str, optional
+        The only accepted Bearer token; default a random ``pat-na1-...`` string.
+    portal_id : int
+        The portal id written into ticket objects.
+    requests_per_10s : int, optional
+        HubSpot's ``TEN_SECONDLY_ROLLING`` limit in a rolling 10 s window; None
+        for no burst limit.
+    daily_limit : int, optional
+        Requests allowed in total before every answer is a ``DAILY`` 429;
+        None for no daily limit.
+    latency : float
+        Seconds added to every answer.
+    faults : Faults, optional
+        Shares of requests answered with injected failures.
+    seed : int
+        Makes fault draws (for a given sequence of requests) and the data of
+        :meth:`seed_tickets` reproducible.
+    retry_after : float, optional
+        When set, 429s carry ``Retry-After`` (HubSpot's do not).
+    host, port : str, int
+        Where to listen; port 0 picks a free one.
+
+    Notes
+    -----
+    The private keyword ``_window_seconds`` (default 10) shortens the rolling
+    window so tests can watch it pass; ``X-HubSpot-RateLimit-Interval-Milliseconds``
+    follows it.
+
+    Examples
+    --------
+    >>> import json, urllib.request
+    >>> from pandas_hubtickets.testing import FakeHubSpot
+    >>> with FakeHubSpot(seed=1) as hub:
+    ...     ids = hub.seed_tickets(3)
+    ...     req = urllib.request.Request(
+    ...         f"{hub.base_url}/crm-objects/v1/objects/tickets/batch-update",
+    ...         data=json.dumps([{"objectId": ids[0], "properties": [
+    ...             {"name": "status", "value": "CLOSED"}]}]).encode(),
+    ...         headers={"Authorization": f"Bearer {hub.token}",
+    ...                  "Content-Type": "application/json"},
+    ...     )
+    ...     answer = json.load(urllib.request.urlopen(req))
+    ...     print(answer[0]["properties"]["status"]["value"], len(hub.writes))
+    CLOSED 1
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        portal_id: int = 62515,
+        requests_per_10s: int | None = None,
+        daily_limit: int | None = None,
+        latency: float = 0.0,
+        faults: Faults | None = None,
+        seed: int = 0,
+        retry_after: float | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        _window_seconds: float = 10.0,
+    ) -> None:
+        if latency < 0:
+            raise ValueError(f"latency must not be negative, not {latency}")
+        self.token = token or f"pat-na1-{uuid.uuid4()}"
+        self.portal_id = portal_id
+        self.latency = latency
+        self.faults = faults
+        self.seed = seed
+        self.retry_after = retry_after
+        self._address = (host, port)
+        self._lock = threading.Lock()
+        self._store = TicketStore(portal_id)
+        self._limiter = RateLimiter(requests_per_10s, daily_limit, _window_seconds)
+        self._fault_rng = random.Random(f"faults:{seed}")
+        self._requests: list[RequestRecord] = []
+        self._seq = 0
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._connections: set[socket.socket] = set()
+
+    # --- lifecycle ---
+
+    def start(self) -> FakeHubSpot:
+        """Start listening in a daemon thread; returns the emulator."""
+        if self._server is not None:
+            raise RuntimeError("FakeHubSpot is already running")
+        self._stopping.clear()
+        self._server = _Server(self._address, self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"FakeHubSpot:{self._server.server_address[1]}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening and close every open connection (tickets and logs are kept)."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        thread.join()
+        self._server = self._thread = None
+
+    def serve_forever(self) -> None:
+        """Serve in the foreground until Ctrl-C (or :meth:`stop` from another thread)."""
+        if self._server is None:
+            self.start()
+        try:
+            while not self._stopping.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def __enter__(self) -> FakeHubSpot:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.base_url if self._server is not None else "stopped"
+        return f"<FakeHubSpot {where}, {len(self._store.tickets)} tickets>"
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT``; the client appends ``/crm-objects/v1/...``."""
+        if self._server is None:
+            raise RuntimeError("FakeHubSpot is not running; call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # --- data ---
+
+    def seed_tickets(self, n: int, *, start_id: int | None = None) -> list[int]:
+        """Create ``n`` plausible tickets with consecutive ids; returns the ids.
+
+        Each ticket's data depends only on ``seed`` and its id. Its properties
+        (subject, content, status, hs_pipeline, hs_pipeline_stage,
+        hs_ticket_priority, source_type, is_escalated and some of
+        hs_ticket_category, hubspot_owner_id, due_date) have one version, with
+        source ``CRM_UI`` and a creation time in the past. ``start_id``
+        defaults to the next free id.
+        """
+        if n < 0:
+            raise ValueError(f"n must not be negative, not {n}")
+        with self._lock:
+            first = self._store.next_id() if start_id is None else start_id
+            ids = list(range(first, first + n))
+            taken = [i for i in ids if i in self._store.tickets]
+            if taken:
+                raise ValueError(f"tickets already exist: {taken[:5]}")
+            for oid in ids:
+                rng = random.Random(f"tickets:{self.seed}:{oid}")
+                created = _SEED_EPOCH_MS + rng.randrange(_YEAR_MS)
+                self._store.create(
+                    sample_properties(rng, oid, created),
+                    object_id=oid,
+                    timestamp=created,
+                    source="CRM_UI",
+                )
+        return ids
+
+    def create_ticket(self, properties: Mapping[str, str], *, object_id: int | None = None) -> int:
+        """Create one ticket now (source ``API``); returns its id.
+
+        Values are checked like HubSpot checks them, except that read-only
+        properties may be set. Unlike a create over HTTP, nothing is required
+        and nothing goes to :attr:`writes`.
+        """
+        problems = [
+            p
+            for name, value in properties.items()
+            if (p := check_write(name, value, allow_read_only=True)) is not None
+        ]
+        if problems:
+            raise ValueError("; ".join(f"{p.name}: {p.message} ({p.code})" for p in problems))
+        with self._lock:
+            return self._store.create(properties, object_id=object_id).object_id
+
+    def ticket(self, object_id: int) -> dict[str, Any]:
+        """A copy of the stored v1 ticket object, every property with its whole history."""
+        with self._lock:
+            ticket = self._store.tickets.get(object_id)
+            if ticket is None:
+                raise KeyError(object_id)
+            return v1_object(ticket, self.portal_id, True)
+
+    @property
+    def tickets(self) -> dict[int, dict[str, Any]]:
+        """A copy of every ticket (deleted ones too), as :meth:`ticket` gives them."""
+        with self._lock:
+            return {
+                oid: v1_object(t, self.portal_id, True) for oid, t in self._store.tickets.items()
+            }
+
+    @property
+    def writes(self) -> list[dict[str, Any]]:
+        """Every property write accepted over HTTP, in order.
+
+        Each is ``{"objectId", "name", "value", "timestamp", "source",
+        "request"}``, ``request`` being the :attr:`RequestRecord.seq` that made it.
+        """
+        with self._lock:
+            return [dict(w) for w in self._store.writes]
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every request seen, by sequence number."""
+        with self._lock:
+            return sorted(self._requests, key=lambda r: r.seq)
+
+    def clear_log(self) -> None:
+        """Forget :attr:`writes` and :attr:`requests` (tickets and rate-limit counts stay)."""
+        with self._lock:
+            self._store.writes.clear()
+            self._requests.clear()
+
+    # --- request handling (called from handler threads) ---
+
+    def _track(self, connection: socket.socket, *, opened: bool) -> bool:
+        """Register an open connection (False once stopping) or forget a closed one."""
+        with self._lock:
+            if not opened:
+                self._connections.discard(connection)
+                return True
+            if self._stopping.is_set():
+                return False
+            self._connections.add(connection)
+            return True
+
+    def _too_many(self, policy: str) -> Reply:
+        headers = {}
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(math.ceil(self.retry_after))
+        return Reply(429, rate_limit_body(policy, self.portal_id), headers=headers, codes=(policy,))
+
+    def _injected(self, fault: str | None) -> Reply | None:
+        if fault == "429":
+            return self._too_many("TEN_SECONDLY_ROLLING")
+        if fault == "502":
+            return Reply(502, BAD_GATEWAY_HTML, "text/html", codes=("502",))
+        if fault in ("500", "503"):
+            message, category = _SERVER_ERRORS[int(fault)]
+            return Reply(int(fault), error_body(message, category=category), codes=(category,))
+        return None
+
+    def _admit(
+        self, authorization: str | None, query: dict[str, list[str]]
+    ) -> tuple[Reply | None, str | None, dict[str, str]]:
+        """Under the lock: an early answer (or None to process), the fault, rate-limit headers."""
+        refusal = _authenticate(authorization, query, self.token)
+        if refusal is not None:
+            return refusal, None, {}
+        fault = self.faults.draw(self._fault_rng.random()) if self.faults is not None else None
+        now = time.monotonic()
+        policy = self._limiter.admit(now)
+        headers = self._limiter.headers(now)
+        if policy is not None:
+            return self._too_many(policy), None, headers
+        return self._injected(fault), fault, headers
+
+    def _answer(self, method: str, target: str, headers: Message, raw: bytes) -> _Wire | None:
+        """The answer to one request, or None to drop the connection."""
+        started = time.monotonic()
+        url = urlsplit(target)
+        query = parse_qs(url.query, keep_blank_values=True)
+        body, body_error = _parse_json(raw)
+        with self._lock:
+            self._seq += 1
+            seq = self._seq
+        fault: str | None = None
+        limit_headers: dict[str, str] = {}
+        handler: Handler | None
+        reply: Reply | None
+        try:
+            handler, params = resolve(method, url.path)
+        except ApiError as error:
+            handler, params, reply = None, (), error.reply()
+        else:
+            with self._lock:
+                reply, fault, limit_headers = self._admit(headers.get("Authorization"), query)
+        stall = self.faults.stall_seconds if fault == "stall" and self.faults else 0.0
+        delay = self.latency + stall
+        stopped = delay > 0 and self._stopping.wait(delay)
+        if stopped or fault == "drop":
+            reply = None
+        elif reply is None and handler is not None:
+            call = Call(method, url.path, params, query, body, body_error, seq)
+            with self._lock:
+                reply = dispatch(handler, self._store, call)
+        record = RequestRecord(
+            seq=seq,
+            method=method,
+            path=url.path,
+            query=url.query,
+            status=None if reply is None else reply.status,
+            objects=_count_objects(body),
+            fault=fault,
+            started=started,
+            elapsed=time.monotonic() - started,
+            codes=() if reply is None else reply.codes,
+        )
+        with self._lock:
+            self._requests.append(record)
+        return None if reply is None else _encode(reply, limit_headers)

@@ -1,0 +1,157 @@
+"""Response builders: every JSON (or HTML) body the emulator sends.
+
+Each builder returns fresh objects (never references into the store), so a
+body built under the lock can be encoded after it is released.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from .schema import PROPERTIES
+from .store import CREATED, LAST_MODIFIED, StoredTicket, Version
+
+__all__ = [
+    "BAD_GATEWAY_HTML",
+    "error_body",
+    "iso_ms",
+    "rate_limit_body",
+    "simple_public_object",
+    "v1_object",
+]
+
+BAD_GATEWAY_HTML = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+"""What a load balancer in front of HubSpot answers instead of JSON."""
+
+_RATE_LIMIT_MESSAGES = {
+    "TEN_SECONDLY_ROLLING": "You have reached your ten_secondly_rolling limit.",
+    "DAILY": "You have reached your daily limit.",
+}
+
+
+def error_body(message: str, **extra: Any) -> dict[str, Any]:
+    """A v1-style error: ``status``, ``message``, ``correlationId``, extras, ``requestId``."""
+    return {
+        "status": "error",
+        "message": message,
+        "correlationId": str(uuid.uuid4()),
+        **extra,
+        "requestId": uuid.uuid4().hex,
+    }
+
+
+def rate_limit_body(policy: str, portal_id: int) -> dict[str, Any]:
+    """HubSpot's 429 body for ``policy`` (``TEN_SECONDLY_ROLLING`` or ``DAILY``)."""
+    return {
+        "status": "error",
+        "message": _RATE_LIMIT_MESSAGES[policy],
+        "errorType": "RATE_LIMIT",
+        "correlationId": str(uuid.uuid4()),
+        "policyName": policy,
+        "groupName": f"publicapi:private-app:{portal_id}",
+    }
+
+
+def _v1_property(name: str, versions: list[Version], with_history: bool) -> dict[str, Any]:
+    newest = versions[-1]
+    shown = reversed(versions) if with_history else (newest,)
+    return {
+        "versions": [
+            {
+                "name": name,
+                "value": v.value,
+                "timestamp": v.timestamp,
+                "source": v.source,
+                "sourceVid": [],
+            }
+            for v in shown
+        ],
+        "value": newest.value,
+        "timestamp": newest.timestamp,
+        "source": newest.source,
+        "sourceId": None,
+    }
+
+
+def v1_object(
+    ticket: StoredTicket, portal_id: int, selection: Mapping[str, bool] | bool
+) -> dict[str, Any]:
+    """A v1 ticket object (the seed's shape), versions newest first.
+
+    Parameters
+    ----------
+    ticket : StoredTicket
+    portal_id : int
+    selection : Mapping[str, bool] or bool
+        Property name -> whether to give its whole history (else only the
+        current version); properties the ticket never had are left out. A
+        bool selects every property the ticket has, with or without history.
+    """
+    if isinstance(selection, bool):
+        selection = dict.fromkeys(ticket.history, selection)
+    return {
+        "objectType": "TICKET",
+        "portalId": portal_id,
+        "objectId": ticket.object_id,
+        "properties": {
+            name: _v1_property(name, ticket.history[name], with_history)
+            for name, with_history in selection.items()
+            if ticket.history.get(name)
+        },
+        "isDeleted": ticket.deleted,
+    }
+
+
+def iso_ms(epoch_ms: int) -> str:
+    """Epoch milliseconds as ISO 8601 in UTC, e.g. ``2024-01-31T12:00:00.000Z``."""
+    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+
+
+def _v3_value(name: str, value: str) -> str:
+    """Date-versioned API values: ``datetime`` as ISO 8601, ``date`` as ``YYYY-MM-DD``."""
+    kind = PROPERTIES[name].type if name in PROPERTIES else "string"
+    if value == "" or kind not in ("date", "datetime"):
+        return value
+    stamp = iso_ms(int(value))
+    return stamp[:10] if kind == "date" else stamp
+
+
+def _created_and_modified(ticket: StoredTicket) -> tuple[int, int]:
+    created = ticket.current(CREATED)
+    modified = ticket.current(LAST_MODIFIED)
+    assert created is not None and modified is not None, "every ticket is created by the store"
+    return created.timestamp, modified.timestamp
+
+
+def simple_public_object(
+    ticket: StoredTicket, names: list[str], trace_id: str | None
+) -> dict[str, Any]:
+    """A date-versioned API ``SimplePublicObject`` with the current values of ``names``.
+
+    ``hs_object_id``, ``createdate`` and ``hs_lastmodifieddate`` are always
+    included, as HubSpot does.
+    """
+    created, modified = _created_and_modified(ticket)
+    properties: dict[str, str] = {"hs_object_id": str(ticket.object_id)}
+    for name in [*names, CREATED, LAST_MODIFIED]:
+        version = ticket.current(name)
+        if version is not None:
+            properties[name] = _v3_value(name, version.value)
+    body: dict[str, Any] = {
+        "id": str(ticket.object_id),
+        "properties": properties,
+        "createdAt": iso_ms(created),
+        "updatedAt": iso_ms(modified),
+        "archived": ticket.deleted,
+    }
+    if trace_id is not None:
+        body["objectWriteTraceId"] = trace_id
+    return body

@@ -1,0 +1,148 @@
+"""The emulated portal's state: tickets, their version histories and the write log.
+
+Not thread-safe on its own: :class:`~pandas_hubtickets.testing.FakeHubSpot`
+holds one lock around every use.
+
+Every write through :meth:`TicketStore.create` or :meth:`TicketStore.update`
+takes one timestamp from :meth:`TicketStore.tick`: epoch milliseconds,
+strictly greater than any timestamp handed out before, so the versions of a
+property are never ambiguous. The properties of one object written by one
+request share that timestamp (as in HubSpot's own example).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["FIRST_ID", "LAST_MODIFIED", "StoredTicket", "TicketStore", "Version"]
+
+FIRST_ID = 100_001
+"""The id given to the first ticket when none is asked for."""
+LAST_MODIFIED = "hs_lastmodifieddate"
+CREATED = "createdate"
+
+
+@dataclass(frozen=True)
+class Version:
+    """One value a property held, from ``timestamp`` (epoch ms) on."""
+
+    value: str
+    timestamp: int
+    source: str
+
+
+@dataclass
+class StoredTicket:
+    """One ticket; ``history`` lists each property's versions oldest first."""
+
+    object_id: int
+    history: dict[str, list[Version]] = field(default_factory=dict)
+    deleted: bool = False
+
+    def add(self, name: str, version: Version) -> None:
+        """Make ``version`` the property's current value."""
+        self.history.setdefault(name, []).append(version)
+
+    def current(self, name: str) -> Version | None:
+        """The property's newest version, if it was ever set."""
+        versions = self.history.get(name)
+        return versions[-1] if versions else None
+
+
+class TicketStore:
+    """All tickets of one portal, and every write made to them over HTTP.
+
+    Parameters
+    ----------
+    portal_id : int
+        The portal (hub) id written into every ticket object.
+    """
+
+    def __init__(self, portal_id: int) -> None:
+        self.portal_id = portal_id
+        self.tickets: dict[int, StoredTicket] = {}
+        self.writes: list[dict[str, Any]] = []
+        self._last_ms = 0
+        self._next_id = FIRST_ID
+
+    def tick(self) -> int:
+        """A fresh write timestamp: now in epoch ms, or 1 ms after the last one."""
+        self._last_ms = max(time.time_ns() // 1_000_000, self._last_ms + 1)
+        return self._last_ms
+
+    def next_id(self) -> int:
+        """The id the next ticket gets when none is asked for."""
+        return self._next_id
+
+    def live(self, object_id: int) -> StoredTicket | None:
+        """The ticket with that id, unless it does not exist or was deleted."""
+        ticket = self.tickets.get(object_id)
+        return None if ticket is None or ticket.deleted else ticket
+
+    def create(
+        self,
+        properties: Mapping[str, str],
+        *,
+        object_id: int | None = None,
+        timestamp: int | None = None,
+        source: str = "API",
+        request: int | None = None,
+        defaults: Mapping[str, str] | None = None,
+    ) -> StoredTicket:
+        """Add a ticket whose properties all get one creation version.
+
+        ``createdate`` and ``hs_lastmodifieddate`` are set to the creation
+        time, and ``defaults`` fill properties not given (neither goes to
+        :attr:`writes`). ``request`` is the sequence number of the HTTP
+        request that made it; only such writes are logged.
+        """
+        oid = self._next_id if object_id is None else object_id
+        if oid in self.tickets:
+            raise ValueError(f"ticket {oid} already exists")
+        ts = self.tick() if timestamp is None else timestamp
+        ticket = StoredTicket(oid)
+        self.tickets[oid] = ticket
+        self._next_id = max(self._next_id, oid + 1)
+        self._write(ticket, properties.items(), ts, source, request)
+        filled = {CREATED: str(ts), **(defaults or {})}
+        for name, value in filled.items():
+            if name not in properties:
+                ticket.add(name, Version(value, ts, source))
+        ticket.add(LAST_MODIFIED, Version(str(ts), ts, "CALCULATED"))
+        return ticket
+
+    def update(
+        self, ticket: StoredTicket, pairs: Iterable[tuple[str, str]], request: int | None
+    ) -> None:
+        """Write ``(name, value)`` pairs as new versions (source ``API``) at one timestamp."""
+        pairs = list(pairs)
+        if not pairs:
+            return
+        ts = self.tick()
+        self._write(ticket, pairs, ts, "API", request)
+        ticket.add(LAST_MODIFIED, Version(str(ts), ts, "CALCULATED"))
+
+    def _write(
+        self,
+        ticket: StoredTicket,
+        pairs: Iterable[tuple[str, str]],
+        ts: int,
+        source: str,
+        request: int | None,
+    ) -> None:
+        for name, value in pairs:
+            ticket.add(name, Version(value, ts, source))
+            if request is not None:
+                self.writes.append(
+                    {
+                        "objectId": ticket.object_id,
+                        "name": name,
+                        "value": value,
+                        "timestamp": ts,
+                        "source": source,
+                        "request": request,
+                    }
+                )
