@@ -27,6 +27,7 @@ __all__ = [
     "PayloadError",
     "RateLimitError",
     "TransportError",
+    "UpdateInterrupted",
     "UpdateStopped",
 ]
 
@@ -79,7 +80,17 @@ class ConfigurationError(HubTicketsError, ValueError):
 
 
 class TransportError(HubTicketsError):
-    """The request could not be completed (connection refused, timeouts) after all retries."""
+    """The request could not be completed (connection refused, timeouts) after all retries.
+
+    Attributes
+    ----------
+    attempts : int or None
+        Requests made before giving up (1 + retries), when known.
+    """
+
+    def __init__(self, message: str, *, attempts: int | None = None) -> None:
+        self.attempts = attempts
+        super().__init__(message)
 
 
 class HubSpotError(HubTicketsError):
@@ -98,6 +109,8 @@ class HubSpotError(HubTicketsError):
         The parsed error body (or the raw text when it was not JSON).
     correlation_id : str or None
         HubSpot's ``correlationId``, for support requests.
+    attempts : int or None
+        Requests made for this call (1 + retries), when known.
     """
 
     def __init__(
@@ -108,7 +121,9 @@ class HubSpotError(HubTicketsError):
         error: str | None = None,
         body: Any = None,
         correlation_id: str | None = None,
+        attempts: int | None = None,
     ) -> None:
+        self.attempts = attempts
         self.status = status
         self.error = error or f"HTTP_{status}"
         self.message = message
@@ -141,6 +156,20 @@ class UpdateStopped(HubTicketsError):
         The partial result: every input row is ``updated``, ``failed``,
         ``skipped`` or ``not_sent``. ``result.failed_rows()`` and the journal
         tell what is left to send.
+    """
+
+    def __init__(self, message: str, result: UpdateResult) -> None:
+        self.result = result
+        super().__init__(message)
+
+
+class UpdateInterrupted(KeyboardInterrupt):
+    """Ctrl-C during an update run; still a ``KeyboardInterrupt``, with the partial result.
+
+    Attributes
+    ----------
+    result : UpdateResult
+        As for :class:`UpdateStopped`.
     """
 
     def __init__(self, message: str, result: UpdateResult) -> None:
