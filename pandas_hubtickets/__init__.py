@@ -3,7 +3,10 @@
 Importing the package registers the ``DataFrame.hubtickets`` accessor.
 """
 
+import logging
+
 from . import accessor as _accessor  # noqa: F401  (registers DataFrame.hubtickets)
+from .client import TicketsClient
 from .errors import (
     ConfigurationError,
     FlattenError,
@@ -12,9 +15,14 @@ from .errors import (
     PayloadError,
     RateLimitError,
     TransportError,
+    UpdateInterrupted,
     UpdateStopped,
 )
-from .flatten import flatten
+from .flatten import current, flatten
+from .update import UpdateResult
+
+# A library logs, the application decides where it goes (nothing is printed by default).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "ConfigurationError",
@@ -23,7 +31,11 @@ __all__ = [
     "HubTicketsError",
     "PayloadError",
     "RateLimitError",
+    "TicketsClient",
     "TransportError",
+    "UpdateInterrupted",
+    "UpdateResult",
     "UpdateStopped",
+    "current",
     "flatten",
 ]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Hashable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from . import flatten as _flatten
+from .flatten import current
 from .payload import Api, NaMode, check_batch_size, encode_frame
+
+if TYPE_CHECKING:
+    from .client import TicketsClient
+    from .update import UpdateResult
 
 __all__ = ["HubTicketsAccessor"]
 
@@ -161,6 +166,92 @@ class HubTicketsAccessor:
         encoded = encode_frame(self._obj, properties, id_column=id_column, na=na, api=api)
         return encoded.body_text()
 
+    def update(
+        self,
+        client: TicketsClient,
+        properties: Sequence[Hashable] | str | None = None,
+        *,
+        id_column: str = "objectId",
+        batch_size: int = 100,
+        na: NaMode = "skip",
+        progress: bool | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        dry_run: bool = False,
+    ) -> UpdateResult:
+        """Send every row to HubSpot as v1 batch updates and report what happened to each.
+
+        The frame is validated first (a :class:`~pandas_hubtickets.PayloadError`
+        before anything is sent); batches then go out through ``client``,
+        rate-limited and retried, up to ``client.max_workers`` at a time. A
+        batch HubSpot rejects as a whole with a 400 (one bad ticket fails a v1
+        batch, and the error does not say which) is split in halves until the
+        bad rows are isolated, so every valid row still lands.
+
+        Parameters
+        ----------
+        client : TicketsClient
+            Where to send (HubSpot, or the local emulator).
+        properties, id_column, na
+            As in :meth:`to_payload`.
+        batch_size : int, default 100
+            Tickets per request, from 1 to 100.
+        progress : bool, optional
+            Show a tqdm progress bar; by default only on a terminal or in Jupyter.
+        journal : path, optional
+            An append-only JSON Lines record of every finished batch. Running
+            the same update again with the same journal sends only the rows
+            not yet updated with these values.
+        dry_run : bool, default False
+            Send nothing; the result's ``payload`` is the body that would be sent.
+
+        Returns
+        -------
+        UpdateResult
+            ``.report`` has one row per input row (same index and order):
+            ``objectId``, ``status``, ``http_status``, ``error``, ``message``,
+            ``attempts``, ``batch``; ``.tickets`` is the tidy frame of what
+            HubSpot returned; ``.failed_rows()`` the rows to fix and resend.
+
+        Raises
+        ------
+        PayloadError
+            Bad input, before anything is sent.
+        UpdateStopped
+            The run stopped early (HubSpot's DAILY limit, an authentication
+            error, an unexpected error); ``exc.result`` is the partial result,
+            every row ``updated``, ``failed``, ``skipped`` or ``not_sent``.
+        UpdateInterrupted
+            Ctrl-C; a ``KeyboardInterrupt`` carrying ``exc.result`` likewise.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import pandas_hubtickets as ht
+        >>> from pandas_hubtickets.testing import FakeHubSpot
+        >>> with FakeHubSpot() as hub:
+        ...     ids = hub.seed_tickets(3)
+        ...     client = ht.TicketsClient(hub.token, base_url=hub.base_url)
+        ...     edits = pd.DataFrame({"objectId": ids, "status": ["CLOSED", "OPEN", "NOPE"]})
+        ...     result = edits.hubtickets.update(client, progress=False)
+        >>> result.report["status"].tolist()
+        ['updated', 'updated', 'failed']
+        >>> result.report["error"].iloc[2]
+        'INVALID_OPTION'
+        """
+        from .update import update
+
+        return update(
+            self._obj,
+            client,
+            properties,
+            id_column=id_column,
+            batch_size=batch_size,
+            na=na,
+            progress=progress,
+            journal=journal,
+            dry_run=dry_run,
+        )
+
     def current(self) -> pd.DataFrame:
         """The wide form of a tidy frame: one row per ticket, its current values.
 
@@ -172,8 +263,9 @@ class HubTicketsAccessor:
         Examples
         --------
         >>> import pandas_hubtickets as ht
-        >>> tidy = ht.flatten([{"objectId": 5, "properties": {"status": {"value": "OPEN"}}}])
+        >>> ticket = {"objectId": 5, "portalId": 62515, "properties": {"status": {"value": "OPEN"}}}
+        >>> tidy = ht.flatten([ticket])
         >>> tidy.hubtickets.current()["status"].tolist()
         ['OPEN']
         """
-        return _flatten.current(self._obj)
+        return current(self._obj)

@@ -101,7 +101,7 @@ def _encode_categorical(s: pd.Series) -> tuple[pa.StringArray, Problems]:
     return values, [(pos, why) for pos, why in problems if len(pos)]
 
 
-def _encode_arrow(arr: pa.Array) -> tuple[pa.StringArray, Problems]:  # noqa: PLR0911
+def _encode_arrow(arr: pa.Array) -> tuple[pa.StringArray, Problems]:
     t = arr.type
     if pa.types.is_dictionary(t):
         dictionary, dict_problems = _encode_arrow(arr.dictionary)

@@ -17,7 +17,7 @@ import json
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -182,11 +182,15 @@ class EncodedFrame:
     @cached_property
     def fragments(self) -> pa.StringArray:
         """Each row's body object as compact JSON text (null where nothing is sent)."""
+        # Each present property becomes ",<json>" and a missing one "", so that plain
+        # concatenation joins them; the leading comma is cut at the end. (Joining with
+        # null_handling="skip" is not used: pyarrow drops rows whose inputs are all null.)
         parts = []
         for name, arr in zip(self.names, self.values, strict=True):
             before, after = self.flavor.property_affixes(name)
-            parts.append(pc.binary_join_element_wise(before, _json_strings(arr), after, ""))
-        joined = pc.binary_join_element_wise(*parts, ",", null_handling="skip")
+            fragment = pc.binary_join_element_wise("," + before, _json_strings(arr), after, "")
+            parts.append(fragment.fill_null(""))
+        joined = pc.utf8_slice_codeunits(pc.binary_join_element_wise(*parts, ""), 1)
         head, middle, tail = self.flavor.row_affixes()
         ids = pa.array(self.object_ids).cast(pa.string())
         rows = pc.binary_join_element_wise(head, ids, middle, joined, tail, "")
@@ -243,10 +247,11 @@ class _Collector:
 
 def _id_series(df: pd.DataFrame, id_column: str) -> pd.Series | None:
     if id_column in df.columns:
-        ids = df[id_column]
-        return ids if isinstance(ids, pd.Series) else None
+        positions = np.flatnonzero(df.columns == id_column)
+        return cast(pd.Series, df.iloc[:, positions[0]]) if len(positions) == 1 else None
     if id_column in df.index.names:
-        return pd.Series(df.index.get_level_values(id_column), index=df.index)
+        level: pd.Series = pd.Series(df.index.get_level_values(id_column), index=df.index)
+        return level
     return None
 
 
@@ -277,7 +282,7 @@ def _check_ids(raw: pd.Series, id_column: str, problems: _Collector) -> np.ndarr
     problems.add(np.flatnonzero(valid & (ids <= 0)), id_column, "id is not positive")
     dup = valid & pd.Series(ids).duplicated(keep=False).to_numpy() & (ids > 0)
     problems.add(np.flatnonzero(dup), id_column, "id appears in more than one row")
-    return ids
+    return np.asarray(ids, dtype=np.int64)
 
 
 def _pick_columns(
@@ -291,7 +296,7 @@ def _pick_columns(
         names = [c for c in positions if c != id_column]
     else:
         names = [properties] if isinstance(properties, str) else list(properties)
-    picked = []
+    picked: list[tuple[Hashable, int]] = []
     seen: set[Hashable] = set()
     for name in names:
         if not isinstance(name, str):

@@ -223,7 +223,8 @@ def test_mixed_frame_json_equals_payload():
             "f": np.where(rng.random(n) < 0.2, np.nan, rng.integers(0, 9, n).astype(float)),
             "g": rng.random(n),
             "b": rng.random(n) < 0.5,
-            "t": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 1e9, n), "s"),
+            "t": pd.Timestamp("2024-01-01", tz="UTC")
+            + pd.to_timedelta(rng.integers(0, 1e9, n), "s"),
         }
     )
     assert json.loads(df.hubtickets.to_json()) == df.hubtickets.to_payload()

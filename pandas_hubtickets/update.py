@@ -1,0 +1,359 @@
+"""Sending a wide frame: batches, splitting rejected batches, the journal, one outcome per row.
+
+This module owns the promise that every input row ends with exactly one
+recorded outcome, also when the run stops early. The report starts as a
+row-indexed table (``not_sent`` for rows with something to send, ``skipped``
+for the others) and each finished batch overwrites its rows once.
+
+HTTP is the client's business: this module hands it JSON bodies (built from
+the per-row fragments of :class:`~pandas_hubtickets.payload.EncodedFrame`)
+and reads back parsed replies or typed errors.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Hashable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import numpy as np
+import pandas as pd
+
+from .errors import (
+    HubSpotError,
+    RateLimitError,
+    TransportError,
+    UpdateInterrupted,
+    UpdateStopped,
+)
+from .flatten import flatten
+from .journal import Journal, fingerprint
+from .payload import EncodedFrame, NaMode, check_batch_size, encode_frame
+
+if TYPE_CHECKING:
+    import os
+
+    from .client import TicketsClient
+
+__all__ = ["REPORT_COLUMNS", "STATUSES", "UpdateResult", "update"]
+
+STATUSES = ("updated", "failed", "skipped", "not_sent", "dry_run")
+REPORT_COLUMNS = ["objectId", "status", "http_status", "error", "message", "attempts", "batch"]
+_NOT_LANDED = ("failed", "not_sent")
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What happened to some rows of one batch."""
+
+    rows: np.ndarray
+    status: Literal["updated", "failed"]
+    http_status: int | None
+    error: str | None
+    message: str | None
+    attempts: int
+
+
+@dataclass
+class _BatchResult:
+    batch: int
+    outcomes: list[_Outcome] = field(default_factory=list)
+    responses: list[Any] = field(default_factory=list)
+    stop: BaseException | None = None
+
+
+@dataclass
+class UpdateResult:
+    """What an update run did, row by row.
+
+    Attributes
+    ----------
+    report : pandas.DataFrame
+        One row per input row, same index and order; columns ``objectId``,
+        ``status`` (``updated``, ``failed``, ``skipped``, ``not_sent``,
+        ``dry_run``), ``http_status``, ``error`` (HubSpot's code such as
+        ``INVALID_DATE`` or the transport failure), ``message``, ``attempts``
+        (requests that carried the row), ``batch``.
+    tickets : pandas.DataFrame
+        The tidy frame (see :func:`pandas_hubtickets.flatten`) of everything
+        HubSpot returned.
+    payload : list or None
+        With ``dry_run=True``, the body that would have been sent.
+    elapsed : float
+        Seconds the run took.
+    """
+
+    report: pd.DataFrame
+    tickets: pd.DataFrame
+    frame: pd.DataFrame = field(repr=False)
+    payload: Any = None
+    elapsed: float = 0.0
+
+    @property
+    def counts(self) -> pd.Series:
+        """Rows per status, every status listed (zeros included)."""
+        return self.report["status"].value_counts().reindex(list(STATUSES), fill_value=0)
+
+    @property
+    def ok(self) -> bool:
+        """True when no row failed or was left unsent."""
+        return not self.report["status"].isin(_NOT_LANDED).any()
+
+    def failed_rows(self) -> pd.DataFrame:
+        """The input rows that did not land (``failed`` or ``not_sent``), ready to fix and resend.
+
+        Join with :attr:`report` for the reasons.
+        """
+        return cast(pd.DataFrame, self.frame[self.report["status"].isin(_NOT_LANDED).to_numpy()])
+
+    def _summary(self) -> str:
+        parts = [f"{n:,} {status}" for status, n in self.counts.items() if n]
+        return f"{len(self.report):,} rows: {', '.join(parts) or 'none'} in {self.elapsed:.1f} s"
+
+    def __repr__(self) -> str:
+        lines = [f"UpdateResult({self._summary()})"]
+        failed = self.report[self.report["status"] == "failed"]
+        if len(failed):
+            shown = failed[["objectId", "error", "message"]].head(5).to_string()
+            lines.append("failed rows:\n" + shown + ("\n..." if len(failed) > 5 else ""))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        counts = self.counts[self.counts > 0].to_frame("rows").to_html()
+        failed = self.report[self.report["status"] == "failed"].head(10)
+        shown = "" if failed.empty else "<p>First failed rows:</p>" + failed.to_html()
+        return f"<p><b>UpdateResult</b>: {html.escape(self._summary())}</p>{counts}{shown}"
+
+
+class _Run:
+    """One update run: its table of outcomes and its batches."""
+
+    def __init__(self, frame: pd.DataFrame, encoded: EncodedFrame) -> None:
+        n = len(encoded)
+        self.frame = frame
+        self.encoded = encoded
+        self.status = np.where(encoded.sendable, "not_sent", "skipped").astype(object)
+        self.http_status = np.full(n, np.nan)
+        self.error = np.full(n, None, dtype=object)
+        self.message = np.full(n, None, dtype=object)
+        self.attempts = np.zeros(n, dtype=np.int64)
+        self.batch = np.full(n, np.nan)
+        self.responses: list[Any] = []
+        self.started = time.monotonic()
+
+    def record(self, result: _BatchResult) -> None:
+        for o in result.outcomes:
+            assert (self.status[o.rows] == "not_sent").all(), "a row got two outcomes"
+            self.status[o.rows] = o.status
+            self.http_status[o.rows] = np.nan if o.http_status is None else o.http_status
+            self.error[o.rows] = o.error
+            self.message[o.rows] = o.message
+            self.attempts[o.rows] = o.attempts
+            self.batch[o.rows] = result.batch
+        self.responses.extend(result.responses)
+
+    def result(self, payload: Any = None) -> UpdateResult:
+        report = pd.DataFrame(
+            {
+                "objectId": self.encoded.object_ids,
+                "status": pd.Categorical(self.status, categories=list(STATUSES)),
+                "http_status": pd.array(self.http_status, dtype="Int64"),
+                "error": pd.array(self.error, dtype="string"),
+                "message": pd.array(self.message, dtype="string"),
+                "attempts": self.attempts,
+                "batch": pd.array(self.batch, dtype="Int64"),
+            },
+            index=self.encoded.index,
+        )
+        return UpdateResult(
+            report=report,
+            tickets=flatten(self.responses),
+            frame=self.frame,
+            payload=payload,
+            elapsed=time.monotonic() - self.started,
+        )
+
+
+def _failure(exc: HubSpotError | TransportError) -> tuple[int | None, str, str]:
+    """(http_status, error code, message) of a failed request, without secrets."""
+    if isinstance(exc, HubSpotError):
+        results = exc.body.get("validationResults") if isinstance(exc.body, dict) else None
+        if results:
+            text = "; ".join(f"{r.get('name')}: {r.get('message')}" for r in results)
+            return exc.status, exc.error, text
+        return exc.status, exc.error, exc.message
+    return None, "TRANSPORT_ERROR", str(exc)
+
+
+def _is_fatal(exc: HubSpotError) -> bool:
+    """Errors after which no other batch can succeed: stop the run."""
+    daily = isinstance(exc, RateLimitError) and exc.policy == "DAILY"
+    return daily or exc.status in (401, 403)
+
+
+class _Stop(Exception):
+    """Raised inside a batch after an error that ends the whole run."""
+
+    def __init__(self, cause: HubSpotError) -> None:
+        self.cause = cause
+        super().__init__(str(cause))
+
+
+class _Sender:
+    """Sends one batch, splitting it in halves while HubSpot rejects it as a whole."""
+
+    def __init__(self, client: TicketsClient, encoded: EncodedFrame) -> None:
+        self.client = client
+        self.encoded = encoded
+        #: Set when the run must stop: no request starts after that.
+        self.stopped = threading.Event()
+
+    def __call__(self, batch: int, rows: np.ndarray) -> _BatchResult:
+        result = _BatchResult(batch)
+        try:
+            self._send(rows, result, carried=0)
+        except _Stop as stop:
+            result.stop = stop.cause
+        except Exception as exc:  # unexpected: rows not yet answered stay not_sent
+            self.stopped.set()
+            result.stop = exc
+        return result
+
+    def _send(self, rows: np.ndarray, result: _BatchResult, carried: int) -> None:
+        if self.stopped.is_set():
+            return  # these rows stay not_sent
+        body = self.encoded.body_text(rows)
+        try:
+            reply = self.client.batch_update_reply(body)
+        except HubSpotError as exc:
+            attempts = carried + (exc.attempts or 1)
+            if exc.status == 400 and len(rows) > 1:
+                # v1 rejects a batch for one bad object without saying which: split it.
+                half = len(rows) // 2
+                self._send(rows[:half], result, attempts)
+                self._send(rows[half:], result, attempts)
+                return
+            status, code, message = _failure(exc)
+            result.outcomes.append(_Outcome(rows, "failed", status, code, message, attempts))
+            if _is_fatal(exc):
+                self.stopped.set()
+                raise _Stop(exc) from exc
+            return
+        except TransportError as exc:
+            status, code, message = _failure(exc)
+            attempts = carried + (exc.attempts or 1)
+            result.outcomes.append(_Outcome(rows, "failed", status, code, message, attempts))
+            return
+        attempts = carried + reply.attempts
+        result.outcomes.append(_Outcome(rows, "updated", reply.status, None, None, attempts))
+        result.responses.append(reply.data)
+
+
+def _progress_bar(progress: bool | None, total: int) -> Any:
+    from tqdm.auto import tqdm
+
+    if progress is None:
+        progress = sys.stderr.isatty() or "ipykernel" in sys.modules
+    return tqdm(total=total, unit="row", desc="hubtickets update", disable=not progress)
+
+
+def _journal_rows(run: _Run, result: _BatchResult, run_id: str) -> Iterator[dict[str, Any]]:
+    frags = run.encoded.fragments
+    for o in result.outcomes:
+        for pos in o.rows.tolist():
+            yield {
+                "run": run_id,
+                "batch": result.batch,
+                "objectId": int(run.encoded.object_ids[pos]),
+                "fingerprint": fingerprint(frags[pos].as_py()),
+                "status": o.status,
+                "http_status": o.http_status,
+                "error": o.error,
+                "message": o.message,
+                "attempts": o.attempts,
+                "time": time.time(),
+            }
+
+
+def _resume(run: _Run, journal: Journal) -> None:
+    """Mark the rows the journal says were already updated with these very values."""
+    done = journal.updated()
+    if not done:
+        return
+    frags = run.encoded.fragments
+    for pos in np.flatnonzero(run.encoded.sendable).tolist():
+        if (int(run.encoded.object_ids[pos]), fingerprint(frags[pos].as_py())) in done:
+            run.status[pos] = "updated"
+            run.message[pos] = "already updated by an earlier run (journal)"
+
+
+def update(
+    df: pd.DataFrame,
+    client: TicketsClient,
+    properties: Sequence[Hashable] | str | None = None,
+    *,
+    id_column: str = "objectId",
+    batch_size: int = 100,
+    na: NaMode = "skip",
+    progress: bool | None = None,
+    journal: str | os.PathLike[str] | None = None,
+    dry_run: bool = False,
+) -> UpdateResult:
+    """Send a wide frame as v1 batch updates; see ``DataFrame.hubtickets.update``."""
+    batch_size = check_batch_size(batch_size)
+    encoded = encode_frame(df, properties, id_column=id_column, na=na)
+    book = Journal(journal) if journal is not None else None
+    run = _Run(df, encoded)
+    if dry_run:
+        run.status[encoded.sendable] = "dry_run"
+        return run.result(payload=encoded.flavor.wrap(encoded.records()))
+    if book is not None:
+        _resume(run, book)
+    pending = np.flatnonzero(run.status == "not_sent")
+    batches = [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)]
+    sender = _Sender(client, encoded)
+    run_id = uuid.uuid4().hex
+    stop: BaseException | None = None
+    bar = _progress_bar(progress, len(pending))
+    pool = ThreadPoolExecutor(max_workers=client.max_workers, thread_name_prefix="hubtickets")
+    futures = [pool.submit(sender, i, rows) for i, rows in enumerate(batches)]
+    recorded: set[Future[_BatchResult]] = set()
+    try:
+        for future in as_completed(futures):
+            recorded.add(future)
+            stop = _finish(run, future.result(), book, run_id, bar)
+            if stop is not None:
+                break
+    except KeyboardInterrupt as exc:
+        stop = exc
+    finally:
+        sender.stopped.set()
+        for future in futures:
+            future.cancel()
+        pool.shutdown(wait=True)
+        for future in futures:  # batches in flight when the run stopped still get recorded
+            if future not in recorded and not future.cancelled():
+                _finish(run, future.result(), book, run_id, bar)
+        bar.close()
+    result = run.result()
+    if isinstance(stop, KeyboardInterrupt):
+        raise UpdateInterrupted("update interrupted; see .result", result) from stop
+    if stop is not None:
+        raise UpdateStopped(f"update stopped early: {stop}; see .result", result) from stop
+    return result
+
+
+def _finish(
+    run: _Run, result: _BatchResult, book: Journal | None, run_id: str, bar: Any
+) -> BaseException | None:
+    run.record(result)
+    if book is not None and result.outcomes:
+        book.append(_journal_rows(run, result, run_id))
+    bar.update(sum(len(o.rows) for o in result.outcomes))
+    return result.stop

@@ -1,0 +1,243 @@
+"""df.hubtickets.update over real sockets against the emulator: one outcome per row, always."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pandas_hubtickets as ht
+from pandas_hubtickets import PayloadError, UpdateInterrupted, UpdateStopped
+from pandas_hubtickets.testing import FakeHubSpot, Faults
+
+FIRST = 500_000
+
+
+def make_client(hub: FakeHubSpot, **kw) -> ht.TicketsClient:
+    kw.setdefault("backoff_factor", 0.01)
+    kw.setdefault("requests_per_10s", 1000)
+    return ht.TicketsClient(hub.token, base_url=hub.base_url, **kw)
+
+
+def edits(n: int, statuses=("CLOSED", "OPEN", "WAITING")) -> pd.DataFrame:
+    ids = np.arange(FIRST, FIRST + n)
+    return pd.DataFrame(
+        {
+            "objectId": ids,
+            "status": [statuses[i % len(statuses)] for i in range(n)],
+            "subject": [f"subject {i}" for i in range(n)],
+        },
+        index=pd.Index([f"r{i}" for i in range(n)], name="row"),
+    )
+
+
+@pytest.fixture
+def hub():
+    with FakeHubSpot(seed=3) as hub:
+        hub.seed_tickets(300, start_id=FIRST)
+        yield hub
+
+
+def batch_updates(hub: FakeHubSpot) -> list:
+    return [r for r in hub.requests if r.path.endswith("/batch-update")]
+
+
+def test_every_row_updated_and_landed(hub):
+    df = edits(250)
+    result = df.hubtickets.update(make_client(hub), progress=False)
+    report = result.report
+    assert list(report.columns) == [
+        "objectId",
+        "status",
+        "http_status",
+        "error",
+        "message",
+        "attempts",
+        "batch",
+    ]
+    assert report.index.equals(df.index)
+    assert report["objectId"].tolist() == df["objectId"].tolist()
+    assert (report["status"] == "updated").all()
+    assert (report["http_status"] == 200).all()
+    assert sorted(report["batch"].unique().tolist()) == [0, 1, 2]
+    assert result.ok and result.counts["updated"] == 250
+    for oid, status in zip(df["objectId"], df["status"], strict=True):
+        assert hub.ticket(int(oid))["properties"]["status"]["value"] == status
+    assert sorted(r.objects for r in batch_updates(hub)) == [50, 100, 100]
+    # the tidy frame holds what HubSpot answered, newest version first
+    tickets = result.tickets
+    current = tickets[(tickets["property"] == "status") & (tickets["version"] == 0)]
+    assert dict(zip(current["objectId"], current["value"], strict=True)) == dict(
+        zip(df["objectId"], df["status"], strict=True)
+    )
+    assert "250 updated" in repr(result) and "250 updated" in result._repr_html_()
+
+
+def test_bad_rows_are_isolated_by_splitting(hub):
+    df = edits(100)
+    df.loc["r10", "status"] = "DONE"
+    df.loc["r70", "objectId"] = 999_999  # no such ticket
+    result = df.hubtickets.update(make_client(hub), progress=False)
+    report = result.report
+    failed = report[report["status"] == "failed"]
+    assert failed.index.tolist() == ["r10", "r70"]
+    assert failed["error"].tolist() == ["INVALID_OPTION", "OBJECT_NOT_FOUND"]
+    assert "DONE" in failed.loc["r10", "message"]
+    assert (failed["http_status"] == 400).all()
+    assert (report.drop(["r10", "r70"])["status"] == "updated").all()
+    # every valid row landed; the bad ones did not
+    assert hub.ticket(FIRST + 11)["properties"]["status"]["value"] == df.loc["r11", "status"]
+    assert hub.ticket(FIRST + 10)["properties"]["status"]["value"] != "DONE"
+    # about (bad rows) x log2(batch size) extra requests, not one per row
+    assert len(batch_updates(hub)) <= 1 + 2 * 2 * 7
+    assert result.failed_rows().index.tolist() == ["r10", "r70"]
+    assert result.failed_rows().columns.tolist() == df.columns.tolist()
+    assert not result.ok
+
+
+def test_rows_with_nothing_to_send_are_skipped(hub):
+    df = edits(3)
+    df.loc["r1", ["status", "subject"]] = None
+    result = df.hubtickets.update(make_client(hub), progress=False)
+    assert result.report["status"].tolist() == ["updated", "skipped", "updated"]
+    assert batch_updates(hub)[0].objects == 2
+
+
+def test_bad_input_raises_before_anything_is_sent(hub):
+    df = edits(5)
+    df.loc["r3", "objectId"] = FIRST  # a duplicate id
+    with pytest.raises(PayloadError):
+        df.hubtickets.update(make_client(hub), progress=False)
+    assert hub.requests == []
+
+
+def test_dry_run_sends_nothing(hub):
+    df = edits(120)
+    df.loc["r5", ["status", "subject"]] = None
+    result = df.hubtickets.update(make_client(hub), dry_run=True, progress=False)
+    assert hub.requests == []
+    assert result.counts["dry_run"] == 119 and result.counts["skipped"] == 1
+    assert result.payload == df.hubtickets.to_payload()
+
+
+def test_transient_faults_lose_nothing_and_report_nothing_twice(hub):
+    faults = Faults(rate_429=0.1, rate_500=0.1, rate_502=0.1, rate_503=0.1, drop=0.05)
+    with FakeHubSpot(seed=11, faults=faults) as flaky:
+        flaky.seed_tickets(300, start_id=FIRST)
+        df = edits(300)
+        result = df.hubtickets.update(
+            make_client(flaky, max_retries=10), batch_size=20, progress=False
+        )
+        assert (result.report["status"] == "updated").all()
+        assert result.report["attempts"].max() > 1
+        faulted = [r for r in flaky.requests if r.fault is not None]
+        assert faulted, "the seeded faults should have hit some requests"
+        written = pd.Series([w["objectId"] for w in flaky.writes if w["name"] == "status"])
+        assert set(written) == set(df["objectId"])
+
+
+def test_daily_limit_stops_at_once_with_partial_result(hub):
+    with FakeHubSpot(seed=3, daily_limit=2) as limited:
+        limited.seed_tickets(50, start_id=FIRST)
+        df = edits(50)
+        with pytest.raises(UpdateStopped) as info:
+            df.hubtickets.update(make_client(limited, max_workers=1), batch_size=10, progress=False)
+        report = info.value.result.report
+        assert report["status"].tolist() == ["updated"] * 20 + ["failed"] * 10 + ["not_sent"] * 20
+        assert report["error"].iloc[20] == "RATE_LIMIT"
+        assert len(limited.requests) == 3  # no retry of the DAILY 429
+        assert "DAILY" in str(info.value) or "daily" in str(info.value)
+        assert info.value.result.failed_rows().index.equals(df.index[20:])
+
+
+def test_unauthorized_stops_the_run(hub):
+    df = edits(30)
+    client = ht.TicketsClient("pat-na1-wrong-token-1234", base_url=hub.base_url, max_workers=1)
+    with pytest.raises(UpdateStopped) as info:
+        df.hubtickets.update(client, batch_size=10, progress=False)
+    assert info.value.result.report["status"].tolist() == ["failed"] * 10 + ["not_sent"] * 20
+    assert "wrong-token" not in str(info.value)
+
+
+def test_journal_resume_after_interrupt_sends_only_the_rest(tmp_path):
+    journal = tmp_path / "push.jsonl"
+    with FakeHubSpot(seed=5, latency=0.05) as slow:
+        slow.seed_tickets(300, start_id=FIRST)
+        df = edits(300)
+        client = make_client(slow, max_workers=1)
+        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        try:
+            with pytest.raises(UpdateInterrupted) as info:
+                df.hubtickets.update(client, batch_size=10, journal=journal, progress=False)
+        finally:
+            timer.cancel()
+        first = info.value.result.report
+        assert isinstance(info.value, KeyboardInterrupt)
+        assert set(first["status"]) <= {"updated", "not_sent"}
+        done = int((first["status"] == "updated").sum())
+        assert 0 < done < 300
+        entries = [json.loads(line) for line in journal.read_text().splitlines()]
+        assert len(entries) == done and {e["status"] for e in entries} == {"updated"}
+
+        slow.clear_log()
+        second = df.hubtickets.update(client, batch_size=10, journal=journal, progress=False)
+        assert (second.report["status"] == "updated").all()
+        assert sum(r.objects for r in batch_updates(slow)) == 300 - done
+        resumed = second.report["message"] == "already updated by an earlier run (journal)"
+        assert int(resumed.sum()) == done
+
+        # a row whose values changed since is sent again
+        slow.clear_log()
+        df.loc["r0", "subject"] = "changed"
+        third = df.hubtickets.update(client, journal=journal, progress=False)
+        assert [r.objects for r in batch_updates(slow)] == [1]
+        assert third.report.loc["r0", "message"] is pd.NA
+
+
+def test_journal_ignores_a_line_cut_short(tmp_path, hub):
+    journal = tmp_path / "push.jsonl"
+    df = edits(10)
+    df.hubtickets.update(make_client(hub), journal=journal, progress=False)
+    with journal.open("a") as fh:
+        fh.write('{"objectId": 5000')  # a crash mid-write
+    hub.clear_log()
+    again = df.hubtickets.update(make_client(hub), journal=journal, progress=False)
+    assert (again.report["status"] == "updated").all() and batch_updates(hub) == []
+
+
+def test_token_never_leaks(tmp_path, hub, caplog, capsys):
+    df = edits(40)
+    df.loc["r3", "status"] = "DONE"
+    journal = tmp_path / "j.jsonl"
+    caplog.set_level(logging.DEBUG)
+    client = make_client(hub)
+    result = df.hubtickets.update(client, batch_size=10, journal=journal, progress=True)
+    texts = [
+        caplog.text,
+        repr(client),
+        str(client),
+        repr(result),
+        result._repr_html_(),
+        result.report.to_csv(),
+        journal.read_text(),
+        capsys.readouterr().err,  # the progress bar
+    ]
+    assert result.counts["failed"] == 1
+    for text in texts:
+        assert hub.token not in text
+    bad = ht.TicketsClient("pat-na1-leaky-secret", base_url=hub.base_url)
+    with pytest.raises(UpdateStopped) as info:
+        df.hubtickets.update(bad, progress=False)
+    assert "leaky-secret" not in str(info.value) + repr(info.value.result) + caplog.text
+
+
+def test_batch_size_is_checked(hub):
+    with pytest.raises(ValueError, match="batch size"):
+        edits(3).hubtickets.update(make_client(hub), batch_size=101)
