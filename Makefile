@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench lint typecheck clean
+.PHONY: test test-pandas22 demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +14,21 @@ $(STAMP): pyproject.toml
 
 ## make test: the whole suite (pytest, the notebooks, ruff, mypy)
 test: $(STAMP)
-	$(PY) -m pytest tests notebooks --nbmake -q
-	$(PY) -m ruff check pandas_hubtickets tests benchmarks
-	$(PY) -m ruff format --check pandas_hubtickets tests benchmarks
+	$(PY) -m pytest tests pandas_hubtickets notebooks --doctest-modules --nbmake -q
+	$(PY) -m ruff check pandas_hubtickets tests benchmarks tools
+	$(PY) -m ruff format --check pandas_hubtickets tests benchmarks tools
 	$(PY) -m mypy
+
+## make test-pandas22: the pytest suite again on the oldest supported pandas (2.2)
+OLD_VENV := .venv-pandas22
+$(OLD_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(OLD_VENV)
+	$(OLD_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(OLD_VENV)/bin/python -m pip install --quiet -e '.[test]' 'pandas==2.2.*'
+	touch $@
+
+test-pandas22: $(OLD_VENV)/.installed
+	$(OLD_VENV)/bin/python -m pytest tests pandas_hubtickets --doctest-modules -q
 
 ## make demo: the main job against the built-in local emulator (no account, no network)
 demo: $(STAMP)
@@ -28,4 +39,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(OLD_VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
