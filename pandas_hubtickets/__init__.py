@@ -18,7 +18,7 @@ from .errors import (
     UpdateInterrupted,
     UpdateStopped,
 )
-from .flatten import current, flatten
+from .flatten import current, flatten, read_tidy
 from .update import UpdateResult
 
 # A library logs, the application decides where it goes (nothing is printed by default).
@@ -38,4 +38,5 @@ __all__ = [
     "UpdateStopped",
     "current",
     "flatten",
+    "read_tidy",
 ]

@@ -96,6 +96,7 @@ def _demo(args: argparse.Namespace) -> int:
         tidy.to_parquet(path)
         _title("6. Saved")
         print(f"{len(tidy):,} version rows of {tidy['objectId'].nunique():,} tickets -> {path}")
+        print(f"  (read it back with pandas_hubtickets.read_tidy({str(path)!r}))")
         print(f"journal of every batch -> {journal}")
     print(f"\nDone in {time.monotonic() - started:.1f} s.")
     return 0

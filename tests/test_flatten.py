@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pandas_hubtickets import FlattenError
-from pandas_hubtickets.flatten import TIDY_COLUMNS, current, flatten
+from pandas_hubtickets.flatten import TIDY_COLUMNS, current, flatten, read_tidy
 
 DATA = Path(__file__).parent / "data"
 STRING = pd.ArrowDtype(pa.string())
@@ -505,3 +505,14 @@ def test_round_trip_through_an_emulated_batch_update(wide, older, as_json):
             else:
                 assert got is pd.NA
     assert set(back.columns[1:]) == {item["name"] for obj in sent for item in obj["properties"]}
+
+
+def test_read_tidy_restores_a_saved_frame_exactly(tmp_path):
+    tidy = flatten(json.loads((DATA / "example-batch-update-response.json").read_text()))
+    tidy.to_parquet(tmp_path / "h.parquet")
+    with pytest.raises(TypeError, match="not understood"):  # why read_tidy exists
+        pd.read_parquet(tmp_path / "h.parquet")
+    pd.testing.assert_frame_equal(read_tidy(tmp_path / "h.parquet"), tidy)
+    empty = flatten([])
+    empty.to_parquet(tmp_path / "e.parquet")
+    pd.testing.assert_frame_equal(read_tidy(tmp_path / "e.parquet"), empty)
