@@ -317,6 +317,7 @@ def update(
         _resume(run, book)
     pending = np.flatnonzero(run.status == "not_sent")
     batches = [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)]
+    _ = encoded.fragments  # build every row's JSON once, before the worker threads share it
     sender = _Sender(client, encoded)
     run_id = uuid.uuid4().hex
     stop: BaseException | None = None
