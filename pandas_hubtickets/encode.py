@@ -116,7 +116,7 @@ def _encode_arrow(arr: pa.Array) -> tuple[pa.StringArray, Problems]:
     if pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_decimal(t):
         return arr.cast(pa.string()), []
     if pa.types.is_floating(t):
-        return _encode_floats(arr.cast(pa.float64()))
+        return _encode_floats(arr)
     if pa.types.is_timestamp(t):
         mul, div = _MS_PER_UNIT[t.unit]
         return _epoch_ms(arr.cast(pa.int64()), mul, div), []
@@ -146,13 +146,24 @@ def _epoch_ms(ints: pa.Array, mul: int, div: int) -> pa.StringArray:
     return pa.array(ms, mask=missing).cast(pa.string())
 
 
-def _encode_floats(arr: pa.DoubleArray) -> tuple[pa.StringArray, Problems]:
-    x = arr.to_numpy(zero_copy_only=False)  # nulls become NaN
+def _shortest(arr: pa.FloatingPointArray) -> pa.StringArray:
+    """The shortest decimal that round-trips *in the column's own precision*.
+
+    ``float32(0.1)`` is ``"0.1"``, not the ``"0.10000000149011612"`` of its float64 widening.
+    """
+    if pa.types.is_float16(arr.type):  # Arrow's cast is not shortest for half floats
+        halves = arr.to_numpy(zero_copy_only=False)
+        return pa.array([str(v) for v in halves], pa.string())
+    return arr.cast(pa.string())
+
+
+def _encode_floats(arr: pa.FloatingPointArray) -> tuple[pa.StringArray, Problems]:
+    x = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)  # exact; nulls become NaN
     finite = np.isfinite(x)
     whole = finite & (np.trunc(np.where(finite, x, 0.0)) == x)
     small = whole & (np.abs(x) < _INT_SAFE)
     digits = pa.array(np.where(small, x, 0.0).astype(np.int64)).cast(pa.string())
-    shortest = pa.array(x).cast(pa.string())
+    shortest = _shortest(arr)
     values = pc.if_else(pa.array(small), digits, shortest)
     big = np.flatnonzero(whole & ~small)
     if len(big):  # whole numbers beyond int64: exact digits through Python's int
@@ -163,8 +174,8 @@ def _encode_floats(arr: pa.DoubleArray) -> tuple[pa.StringArray, Problems]:
     return values, [(inf, "infinite number cannot be sent")] if len(inf) else []
 
 
-def _format_float(v: float) -> str:
-    values, _ = _encode_floats(pa.array([v], pa.float64()))
+def _format_float(v: float | np.floating[Any]) -> str:
+    values, _ = _encode_floats(pa.array(np.asarray([v])))  # keeps a numpy scalar's precision
     text = values[0].as_py()
     assert isinstance(text, str)
     return text
@@ -214,7 +225,7 @@ def encode_scalar(v: Any) -> str | None:
     if isinstance(v, float | np.floating):
         if math.isinf(v):
             raise _Unsendable("infinite number cannot be sent")
-        return _format_float(float(v))
+        return _format_float(v)
     if isinstance(v, decimal.Decimal):
         if v.is_infinite():
             raise _Unsendable("infinite number cannot be sent")

@@ -57,6 +57,13 @@ def test_other_floats_are_shortest_round_trip():
     assert [float(v) for v in out] == values
 
 
+def test_single_and_half_precision_floats_keep_their_own_shortest_form():
+    assert enc([0.1, 2.5, 3.0, None], "float32") == ["0.1", "2.5", "3", None]
+    assert enc([0.1, 2.5], "float16") == ["0.1", "2.5"]
+    assert enc([0.1], pd.ArrowDtype(pa.float32())) == ["0.1"]
+    assert enc([np.float32(0.1), "text"], object) == ["0.1", "text"]
+
+
 def test_huge_whole_floats_are_exact_digits():
     assert enc([1e20, 2.0**70]) == ["100000000000000000000", str(2**70)]
 

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -171,13 +172,15 @@ def test_journal_resume_after_interrupt_sends_only_the_rest(tmp_path):
         slow.seed_tickets(300, start_id=FIRST)
         df = edits(300)
         client = make_client(slow, max_workers=1)
-        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
-        timer.start()
-        try:
-            with pytest.raises(UpdateInterrupted) as info:
-                df.hubtickets.update(client, batch_size=10, journal=journal, progress=False)
-        finally:
-            timer.cancel()
+
+        def ctrl_c_after_three_batches() -> None:
+            while len(slow.requests) < 3:
+                time.sleep(0.01)
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, delivered to the main thread
+
+        threading.Thread(target=ctrl_c_after_three_batches, daemon=True).start()
+        with pytest.raises(UpdateInterrupted) as info:
+            df.hubtickets.update(client, batch_size=10, journal=journal, progress=False)
         first = info.value.result.report
         assert isinstance(info.value, KeyboardInterrupt)
         assert set(first["status"]) <= {"updated", "not_sent"}
