@@ -177,6 +177,7 @@ class HubTicketsAccessor:
         progress: bool | None = None,
         journal: str | os.PathLike[str] | None = None,
         dry_run: bool = False,
+        check_properties: bool = True,
     ) -> UpdateResult:
         """Send every row to HubSpot as v1 batch updates and report what happened to each.
 
@@ -202,7 +203,14 @@ class HubTicketsAccessor:
             the same update again with the same journal sends only the rows
             not yet updated with these values.
         dry_run : bool, default False
-            Send nothing; the result's ``payload`` is the body that would be sent.
+            Send nothing (no request at all); the result's ``payload`` is the
+            body that would be sent (without the rows the journal says are done).
+        check_properties : bool, default True
+            Read HubSpot's ticket property definitions first (one request) and
+            refuse, before sending anything, columns that name no ticket
+            property or a read-only one: otherwise HubSpot would reject every
+            batch and each row would fail on its own. Skipped with a logged
+            warning when the definitions cannot be read.
 
         Returns
         -------
@@ -215,7 +223,8 @@ class HubTicketsAccessor:
         Raises
         ------
         PayloadError
-            Bad input, before anything is sent.
+            Bad input, before anything is sent: see :meth:`to_payload`, and
+            ``check_properties``.
         UpdateStopped
             The run stopped early (HubSpot's DAILY limit, an authentication
             error, an unexpected error); ``exc.result`` is the partial result,
@@ -250,6 +259,7 @@ class HubTicketsAccessor:
             progress=progress,
             journal=journal,
             dry_run=dry_run,
+            check_properties=check_properties,
         )
 
     def current(self) -> pd.DataFrame:

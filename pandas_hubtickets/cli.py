@@ -29,12 +29,23 @@ DEMO_FIRST_ID = 176_000
 DEMO_TICKETS = 1000
 
 
-def read_edits(path: str | Path, id_column: str) -> pd.DataFrame:
-    """Read a CSV of ticket edits: ids as the index, ``*date*`` columns parsed as ISO 8601."""
-    edits = pd.read_csv(path, index_col=id_column, keep_default_na=False, na_values=[""])
-    for column in edits.columns:
-        if "date" in str(column).lower() and edits[column].dtype != bool:
+def read_edits(path: str | Path, id_column: str, date_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a CSV of ticket edits exactly as typed: every cell is text, ids as the index.
+
+    Only empty cells are missing (the text ``NA`` or ``n/a`` is a value), and
+    nothing is guessed: ``01234`` stays ``"01234"`` and ``1.10`` stays
+    ``"1.10"``. The ``date_columns`` are parsed as ISO 8601 dates or
+    datetimes (naive taken as UTC) and sent as epoch milliseconds.
+    """
+    edits = pd.read_csv(path, dtype=str, index_col=id_column, keep_default_na=False, na_values=[""])
+    for column in date_columns:
+        if column not in edits.columns:
+            raise ValueError(f"--date-columns names {column!r}, which is not a column of {path}")
+        try:
             edits[column] = pd.to_datetime(edits[column], format="ISO8601")
+        except ValueError as exc:
+            message = f"column {column!r} holds a value that is not an ISO 8601 date: {exc}"
+            raise ValueError(message) from None
     return edits
 
 
@@ -63,7 +74,7 @@ def _demo(args: argparse.Namespace) -> int:
         _title("1. The spreadsheet (shipped with the package: data/demo_edits.csv)")
         source = resources.files("pandas_hubtickets") / "data" / "demo_edits.csv"
         with resources.as_file(source) as path:
-            edits = read_edits(path, "Ticket ID")
+            edits = read_edits(path, "Ticket ID", date_columns=["due_date"])
         print(edits.head().to_string())
         print(f"... {len(edits):,} rows, {edits.shape[1]} properties")
 
@@ -127,7 +138,7 @@ def _client(args: argparse.Namespace) -> TicketsClient:
 
 
 def _push(args: argparse.Namespace) -> int:
-    edits = read_edits(args.csv, args.id_column)
+    edits = read_edits(args.csv, args.id_column, args.date_columns)
     with _client(args) as client:
         try:
             result = update(
@@ -181,6 +192,12 @@ def _parser() -> argparse.ArgumentParser:
         if name == "push":
             cmd.add_argument("csv")
             cmd.add_argument("--id-column", default="Ticket ID")
+            cmd.add_argument(
+                "--date-columns",
+                nargs="*",
+                default=[],
+                help="columns of ISO 8601 dates to send as epoch milliseconds",
+            )
             cmd.add_argument("--na", choices=["skip", "clear", "error"], default="skip")
             cmd.add_argument("--journal", default=None, help="JSON Lines file, for resuming")
             cmd.add_argument("--report", default=None, help="write the report to this CSV")
@@ -198,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except HubTicketsError as exc:
+    except (HubTicketsError, ValueError, OSError) as exc:  # bad input: say so, no traceback
         print(f"hubtickets {args.command}: {exc}", file=sys.stderr)
         return 2
 

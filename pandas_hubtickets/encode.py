@@ -186,8 +186,8 @@ def _encode_objects(s: pd.Series) -> tuple[pa.StringArray, Problems]:
     if kind in ("string", "empty", "boolean", "integer", "floating", "mixed-integer-float"):
         try:
             return _encode_arrow(pa.array(s, from_pandas=True))
-        except (pa.ArrowException, TypeError, ValueError):
-            pass  # e.g. ints beyond 64 bits: the per-cell encoder handles them
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            pass  # ints beyond 64 bits, lone surrogates: the per-cell encoder handles them
     out: list[str | None] = []
     bad: dict[str, list[int]] = {}
     for i, v in enumerate(s.tolist()):
@@ -217,6 +217,10 @@ def encode_scalar(v: Any) -> str | None:
     if _is_missing(v):
         return None
     if isinstance(v, str):
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Unsendable("text is not valid Unicode (a lone surrogate)") from None
         return v
     if isinstance(v, bool | np.bool_):
         return "true" if v else "false"

@@ -6,9 +6,10 @@ journal skips the rows whose id *and* fingerprint were already ``updated``,
 so a row whose values changed since is sent again. The journal never holds
 the token, nor property values (only their fingerprint).
 
-A run killed half-way through a write leaves at most one partial last line;
-reading ignores it (that batch's rows are simply sent again, which is safe:
-a batch update of the same values is idempotent).
+A run killed half-way through a write leaves a partial last line; reading
+skips it (that batch's rows are simply sent again, which is safe: a batch
+update of the same values is idempotent) and the next append starts on a
+fresh line. Only a ticket's newest entry counts.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 __all__ = ["Journal", "fingerprint"]
+
+_FIELDS = frozenset({"objectId", "fingerprint", "status"})
 
 
 def fingerprint(fragment: str) -> str:
@@ -48,26 +52,47 @@ class Journal:
         return f"Journal({str(self.path)!r})"
 
     def entries(self) -> list[dict[str, Any]]:
-        """Every complete line written so far."""
+        """Every complete, readable line written so far, oldest first.
+
+        A line cut short by a crash (or anything else that is not a JSON
+        object) is skipped with a warning: its rows are simply sent again.
+        """
         if not self.path.exists():
             return []
         out = []
         with self.path.open(encoding="utf-8") as fh:
-            for line in fh:
-                if not line.endswith("\n"):
-                    break  # a write cut short by a crash
-                out.append(json.loads(line))
+            for number, line in enumerate(fh, start=1):
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    entry = None
+                if isinstance(entry, dict) and entry.keys() >= _FIELDS:
+                    out.append(entry)
+                elif line.strip():
+                    warnings.warn(
+                        f"{self.path}: line {number} is not a journal entry and is ignored "
+                        "(cut short by a crash?); its rows will be sent again",
+                        stacklevel=2,
+                    )
         return out
 
     def updated(self) -> set[tuple[int, str]]:
-        """(objectId, fingerprint) of every row already updated."""
-        entries = self.entries()
-        return {(e["objectId"], e["fingerprint"]) for e in entries if e["status"] == "updated"}
+        """(objectId, fingerprint) of every ticket whose *latest* entry is ``updated``.
+
+        Only the newest entry of a ticket counts: after A, then B, then A again
+        was sent, resending A must not be skipped because A once landed.
+        """
+        latest = {e["objectId"]: e for e in self.entries()}
+        return {(oid, e["fingerprint"]) for oid, e in latest.items() if e["status"] == "updated"}
 
     def append(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Append rows and make them durable before returning."""
         text = "".join(json.dumps(dict(r), separators=(",", ":")) + "\n" for r in rows)
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(text)
+        with self.path.open("a+b") as fh:
+            if fh.tell() > 0:  # after a crash mid-line, start on a fresh line
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    text = "\n" + text
+            fh.write(text.encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())

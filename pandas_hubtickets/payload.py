@@ -13,7 +13,9 @@ lives in the :class:`Flavor` classes below and nowhere else.
 
 from __future__ import annotations
 
+import decimal
 import json
+import math
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,6 +33,7 @@ __all__ = [
     "MAX_BATCH",
     "EncodedFrame",
     "check_batch_size",
+    "check_definitions",
     "encode_frame",
 ]
 
@@ -255,34 +258,68 @@ def _id_series(df: pd.DataFrame, id_column: str) -> pd.Series | None:
     return None
 
 
+_INT64_MAX = np.iinfo(np.int64).max
+_EXACT_FLOAT = 2.0**53  # from here on a float64 no longer holds every whole number
+
+
+def _one_id(v: Any) -> int | str:
+    """One id from an object column: the exact int, or why it is not a ticket id."""
+    if isinstance(v, bool | np.bool_):
+        return "id is a boolean, not a ticket id"
+    if isinstance(v, int | np.integer):
+        return int(v)
+    if isinstance(v, str):
+        text = v.strip()
+        if text.isascii() and text.isdigit():
+            return int(text)
+        try:
+            v = float(text)
+        except ValueError:
+            return "id is not a number"
+    if isinstance(v, float | np.floating | decimal.Decimal):
+        if not math.isfinite(v) or v != int(v):
+            return "id is not a whole number"
+        if isinstance(v, float | np.floating) and abs(v) >= _EXACT_FLOAT:
+            return "id is too large to be held exactly in a float"
+        return int(v)
+    return "id is not a number"
+
+
 def _check_ids(raw: pd.Series, id_column: str, problems: _Collector) -> np.ndarray:
     """Validate the ids; return them as int64 (0 where invalid)."""
-    if pd.api.types.is_bool_dtype(raw.dtype):
-        problems.add(np.arange(len(raw)), id_column, "id is a boolean, not a ticket id")
-        return np.zeros(len(raw), dtype=np.int64)
+    n = len(raw)
     missing = raw.isna().to_numpy()
     problems.add(np.flatnonzero(missing), id_column, "id is missing")
-    if pd.api.types.is_integer_dtype(raw.dtype):  # exact, whatever the size
-        ids = raw.where(~missing, 0).astype("int64").to_numpy()
-        valid = ~missing
-    else:  # floats, or objects/strings holding numbers ("176602" from a CSV read as text)
-        as_float = pd.to_numeric(raw.astype(object).where(~missing), errors="coerce")
-        x = as_float.astype("float64").to_numpy(na_value=np.nan)
-        not_number = ~missing & np.isnan(x)
-        problems.add(np.flatnonzero(not_number), id_column, "id is not a number")
-        finite = np.isfinite(x)
-        whole = finite & (np.trunc(np.where(finite, x, 0.0)) == x)
-        problems.add(
-            np.flatnonzero(~missing & ~not_number & ~whole), id_column, "id is not a whole number"
-        )
-        inexact = whole & (np.abs(x) > 2.0**53)
-        problems.add(np.flatnonzero(inexact), id_column, "id is too large to be held exactly")
-        valid = whole & ~inexact
-        ids = np.where(valid, x, 0.0).astype(np.int64)
-    problems.add(np.flatnonzero(valid & (ids <= 0)), id_column, "id is not positive")
-    dup = valid & pd.Series(ids).duplicated(keep=False).to_numpy() & (ids > 0)
+    ids = np.zeros(n, dtype=np.int64)
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        problems.add(np.flatnonzero(~missing), id_column, "id is a boolean, not a ticket id")
+    elif pd.api.types.is_integer_dtype(raw.dtype):  # exact and vectorised
+        unsigned = pd.api.types.is_unsigned_integer_dtype(raw.dtype)
+        values = raw.to_numpy(dtype=np.uint64 if unsigned else np.int64, na_value=0)
+        problems.add(np.flatnonzero(~missing & (values <= 0)), id_column, "id is not positive")
+        big = values > _INT64_MAX if unsigned else np.zeros(n, dtype=bool)
+        problems.add(np.flatnonzero(big), id_column, "id is too large for a ticket id")
+        ids = np.where(big, 0, values).astype(np.int64)
+    else:  # floats, or objects/strings ("176602" from a CSV read as text): one by one
+        reasons: dict[str, list[int]] = {}
+        for i, v in enumerate(raw.tolist()):
+            if missing[i]:
+                continue
+            got = _one_id(v)
+            if isinstance(got, int) and got > _INT64_MAX:
+                got = "id is too large for a ticket id"
+            elif isinstance(got, int) and got <= 0:
+                got = "id is not positive"
+            if isinstance(got, str):
+                reasons.setdefault(got, []).append(i)
+            else:
+                ids[i] = got
+        for reason, rows in reasons.items():
+            problems.add(np.asarray(rows), id_column, reason)
+    ids = np.where(ids > 0, ids, 0)
+    dup = (ids > 0) & pd.Series(ids).duplicated(keep=False).to_numpy()
     problems.add(np.flatnonzero(dup), id_column, "id appears in more than one row")
-    return np.asarray(ids, dtype=np.int64)
+    return ids
 
 
 def _pick_columns(
@@ -335,7 +372,10 @@ def encode_frame(
     flavor = _flavor(api)
     problems = _Collector()
     raw_ids = _id_series(df, id_column)
-    if raw_ids is None:
+    if id_column in df.columns and id_column in df.index.names:
+        raw_ids = None
+        problems.add(None, id_column, f"{id_column!r} is both a column and the index name")
+    elif raw_ids is None:
         where = "is not a column" if id_column not in df.columns else "names several columns"
         problems.add(None, id_column, f"id column {id_column!r} {where} nor the index name")
         ids = np.zeros(len(df), dtype=np.int64)
@@ -362,3 +402,45 @@ def encode_frame(
         values=tuple(values),
         flavor=flavor,
     )
+
+
+def check_definitions(names: Sequence[str], definitions: pd.DataFrame) -> None:
+    """Refuse property names HubSpot does not have, or will not let anyone write.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The properties about to be sent.
+    definitions : pandas.DataFrame
+        HubSpot's ticket property definitions (``TicketsClient.properties()``):
+        a ``name`` column and, where known, ``readOnlyValue``.
+
+    Raises
+    ------
+    PayloadError
+        One frame-level problem per unknown or read-only property.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> defs = pd.DataFrame({"name": ["subject", "createdate"], "readOnlyValue": [False, True]})
+    >>> check_definitions(["subject"], defs)
+    >>> check_definitions(["subjet", "createdate"], defs)
+    Traceback (most recent call last):
+    ...
+    pandas_hubtickets.errors.PayloadError: 2 problems found before building the payload:
+      - column 'subjet': HubSpot has no ticket property named 'subjet'
+      - column 'createdate': property 'createdate' is read-only in HubSpot
+    """
+    known = set(definitions["name"])
+    read_only: set[str] = set()
+    if "readOnlyValue" in definitions.columns:
+        flags = definitions["readOnlyValue"].fillna(False).astype(bool)
+        read_only = set(definitions.loc[flags.to_numpy(), "name"])
+    problems = _Collector()
+    for name in names:
+        if name not in known:
+            problems.add(None, name, f"HubSpot has no ticket property named {name!r}")
+        elif name in read_only:
+            problems.add(None, name, f"property {name!r} is read-only in HubSpot")
+    problems.raise_if_any(pd.RangeIndex(0), None)

@@ -13,12 +13,14 @@ and reads back parsed replies or typed errors.
 from __future__ import annotations
 
 import html
+import logging
 import sys
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Hashable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -26,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import (
+    FlattenError,
     HubSpotError,
     RateLimitError,
     TransportError,
@@ -34,7 +37,7 @@ from .errors import (
 )
 from .flatten import flatten
 from .journal import Journal, fingerprint
-from .payload import EncodedFrame, NaMode, check_batch_size, encode_frame
+from .payload import EncodedFrame, NaMode, check_batch_size, check_definitions, encode_frame
 
 if TYPE_CHECKING:
     import os
@@ -42,6 +45,8 @@ if TYPE_CHECKING:
     from .client import TicketsClient
 
 __all__ = ["REPORT_COLUMNS", "STATUSES", "UpdateResult", "update"]
+
+log = logging.getLogger(__name__)
 
 STATUSES = ("updated", "failed", "skipped", "not_sent", "dry_run")
 REPORT_COLUMNS = ["objectId", "status", "http_status", "error", "message", "attempts", "batch"]
@@ -173,11 +178,18 @@ class _Run:
         )
         return UpdateResult(
             report=report,
-            tickets=flatten(self.responses),
+            tickets=self._tickets(),
             frame=self.frame,
             payload=payload,
             elapsed=time.monotonic() - self.started,
         )
+
+    def _tickets(self) -> pd.DataFrame:
+        try:
+            return flatten(self.responses)
+        except FlattenError as exc:  # an odd answer must not cost the report
+            warnings.warn(f"HubSpot's answers could not be flattened: {exc}", stacklevel=3)
+            return flatten([])
 
 
 def _failure(exc: HubSpotError | TransportError) -> tuple[int | None, str, str]:
@@ -188,7 +200,8 @@ def _failure(exc: HubSpotError | TransportError) -> tuple[int | None, str, str]:
             text = "; ".join(f"{r.get('name')}: {r.get('message')}" for r in results)
             return exc.status, exc.error, text
         return exc.status, exc.error, exc.message
-    return None, "TRANSPORT_ERROR", str(exc)
+    unknown = "no answer, so it may or may not have been applied; resending is safe"
+    return None, "TRANSPORT_ERROR", f"{exc} ({unknown})"
 
 
 def _is_fatal(exc: HubSpotError) -> bool:
@@ -252,7 +265,8 @@ class _Sender:
             return
         attempts = carried + reply.attempts
         result.outcomes.append(_Outcome(rows, "updated", reply.status, None, None, attempts))
-        result.responses.append(reply.data)
+        if isinstance(reply.data, list) and reply.data:
+            result.responses.append(reply.data)
 
 
 def _progress_bar(progress: bool | None, total: int) -> Any:
@@ -304,18 +318,21 @@ def update(
     progress: bool | None = None,
     journal: str | os.PathLike[str] | None = None,
     dry_run: bool = False,
+    check_properties: bool = True,
 ) -> UpdateResult:
     """Send a wide frame as v1 batch updates; see ``DataFrame.hubtickets.update``."""
     batch_size = check_batch_size(batch_size)
     encoded = encode_frame(df, properties, id_column=id_column, na=na)
     book = Journal(journal) if journal is not None else None
     run = _Run(df, encoded)
-    if dry_run:
-        run.status[encoded.sendable] = "dry_run"
-        return run.result(payload=encoded.flavor.wrap(encoded.records()))
     if book is not None:
         _resume(run, book)
     pending = np.flatnonzero(run.status == "not_sent")
+    if dry_run:
+        run.status[pending] = "dry_run"
+        return run.result(payload=encoded.flavor.wrap(encoded.records(pending)))
+    if check_properties and len(pending):
+        _check_definitions(client, encoded.names)
     batches = [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)]
     _ = encoded.fragments  # build every row's JSON once, before the worker threads share it
     sender = _Sender(client, encoded)
@@ -323,24 +340,24 @@ def update(
     stop: BaseException | None = None
     bar = _progress_bar(progress, len(pending))
     pool = ThreadPoolExecutor(max_workers=client.max_workers, thread_name_prefix="hubtickets")
-    futures = [pool.submit(sender, i, rows) for i, rows in enumerate(batches)]
-    recorded: set[Future[_BatchResult]] = set()
+    unrecorded = {pool.submit(sender, i, rows) for i, rows in enumerate(batches)}
     try:
-        for future in as_completed(futures):
-            recorded.add(future)
-            stop = _finish(run, future.result(), book, run_id, bar)
-            if stop is not None:
-                break
-    except KeyboardInterrupt as exc:
+        while unrecorded and stop is None:
+            done, _ = wait(unrecorded, return_when=FIRST_COMPLETED)
+            for future in done:
+                unrecorded.discard(future)
+                stop = _finish(run, future.result(), book, run_id, bar) or stop
+    except (Exception, KeyboardInterrupt) as exc:  # stop, and keep every outcome we have
         stop = exc
     finally:
-        sender.stopped.set()
-        for future in futures:
-            future.cancel()
-        pool.shutdown(wait=True)
-        for future in futures:  # batches in flight when the run stopped still get recorded
-            if future not in recorded and not future.cancelled():
-                _finish(run, future.result(), book, run_id, bar)
+        sender.stopped.set()  # no new request starts, not even a split half
+        pool.shutdown(wait=False, cancel_futures=True)
+        try:
+            for future in unrecorded:  # batches in flight when the run stopped
+                if not future.cancelled():
+                    _finish(run, future.result(), book, run_id, bar)
+        except KeyboardInterrupt as again:  # a second Ctrl-C: their rows stay not_sent
+            stop = again
         bar.close()
     result = run.result()
     if isinstance(stop, KeyboardInterrupt):
@@ -350,11 +367,25 @@ def update(
     return result
 
 
+def _check_definitions(client: TicketsClient, names: Sequence[str]) -> None:
+    """Refuse unknown or read-only properties before sending (one GET request)."""
+    try:
+        definitions = client.properties()
+    except (HubSpotError, TransportError) as exc:  # e.g. a token without the schema scope
+        log.warning("ticket property definitions unavailable (%s); names not checked", exc)
+        return
+    check_definitions(names, definitions)
+
+
 def _finish(
     run: _Run, result: _BatchResult, book: Journal | None, run_id: str, bar: Any
 ) -> BaseException | None:
+    """Record a finished batch (and journal it); return why the run must stop, if it must."""
     run.record(result)
-    if book is not None and result.outcomes:
-        book.append(_journal_rows(run, result, run_id))
     bar.update(sum(len(o.rows) for o in result.outcomes))
+    if book is not None and result.outcomes:
+        try:
+            book.append(_journal_rows(run, result, run_id))
+        except OSError as exc:  # a full disk: the journal's promise is broken, stop
+            return result.stop or exc
     return result.stop

@@ -42,7 +42,8 @@ def test_push_sends_a_csv_and_exits_nonzero_when_rows_fail(hub, tmp_path, capsys
         f"{FIRST + 2},NA,\n"  # the text "NA" is a value, not a missing cell
     )
     report = tmp_path / "report.csv"
-    code = main(["push", str(csv), "--base-url", hub.base_url, "--report", str(report)])
+    args = ["push", str(csv), "--base-url", hub.base_url, "--report", str(report)]
+    code = main([*args, "--date-columns", "due_date"])
     assert code == 1
     assert hub.ticket(FIRST)["properties"]["status"]["value"] == "CLOSED"
     assert hub.ticket(FIRST)["properties"]["due_date"]["value"] == "1767312000000"
@@ -75,13 +76,23 @@ def test_pull_saves_every_ticket(hub, tmp_path, capsys):
     assert hub.token not in capsys.readouterr().out
 
 
-def test_read_edits_parses_dates_and_keeps_na_text(tmp_path):
+def test_read_edits_keeps_what_was_typed_and_parses_only_named_dates(tmp_path):
     csv = tmp_path / "e.csv"
-    csv.write_text("Ticket ID,close_date,note\n1,2026-01-02,n/a\n2,,\n")
-    edits = read_edits(csv, "Ticket ID")
+    csv.write_text("Ticket ID,close_date,note,zip,candidate\n1,2026-01-02,n/a,01234,1.10\n2,,,,\n")
+    edits = read_edits(csv, "Ticket ID", ["close_date"])
     assert str(edits["close_date"].dtype).startswith("datetime64")
-    assert edits["note"].tolist()[0] == "n/a" and pd.isna(edits["note"].tolist()[1])
+    assert edits.loc["1", ["note", "zip", "candidate"]].tolist() == ["n/a", "01234", "1.10"]
+    assert edits.loc["2", ["note", "zip", "candidate"]].isna().all()
     assert json.loads(edits.hubtickets.to_json(id_column="Ticket ID"))[0]["properties"][0] == {
         "name": "close_date",
         "value": "1767312000000",
     }
+
+
+def test_push_refuses_a_date_column_that_is_not_dates(hub, tmp_path, capsys):
+    csv = tmp_path / "e.csv"
+    csv.write_text(f"Ticket ID,due_date\n{FIRST},soon\n")
+    code = main(["push", str(csv), "--base-url", hub.base_url, "--date-columns", "due_date"])
+    assert code == 2
+    assert "column 'due_date' holds a value that is not an ISO 8601 date" in capsys.readouterr().err
+    assert hub.requests == []

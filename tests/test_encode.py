@@ -170,3 +170,15 @@ def test_complex_column_is_refused():
 def test_text_over_the_limit_is_a_problem():
     _, problems = encode_column(pd.Series(["x" * MAX_TEXT, "x" * (MAX_TEXT + 1)]))
     assert [p.tolist() for p, _ in problems] == [[1]]
+
+
+def test_python_ints_beyond_64_bits_are_exact():
+    assert enc([2**70, 5], object) == [str(2**70), "5"]
+
+
+def test_lone_surrogates_are_a_problem_not_a_crash():
+    out, problems = encode_column(pd.Series(["ok", "\ud800"], dtype=object))
+    assert out.to_pylist() == ["ok", None]
+    assert [(p.tolist(), why) for p, why in problems] == [
+        ([1], "text is not valid Unicode (a lone surrogate)")
+    ]

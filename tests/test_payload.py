@@ -142,6 +142,12 @@ def test_properties_naming_the_id_or_unknown_columns():
     ]
 
 
+def test_id_both_column_and_index_name_is_ambiguous():
+    df = pd.DataFrame({"objectId": [1], "a": ["x"]}, index=pd.Index([2], name="objectId"))
+    with pytest.raises(PayloadError, match="is both a column and the index name"):
+        df.hubtickets.to_payload()
+
+
 def test_missing_id_column_names_it():
     with pytest.raises(PayloadError, match="id column 'objectId' is not a column"):
         pd.DataFrame({"id": [1], "a": ["x"]}).hubtickets.to_payload()
@@ -154,6 +160,40 @@ def test_ids_as_digit_strings_and_nullable_ints():
     assert info.value.problems[["row", "problem"]].values.tolist() == [[1, "id is not a number"]]
     ok = pd.DataFrame({"objectId": pd.array([12, 9], dtype="Int64"), "a": ["p", "q"]})
     assert [o["objectId"] for o in ok.hubtickets.to_payload()] == [12, 9]
+
+
+def test_ids_in_object_columns_are_read_exactly():
+    df = pd.DataFrame(
+        {
+            "objectId": pd.Series(
+                [2**53 + 1, "9007199254740995", " 12 ", True, "x", 2.5, 7.0, 2**64], dtype=object
+            ),
+            "a": "v",
+        }
+    )
+    with pytest.raises(PayloadError) as info:
+        df.hubtickets.to_payload()
+    assert info.value.problems[["row", "problem"]].values.tolist() == [
+        [3, "id is a boolean, not a ticket id"],
+        [4, "id is not a number"],
+        [5, "id is not a whole number"],
+        [7, "id is too large for a ticket id"],
+    ]
+    ok = df.iloc[[0, 1, 2, 6]].hubtickets.to_payload()
+    assert [o["objectId"] for o in ok] == [2**53 + 1, 9007199254740995, 12, 7]
+
+
+def test_float_ids_beyond_exact_range_and_unsigned_overflow_are_refused():
+    floats = pd.DataFrame({"objectId": [1.0, 2.0**53], "a": "v"})
+    with pytest.raises(PayloadError, match="too large to be held exactly in a float"):
+        floats.hubtickets.to_payload()
+    unsigned = pd.DataFrame({"objectId": np.array([2**63 + 5, 0], dtype=np.uint64), "a": "v"})
+    with pytest.raises(PayloadError) as info:
+        unsigned.hubtickets.to_payload()
+    assert info.value.problems["problem"].tolist() == [
+        "id is too large for a ticket id",
+        "id is not positive",
+    ]
 
 
 def test_large_integer_ids_stay_exact():

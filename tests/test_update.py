@@ -144,7 +144,7 @@ def test_transient_faults_lose_nothing_and_report_nothing_twice(hub):
 
 
 def test_daily_limit_stops_at_once_with_partial_result(hub):
-    with FakeHubSpot(seed=3, daily_limit=2) as limited:
+    with FakeHubSpot(seed=3, daily_limit=3) as limited:  # 1 property check + 2 batches
         limited.seed_tickets(50, start_id=FIRST)
         df = edits(50)
         with pytest.raises(UpdateStopped) as info:
@@ -152,9 +152,27 @@ def test_daily_limit_stops_at_once_with_partial_result(hub):
         report = info.value.result.report
         assert report["status"].tolist() == ["updated"] * 20 + ["failed"] * 10 + ["not_sent"] * 20
         assert report["error"].iloc[20] == "RATE_LIMIT"
-        assert len(limited.requests) == 3  # no retry of the DAILY 429
+        assert len(batch_updates(limited)) == 3  # no retry of the DAILY 429
         assert "DAILY" in str(info.value) or "daily" in str(info.value)
         assert info.value.result.failed_rows().index.equals(df.index[20:])
+
+
+def test_unknown_and_read_only_columns_are_refused_before_sending(hub):
+    df = edits(5).assign(stauts="OPEN", createdate=0)
+    with pytest.raises(PayloadError) as info:
+        df.hubtickets.update(make_client(hub), progress=False)
+    assert info.value.problems[["column", "problem"]].values.tolist() == [
+        ["stauts", "HubSpot has no ticket property named 'stauts'"],
+        ["createdate", "property 'createdate' is read-only in HubSpot"],
+    ]
+    assert batch_updates(hub) == []
+
+
+def test_without_the_property_check_hubspot_refuses_each_row(hub):
+    df = edits(4).assign(stauts="OPEN")
+    result = df.hubtickets.update(make_client(hub), check_properties=False, progress=False)
+    assert result.report["error"].tolist() == ["PROPERTY_DOESNT_EXIST"] * 4
+    assert [r for r in hub.requests if "properties" in r.path] == []
 
 
 def test_unauthorized_stops_the_run(hub):
@@ -204,15 +222,45 @@ def test_journal_resume_after_interrupt_sends_only_the_rest(tmp_path):
         assert third.report.loc["r0", "message"] is pd.NA
 
 
-def test_journal_ignores_a_line_cut_short(tmp_path, hub):
+def test_journal_survives_a_line_cut_short(tmp_path, hub):
     journal = tmp_path / "push.jsonl"
     df = edits(10)
     df.hubtickets.update(make_client(hub), journal=journal, progress=False)
     with journal.open("a") as fh:
         fh.write('{"objectId": 5000')  # a crash mid-write
     hub.clear_log()
-    again = df.hubtickets.update(make_client(hub), journal=journal, progress=False)
+    with pytest.warns(UserWarning, match="line 11 is not a journal entry"):
+        again = df.hubtickets.update(make_client(hub), journal=journal, progress=False)
     assert (again.report["status"] == "updated").all() and batch_updates(hub) == []
+    df.loc["r0", "subject"] = "after the crash"
+    with pytest.warns(UserWarning):
+        df.hubtickets.update(make_client(hub), journal=journal, progress=False)
+    lines = journal.read_text().splitlines()
+    assert lines[10] == '{"objectId": 5000' and json.loads(lines[11])["objectId"] == FIRST
+
+
+def test_journal_counts_only_the_newest_entry_of_a_ticket(tmp_path, hub):
+    journal = tmp_path / "push.jsonl"
+    closed = edits(3).assign(status="CLOSED")
+    opened = closed.assign(status="OPEN")
+    for df in (closed, opened):
+        df.hubtickets.update(make_client(hub), journal=journal, progress=False)
+    hub.clear_log()
+    back = closed.hubtickets.update(make_client(hub), journal=journal, progress=False)
+    assert sum(r.objects for r in batch_updates(hub)) == 3
+    assert back.report["message"].isna().all()
+    assert hub.ticket(FIRST)["properties"]["status"]["value"] == "CLOSED"
+
+
+def test_dry_run_leaves_out_rows_the_journal_says_are_done(tmp_path, hub):
+    journal = tmp_path / "push.jsonl"
+    df = edits(6)
+    df.iloc[:4].hubtickets.update(make_client(hub), journal=journal, progress=False)
+    hub.clear_log()
+    preview = df.hubtickets.update(make_client(hub), journal=journal, dry_run=True)
+    assert preview.report["status"].tolist() == ["updated"] * 4 + ["dry_run"] * 2
+    assert [o["objectId"] for o in preview.payload] == [FIRST + 4, FIRST + 5]
+    assert hub.requests == []
 
 
 def test_token_never_leaks(tmp_path, hub, caplog, capsys):
