@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 ## make test: the whole suite (pytest, the notebooks, ruff, mypy)
 test: $(STAMP)
 	$(PY) -m pytest tests pandas_hubtickets notebooks --doctest-modules --nbmake -q
-	$(PY) -m ruff check pandas_hubtickets tests benchmarks tools
-	$(PY) -m ruff format --check pandas_hubtickets tests benchmarks tools
+	$(PY) -m ruff check pandas_hubtickets tests benchmarks tools conftest.py
+	$(PY) -m ruff format --check pandas_hubtickets tests benchmarks tools conftest.py
 	$(PY) -m mypy
 
 ## make test-pandas22: the pytest suite again on the oldest supported pandas (2.2)
