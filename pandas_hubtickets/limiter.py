@@ -64,9 +64,9 @@ class RateLimiter:
         that may be in flight at once minus one, so that those in flight cannot
         overdraw the quota.
     slack : float, default 0.02
-        Fraction of the window added to a hold that waits for a request to
-        leave HubSpot's window: HubSpot counts a request a little after we
-        start it (connection set-up, latency).
+        Fraction of the window added whenever a new request waits for an old
+        one to leave the window (0.2 s of 10 s): HubSpot counts a request a
+        little after we start it (connection set-up, latency, jitter).
     clock : callable, default time.monotonic
         Returns the current time in seconds. Inject a fake for tests.
     sleep : callable, default time.sleep
@@ -81,7 +81,7 @@ class RateLimiter:
     1
 
     With a fake clock, a full window makes ``acquire`` wait for the oldest
-    start to leave it:
+    start to leave it, plus the slack (2% of the window):
 
     >>> now = [0.0]
     >>> limiter = RateLimiter(
@@ -89,7 +89,7 @@ class RateLimiter:
     ...     sleep=lambda s: now.__setitem__(0, now[0] + s),
     ... )
     >>> limiter.acquire(), limiter.acquire(), limiter.acquire()
-    (0.0, 0.0, 1.0)
+    (0.0, 0.0, 1.02)
     """
 
     def __init__(
@@ -139,9 +139,11 @@ class RateLimiter:
         wait = self._hold_until - now
         if len(self._starts) >= self.max_requests:
             # The slot frees when the start that would make us exceed the
-            # limit leaves the window.
+            # limit leaves the window -- plus the slack, since HubSpot counts a
+            # request when it arrives, a little (and a varying time) after we
+            # start it: without it, jitter lets the 101st arrive inside the window.
             oldest = self._starts[len(self._starts) - self.max_requests]
-            wait = max(wait, oldest + self.window - now)
+            wait = max(wait, oldest + self.window * (1.0 + self.slack) - now)
         return max(0.0, wait)
 
     def try_acquire(self) -> bool:
