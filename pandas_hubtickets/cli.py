@@ -37,7 +37,7 @@ def read_edits(path: str | Path, id_column: str, date_columns: Sequence[str] = (
     ``"1.10"``. The ``date_columns`` are parsed as ISO 8601 dates or
     datetimes (naive taken as UTC) and sent as epoch milliseconds.
     """
-    edits = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    edits: pd.DataFrame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     if id_column not in edits.columns:
         raise ValueError(f"{path} has no id column {id_column!r} (see --id-column)")
     edits = edits.set_index(id_column)  # not index_col=: pandas 2.2 would parse the ids
