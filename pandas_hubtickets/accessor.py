@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Hashable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -178,6 +178,7 @@ class HubTicketsAccessor:
         journal: str | os.PathLike[str] | None = None,
         dry_run: bool = False,
         check_properties: bool = True,
+        on_invalid: Literal["raise", "skip"] = "raise",
     ) -> UpdateResult:
         """Send every row to HubSpot as v1 batch updates and report what happened to each.
 
@@ -207,10 +208,18 @@ class HubTicketsAccessor:
             body that would be sent (without the rows the journal says are done).
         check_properties : bool, default True
             Read HubSpot's ticket property definitions first (one request) and
-            refuse, before sending anything, columns that name no ticket
-            property or a read-only one: otherwise HubSpot would reject every
-            batch and each row would fail on its own. Skipped with a logged
-            warning when the definitions cannot be read.
+            check every column and value against them: unknown or read-only
+            properties, enumeration values that are not options (labels
+            instead of values), booleans, numbers, dates not at midnight UTC,
+            spaces around non-text values. HubSpot refuses a whole batch for
+            one such value, so finding them here saves the requests that
+            would isolate them. Skipped, with a logged warning, when the
+            definitions cannot be read.
+        on_invalid : {"raise", "skip"}, default "raise"
+            What the check does with bad values: ``"raise"`` refuses the frame
+            with a :class:`~pandas_hubtickets.PayloadError` listing them all;
+            ``"skip"`` reports those rows ``failed`` (with HubSpot's code) and
+            sends the others. A bad column always raises.
 
         Returns
         -------
@@ -241,11 +250,18 @@ class HubTicketsAccessor:
         ...     ids = hub.seed_tickets(3)
         ...     client = ht.TicketsClient(hub.token, base_url=hub.base_url)
         ...     edits = pd.DataFrame({"objectId": ids, "status": ["CLOSED", "OPEN", "NOPE"]})
-        ...     result = edits.hubtickets.update(client, progress=False)
-        >>> result.report["status"].tolist()
-        ['updated', 'updated', 'failed']
-        >>> result.report["error"].iloc[2]
-        'INVALID_OPTION'
+        ...     result = edits.hubtickets.update(client, progress=False)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        pandas_hubtickets.errors.PayloadError: 1 problem found before building the payload:
+          - row 2, objectId 100003, column 'status': INVALID_OPTION: 'NOPE' is not an option...
+        >>> with FakeHubSpot() as hub:
+        ...     ids = hub.seed_tickets(3)
+        ...     client = ht.TicketsClient(hub.token, base_url=hub.base_url)
+        ...     edits = pd.DataFrame({"objectId": ids, "status": ["CLOSED", "OPEN", "NOPE"]})
+        ...     result = edits.hubtickets.update(client, on_invalid="skip", progress=False)
+        >>> result.report[["status", "error"]].values.tolist()
+        [['updated', <NA>], ['updated', <NA>], ['failed', 'INVALID_OPTION']]
         """
         from .update import update
 
@@ -260,6 +276,7 @@ class HubTicketsAccessor:
             journal=journal,
             dry_run=dry_run,
             check_properties=check_properties,
+            on_invalid=on_invalid,
         )
 
     def current(self) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from .client import TicketsClient
-from .errors import HubTicketsError, UpdateInterrupted, UpdateStopped
+from .errors import HubTicketsError, PayloadError, UpdateInterrupted, UpdateStopped
 from .flatten import flatten
 from .update import update
 
@@ -87,20 +87,33 @@ def _demo(args: argparse.Namespace) -> int:
             print(json.dumps(obj))
         print(preview)
 
-        _title("3. Push through the rate limiter (100 requests / 10 s, 4 in flight)")
+        _title("3. Checked against HubSpot's property definitions before sending")
+        try:
+            update(edits, client, id_column="Ticket ID", progress=False)
+        except PayloadError as refused:
+            print(refused.problems.to_string(index=False))
+            print("Nothing was sent. Now the other rows, with on_invalid='skip':")
+
+        _title("4. Push through the rate limiter (100 requests / 10 s, 4 in flight)")
         result = update(
-            edits, client, id_column="Ticket ID", journal=journal, progress=args.progress
+            edits,
+            client,
+            id_column="Ticket ID",
+            journal=journal,
+            progress=args.progress,
+            on_invalid="skip",
         )
         print(result.counts[result.counts > 0].to_string())
         retried = int((result.report["attempts"] > 1).sum())
         print(f"{retried:,} rows needed more than one request (retries and batch splits)")
 
-        _title("4. Rows HubSpot refused, with its reasons")
+        _title("5. Rows that did not land, with the reasons")
         failed = result.report[result.report["status"] == "failed"]
         print(failed[["error", "message"]].to_string())
+        print("(the unknown ticket id was only found by HubSpot: its batch was split to find it)")
         print(f"Fix them in result.failed_rows() ({len(result.failed_rows())} rows) and resend.")
 
-        _title("5. Property history of two edited tickets (tidy: one row per version)")
+        _title("6. Property history of two edited tickets (tidy: one row per version)")
         sample = [int(i) for i in result.report.query("status == 'updated'")["objectId"][:2]]
         history = flatten(client.batch_read(sample, properties=["status", "hs_ticket_priority"]))
         print(history[["objectId", "property", "value", "timestamp", "source", "version"]])
@@ -108,7 +121,7 @@ def _demo(args: argparse.Namespace) -> int:
         tidy = result.tickets
         path = out / "history.parquet"
         tidy.to_parquet(path)
-        _title("6. Saved")
+        _title("7. Saved")
         print(f"{len(tidy):,} version rows of {tidy['objectId'].nunique():,} tickets -> {path}")
         print(f"  (read it back with pandas_hubtickets.read_tidy({str(path)!r}))")
         print(f"journal of every batch -> {journal}")
@@ -151,6 +164,7 @@ def _push(args: argparse.Namespace) -> int:
                 na=args.na,
                 journal=args.journal,
                 dry_run=args.dry_run,
+                on_invalid="skip" if args.skip_invalid else "raise",
             )
         except (UpdateStopped, UpdateInterrupted) as stop:
             result = stop.result
@@ -205,6 +219,11 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--journal", default=None, help="JSON Lines file, for resuming")
             cmd.add_argument("--report", default=None, help="write the report to this CSV")
             cmd.add_argument("--dry-run", action="store_true")
+            cmd.add_argument(
+                "--skip-invalid",
+                action="store_true",
+                help="send the valid rows and report the ones HubSpot's definitions refuse",
+            )
             cmd.set_defaults(run=_push)
         else:
             cmd.add_argument("out", help="Parquet file for the tidy history")

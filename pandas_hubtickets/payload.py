@@ -32,8 +32,8 @@ from .errors import PROBLEM_COLUMNS, PayloadError
 __all__ = [
     "MAX_BATCH",
     "EncodedFrame",
+    "ProblemList",
     "check_batch_size",
-    "check_definitions",
     "encode_frame",
 ]
 
@@ -223,8 +223,8 @@ def _json_strings(arr: pa.StringArray) -> pa.StringArray:
     return pc.replace_with_mask(quoted, needs, escaped)
 
 
-class _Collector:
-    """Accumulates problems as (row positions, column, reason) until the end of validation."""
+class ProblemList:
+    """Collects problems as (row positions, column, reason); one PayloadError lists them all."""
 
     def __init__(self) -> None:
         self.items: list[tuple[np.ndarray | None, Hashable | None, str]] = []
@@ -234,8 +234,14 @@ class _Collector:
             self.items.append((positions, column, problem))
 
     def raise_if_any(self, index: pd.Index, raw_ids: pd.Series | None) -> None:
+        error = self.error(index, raw_ids)
+        if error is not None:
+            raise error
+
+    def error(self, index: pd.Index, raw_ids: pd.Series | None) -> PayloadError | None:
+        """The PayloadError listing every problem (rows as labels of ``index``), if any."""
         if not self.items:
-            return
+            return None
         frames = []
         for positions, column, problem in self.items:
             pos = np.array([-1]) if positions is None else np.asarray(positions)
@@ -245,7 +251,7 @@ class _Collector:
             frames.append(pd.DataFrame(frame, dtype=object).assign(problem=problem, _pos=pos))
         # frame-level problems first, then by row, keeping the column order within a row
         problems = pd.concat(frames, ignore_index=True).sort_values("_pos", kind="stable")
-        raise PayloadError(problems[PROBLEM_COLUMNS])
+        return PayloadError(problems[PROBLEM_COLUMNS])
 
 
 def _id_series(df: pd.DataFrame, id_column: str) -> pd.Series | None:
@@ -285,7 +291,7 @@ def _one_id(v: Any) -> int | str:
     return "id is not a number"
 
 
-def _check_ids(raw: pd.Series, id_column: str, problems: _Collector) -> np.ndarray:
+def _check_ids(raw: pd.Series, id_column: str, problems: ProblemList) -> np.ndarray:
     """Validate the ids; return them as int64 (0 where invalid)."""
     n = len(raw)
     missing = raw.isna().to_numpy()
@@ -323,7 +329,7 @@ def _check_ids(raw: pd.Series, id_column: str, problems: _Collector) -> np.ndarr
 
 
 def _pick_columns(
-    df: pd.DataFrame, properties: Sequence[Hashable] | str | None, id_column: str, p: _Collector
+    df: pd.DataFrame, properties: Sequence[Hashable] | str | None, id_column: str, p: ProblemList
 ) -> list[tuple[Hashable, int]]:
     """Return (name, column position) for each property to send, recording naming problems."""
     positions: dict[Hashable, list[int]] = {}
@@ -370,7 +376,7 @@ def encode_frame(
     if na not in _NA_MODES:
         raise ValueError(f"na must be one of {_NA_MODES}, not {na!r}")
     flavor = _flavor(api)
-    problems = _Collector()
+    problems = ProblemList()
     raw_ids = _id_series(df, id_column)
     if id_column in df.columns and id_column in df.index.names:
         raw_ids = None
@@ -402,45 +408,3 @@ def encode_frame(
         values=tuple(values),
         flavor=flavor,
     )
-
-
-def check_definitions(names: Sequence[str], definitions: pd.DataFrame) -> None:
-    """Refuse property names HubSpot does not have, or will not let anyone write.
-
-    Parameters
-    ----------
-    names : sequence of str
-        The properties about to be sent.
-    definitions : pandas.DataFrame
-        HubSpot's ticket property definitions (``TicketsClient.properties()``):
-        a ``name`` column and, where known, ``readOnlyValue``.
-
-    Raises
-    ------
-    PayloadError
-        One frame-level problem per unknown or read-only property.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> defs = pd.DataFrame({"name": ["subject", "createdate"], "readOnlyValue": [False, True]})
-    >>> check_definitions(["subject"], defs)
-    >>> check_definitions(["subjet", "createdate"], defs)
-    Traceback (most recent call last):
-    ...
-    pandas_hubtickets.errors.PayloadError: 2 problems found before building the payload:
-      - column 'subjet': HubSpot has no ticket property named 'subjet'
-      - column 'createdate': property 'createdate' is read-only in HubSpot
-    """
-    known = set(definitions["name"])
-    read_only: set[str] = set()
-    if "readOnlyValue" in definitions.columns:
-        flags = definitions["readOnlyValue"].fillna(False).astype(bool)
-        read_only = set(definitions.loc[flags.to_numpy(), "name"])
-    problems = _Collector()
-    for name in names:
-        if name not in known:
-            problems.add(None, name, f"HubSpot has no ticket property named {name!r}")
-        elif name in read_only:
-            problems.add(None, name, f"property {name!r} is read-only in HubSpot")
-    problems.raise_if_any(pd.RangeIndex(0), None)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 import pandas as pd
 
+from .definitions import Finding, check_values, findings_error
 from .errors import (
     FlattenError,
     HubSpotError,
@@ -37,7 +38,7 @@ from .errors import (
 )
 from .flatten import flatten
 from .journal import Journal, fingerprint
-from .payload import EncodedFrame, NaMode, check_batch_size, check_definitions, encode_frame
+from .payload import EncodedFrame, NaMode, check_batch_size, encode_frame
 
 if TYPE_CHECKING:
     import os
@@ -151,6 +152,18 @@ class _Run:
         self.batch = np.full(n, np.nan)
         self.responses: list[Any] = []
         self.started = time.monotonic()
+
+    def refuse(self, findings: list[Finding]) -> None:
+        """Fail, without sending them, the rows holding values HubSpot would refuse."""
+        for f in findings:
+            assert f.rows is not None, "a finding about a whole column refuses the frame"
+            rows = f.rows[self.status[f.rows] != "updated"]  # done by an earlier run: keep
+            first = rows[self.status[rows] == "not_sent"]
+            self.status[rows] = "failed"
+            self.error[first] = f.code
+            for pos in rows.tolist():
+                note = f"{f.message} (found before sending)"
+                self.message[pos] = f"{self.message[pos]}; {note}" if self.message[pos] else note
 
     def record(self, result: _BatchResult) -> None:
         for o in result.outcomes:
@@ -319,8 +332,11 @@ def update(
     journal: str | os.PathLike[str] | None = None,
     dry_run: bool = False,
     check_properties: bool = True,
+    on_invalid: Literal["raise", "skip"] = "raise",
 ) -> UpdateResult:
     """Send a wide frame as v1 batch updates; see ``DataFrame.hubtickets.update``."""
+    if on_invalid not in ("raise", "skip"):
+        raise ValueError(f"on_invalid must be 'raise' or 'skip', not {on_invalid!r}")
     batch_size = check_batch_size(batch_size)
     encoded = encode_frame(df, properties, id_column=id_column, na=na)
     book = Journal(journal) if journal is not None else None
@@ -332,7 +348,11 @@ def update(
         run.status[pending] = "dry_run"
         return run.result(payload=encoded.flavor.wrap(encoded.records(pending)))
     if check_properties and len(pending):
-        _check_definitions(client, encoded.names)
+        findings = _findings(client, encoded)
+        if any(f.rows is None for f in findings) or (findings and on_invalid == "raise"):
+            raise findings_error(findings, encoded)
+        run.refuse(findings)
+        pending = np.flatnonzero(run.status == "not_sent")
     batches = [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)]
     _ = encoded.fragments  # build every row's JSON once, before the worker threads share it
     sender = _Sender(client, encoded)
@@ -367,14 +387,14 @@ def update(
     return result
 
 
-def _check_definitions(client: TicketsClient, names: Sequence[str]) -> None:
-    """Refuse unknown or read-only properties before sending (one GET request)."""
+def _findings(client: TicketsClient, encoded: EncodedFrame) -> list[Finding]:
+    """What HubSpot's property definitions say it would refuse (one GET request)."""
     try:
         definitions = client.properties()
     except (HubSpotError, TransportError) as exc:  # e.g. a token without the schema scope
-        log.warning("ticket property definitions unavailable (%s); names not checked", exc)
-        return
-    check_definitions(names, definitions)
+        log.warning("ticket property definitions unavailable (%s); values not checked", exc)
+        return []
+    return check_values(encoded, definitions)
 
 
 def _finish(

@@ -22,7 +22,7 @@ def test_demo_runs_offline_and_writes_the_history(tmp_path, capsys):
     assert set(history["source"].astype(str)) >= {"API", "CALCULATED"}
     assert history["objectId"].nunique() == 996  # 1,001 rows, 5 refused
     journal = (tmp_path / "push-journal.jsonl").read_text().splitlines()
-    assert len(journal) == 1001
+    assert len(journal) == 1001 - 4  # the 4 rows refused before sending are not journaled
 
 
 @pytest.fixture
@@ -43,7 +43,10 @@ def test_push_sends_a_csv_and_exits_nonzero_when_rows_fail(hub, tmp_path, capsys
     )
     report = tmp_path / "report.csv"
     args = ["push", str(csv), "--base-url", hub.base_url, "--report", str(report)]
-    code = main([*args, "--date-columns", "due_date"])
+    assert main([*args, "--date-columns", "due_date"]) == 2  # refused before sending
+    assert "'NOPE' is not an option of 'status'" in capsys.readouterr().err
+    assert hub.requests[-1].path.endswith("/properties")
+    code = main([*args, "--date-columns", "due_date", "--skip-invalid"])
     assert code == 1
     assert hub.ticket(FIRST)["properties"]["status"]["value"] == "CLOSED"
     assert hub.ticket(FIRST)["properties"]["due_date"]["value"] == "1767312000000"

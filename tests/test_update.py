@@ -84,7 +84,7 @@ def test_bad_rows_are_isolated_by_splitting(hub):
     df = edits(100)
     df.loc["r10", "status"] = "DONE"
     df.loc["r70", "objectId"] = 999_999  # no such ticket
-    result = df.hubtickets.update(make_client(hub), progress=False)
+    result = df.hubtickets.update(make_client(hub), check_properties=False, progress=False)
     report = result.report
     failed = report[report["status"] == "failed"]
     assert failed.index.tolist() == ["r10", "r70"]
@@ -162,10 +162,53 @@ def test_unknown_and_read_only_columns_are_refused_before_sending(hub):
     with pytest.raises(PayloadError) as info:
         df.hubtickets.update(make_client(hub), progress=False)
     assert info.value.problems[["column", "problem"]].values.tolist() == [
-        ["stauts", "HubSpot has no ticket property named 'stauts'"],
-        ["createdate", "property 'createdate' is read-only in HubSpot"],
+        ["stauts", "PROPERTY_DOESNT_EXIST: HubSpot has no ticket property named 'stauts'"],
+        ["createdate", "READ_ONLY_VALUE: property 'createdate' is read-only in HubSpot"],
     ]
     assert batch_updates(hub) == []
+    with pytest.raises(PayloadError):  # a bad column refuses the frame, also when skipping
+        df.hubtickets.update(make_client(hub), on_invalid="skip", progress=False)
+
+
+def test_values_hubspot_would_refuse_are_found_before_sending(hub):
+    df = edits(6).assign(
+        hs_ticket_priority=["LOW", "High", "URGENT", "LOW", " LOW", "HIGH"],
+        due_date=pd.to_datetime(
+            ["2026-01-02", "2026-01-02 13:01", None, None, None, None], format="ISO8601"
+        ),
+        is_escalated=["true", "true", "yes", "false", "true", "true"],
+    )
+    with pytest.raises(PayloadError) as info:
+        df.hubtickets.update(make_client(hub), progress=False)
+    assert info.value.problems[["row", "column"]].values.tolist() == [
+        ["r1", "hs_ticket_priority"],
+        ["r1", "due_date"],
+        ["r2", "is_escalated"],
+        ["r4", "hs_ticket_priority"],
+    ]
+    problems = info.value.problems["problem"].tolist()
+    assert problems[0] == (
+        "INVALID_OPTION: 'High' is not an option of 'hs_ticket_priority' (did you mean 'HIGH'?)"
+    )
+    assert problems[1].startswith("INVALID_DATE") and problems[2].startswith("INVALID_BOOLEAN")
+    assert problems[3].startswith("INVALID_WHITESPACE")
+    assert batch_updates(hub) == []
+
+    result = df.hubtickets.update(make_client(hub), on_invalid="skip", progress=False)
+    report = result.report
+    assert report["status"].tolist() == [
+        "updated",
+        "failed",
+        "failed",
+        "updated",
+        "failed",
+        "updated",
+    ]
+    assert report.loc["r1", "error"] == "INVALID_OPTION"  # the first of its two problems
+    assert (
+        "not an option" in report.loc["r1", "message"] and "midnight" in report.loc["r1", "message"]
+    )
+    assert sum(r.objects for r in batch_updates(hub)) == 3
 
 
 def test_without_the_property_check_hubspot_refuses_each_row(hub):
@@ -269,7 +312,9 @@ def test_token_never_leaks(tmp_path, hub, caplog, capsys):
     journal = tmp_path / "j.jsonl"
     caplog.set_level(logging.DEBUG)
     client = make_client(hub)
-    result = df.hubtickets.update(client, batch_size=10, journal=journal, progress=True)
+    result = df.hubtickets.update(
+        client, batch_size=10, journal=journal, progress=True, check_properties=False
+    )
     texts = [
         caplog.text,
         repr(client),
