@@ -360,12 +360,12 @@ def update(
     stop: BaseException | None = None
     bar = _progress_bar(progress, len(pending))
     pool = ThreadPoolExecutor(max_workers=client.max_workers, thread_name_prefix="hubtickets")
-    unrecorded = {pool.submit(sender, i, rows) for i, rows in enumerate(batches)}
+    unrecorded = {pool.submit(sender, i, rows): rows for i, rows in enumerate(batches)}
     try:
         while unrecorded and stop is None:
             done, _ = wait(unrecorded, return_when=FIRST_COMPLETED)
             for future in done:
-                unrecorded.discard(future)
+                del unrecorded[future]
                 stop = _finish(run, future.result(), book, run_id, bar) or stop
     except (Exception, KeyboardInterrupt) as exc:  # stop, and keep every outcome we have
         stop = exc
@@ -373,11 +373,15 @@ def update(
         sender.stopped.set()  # no new request starts, not even a split half
         pool.shutdown(wait=False, cancel_futures=True)
         try:
-            for future in unrecorded:  # batches in flight when the run stopped
+            for future in list(unrecorded):  # batches in flight when the run stopped
                 if not future.cancelled():
                     _finish(run, future.result(), book, run_id, bar)
-        except KeyboardInterrupt as again:  # a second Ctrl-C: their rows stay not_sent
+                del unrecorded[future]
+        except KeyboardInterrupt as again:  # a second Ctrl-C: stop waiting for them
             stop = again
+            for future, rows in unrecorded.items():
+                if not future.cancelled():
+                    run.message[rows] = "in flight when interrupted: may or may not have landed"
         bar.close()
     result = run.result()
     if isinstance(stop, KeyboardInterrupt):

@@ -337,3 +337,26 @@ def test_token_never_leaks(tmp_path, hub, caplog, capsys):
 def test_batch_size_is_checked(hub):
     with pytest.raises(ValueError, match="batch size"):
         edits(3).hubtickets.update(make_client(hub), batch_size=101)
+
+
+def test_a_second_ctrl_c_stops_waiting_for_batches_in_flight():
+    with FakeHubSpot(seed=5, faults=Faults(stall=1.0, stall_seconds=5.0)) as stalled:
+        stalled.seed_tickets(30, start_id=FIRST)
+        df = edits(30)
+        client = make_client(stalled, max_workers=2, timeout=(2.0, 10.0))
+
+        def ctrl_c_twice() -> None:
+            time.sleep(0.5)  # both workers are now waiting on stalled answers
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.3)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        threading.Thread(target=ctrl_c_twice, daemon=True).start()
+        started = time.monotonic()
+        with pytest.raises(UpdateInterrupted) as info:
+            df.hubtickets.update(client, batch_size=10, check_properties=False, progress=False)
+        assert time.monotonic() - started < 3.0  # not the 5 s stall, nor its retries
+        report = info.value.result.report
+        assert (report["status"] == "not_sent").all()
+        in_flight = report["message"] == "in flight when interrupted: may or may not have landed"
+        assert int(in_flight.sum()) == 20  # two workers, two batches of 10
