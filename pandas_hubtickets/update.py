@@ -217,6 +217,15 @@ def _failure(exc: HubSpotError | TransportError) -> tuple[int | None, str, str]:
     return None, "TRANSPORT_ERROR", f"{exc} ({unknown})"
 
 
+def _rejects_some(exc: HubSpotError) -> bool:
+    """A whole batch refused for some of its objects: a 400, or a 404 for a missing object.
+
+    HubSpot's documents do not say how v1 answers an unknown id in a batch
+    update (a 400 ``validationResults`` like the emulator's, or a 404): both split.
+    """
+    return exc.status == 400 or (exc.status == 404 and exc.error == "OBJECT_NOT_FOUND")
+
+
 def _is_fatal(exc: HubSpotError) -> bool:
     """Errors after which no other batch can succeed: stop the run."""
     daily = isinstance(exc, RateLimitError) and exc.policy == "DAILY"
@@ -259,7 +268,7 @@ class _Sender:
             reply = self.client.batch_update_reply(body)
         except HubSpotError as exc:
             attempts = carried + (exc.attempts or 1)
-            if exc.status == 400 and len(rows) > 1:
+            if _rejects_some(exc) and len(rows) > 1:
                 # v1 rejects a batch for one bad object without saying which: split it.
                 half = len(rows) // 2
                 self._send(rows[:half], result, attempts)

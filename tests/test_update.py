@@ -102,6 +102,19 @@ def test_bad_rows_are_isolated_by_splitting(hub):
     assert not result.ok
 
 
+def test_unknown_ids_are_isolated_also_when_the_batch_is_a_404():
+    with FakeHubSpot(seed=3, missing_object_status=404) as strict:
+        strict.seed_tickets(40, start_id=FIRST)
+        df = edits(40)
+        df.loc["r25", "objectId"] = 999_999
+        result = df.hubtickets.update(make_client(strict), progress=False)
+        failed = result.report[result.report["status"] == "failed"]
+        assert failed.index.tolist() == ["r25"]
+        assert failed["http_status"].tolist() == [404]
+        assert failed["error"].tolist() == ["OBJECT_NOT_FOUND"]
+        assert result.counts["updated"] == 39
+
+
 def test_rows_with_nothing_to_send_are_skipped(hub):
     df = edits(3)
     df.loc["r1", ["status", "subject"]] = None

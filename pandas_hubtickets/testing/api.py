@@ -16,7 +16,9 @@ so that client mistakes show up against the emulator):
 - An unknown or deleted ``objectId`` in a v1 batch update fails the batch
   like a bad value: a ``validationResults`` entry with error
   ``OBJECT_NOT_FOUND`` and name ``objectId``. No entry names the object it
-  is about, so a client must split the batch to find the culprit.
+  is about, so a client must split the batch to find the culprit. With
+  ``missing_object_status=404`` the batch is a 404 ``OBJECT_NOT_FOUND``
+  instead (HubSpot does not document which it does).
 - Create requires non-empty ``subject`` and ``hs_pipeline_stage``
   (``MISSING_REQUIRED_PROPERTY``); ``hs_pipeline`` defaults to ``"0"``.
 - Reads ignore unknown property names. Without ``properties`` /
@@ -246,6 +248,8 @@ def batch_update(store: TicketStore, call: Call) -> Reply:
     _no_duplicates([oid for oid, _ in updates])
     problems: list[Problem] = []
     for oid, pairs in updates:
+        if store.live(oid) is None and store.missing_object_status == 404:
+            _not_found(oid)
         if store.live(oid) is None:
             problems.append(
                 Problem("objectId", "OBJECT_NOT_FOUND", "Object not found; check the ids")

@@ -264,6 +264,10 @@ class FakeHubSpot:
         When set, 429s carry ``Retry-After`` (HubSpot's do not).
     host, port : str, int
         Where to listen; port 0 picks a free one.
+    missing_object_status : {400, 404}
+        How a v1 batch update naming an unknown id is refused: 400 with a
+        ``validationResults`` entry (default), or 404 ``OBJECT_NOT_FOUND``
+        for the whole batch. HubSpot does not document which; both split.
 
     Notes
     -----
@@ -302,10 +306,15 @@ class FakeHubSpot:
         retry_after: float | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        missing_object_status: int = 400,
         _window_seconds: float = 10.0,
     ) -> None:
         if latency < 0:
             raise ValueError(f"latency must not be negative, not {latency}")
+        if missing_object_status not in (400, 404):
+            raise ValueError(
+                f"missing_object_status must be 400 or 404, not {missing_object_status}"
+            )
         self.token = token or f"pat-na1-{uuid.uuid4()}"
         self.portal_id = portal_id
         self.latency = latency
@@ -314,7 +323,7 @@ class FakeHubSpot:
         self.retry_after = retry_after
         self._address = (host, port)
         self._lock = threading.Lock()
-        self._store = TicketStore(portal_id)
+        self._store = TicketStore(portal_id, missing_object_status)
         self._limiter = RateLimiter(requests_per_10s, daily_limit, _window_seconds)
         self._fault_rng = random.Random(f"faults:{seed}")
         self._requests: list[RequestRecord] = []

@@ -59,10 +59,13 @@ class TicketStore:
     ----------
     portal_id : int
         The portal (hub) id written into every ticket object.
+    missing_object_status : {400, 404}
+        How a v1 batch update naming an unknown id is refused (see the emulator).
     """
 
-    def __init__(self, portal_id: int) -> None:
+    def __init__(self, portal_id: int, missing_object_status: int = 400) -> None:
         self.portal_id = portal_id
+        self.missing_object_status = missing_object_status
         self.tickets: dict[int, StoredTicket] = {}
         self.writes: list[dict[str, Any]] = []
         self._last_ms = 0
