@@ -94,21 +94,32 @@ def _to_arrow(s: pd.Series) -> pa.Array:
 
 
 def _encode_categorical(s: pd.Series) -> tuple[pa.StringArray, Problems]:
-    categories, cat_problems = encode_column(pd.Series(s.cat.categories))
     codes = s.cat.codes.to_numpy()
-    values = pc.take(categories, pa.array(codes, mask=codes < 0))
-    problems = [(np.flatnonzero(np.isin(codes, pos)), why) for pos, why in cat_problems]
+    return _take_encoded(encode_column(pd.Series(s.cat.categories)), codes, codes < 0)
+
+
+def _take_encoded(
+    encoded: tuple[pa.StringArray, Problems], codes: np.ndarray, missing: np.ndarray
+) -> tuple[pa.StringArray, Problems]:
+    """Values of a categorical/dictionary column from its encoded categories.
+
+    ``codes`` index the categories (``missing`` marks null codes); the
+    categories' problems become problems of the rows that use them.
+    """
+    categories, category_problems = encoded
+    values = pc.take(categories, pa.array(codes, mask=missing))
+    problems = [
+        (np.flatnonzero(~missing & np.isin(codes, pos)), why) for pos, why in category_problems
+    ]
     return values, [(pos, why) for pos, why in problems if len(pos)]
 
 
 def _encode_arrow(arr: pa.Array) -> tuple[pa.StringArray, Problems]:
     t = arr.type
     if pa.types.is_dictionary(t):
-        dictionary, dict_problems = _encode_arrow(arr.dictionary)
-        indices = arr.indices.to_numpy(zero_copy_only=False)
-        problems = [(np.flatnonzero(np.isin(indices, pos)), why) for pos, why in dict_problems]
-        values = pc.take(dictionary, arr.indices)
-        return values, [(pos, why) for pos, why in problems if len(pos)]
+        missing = arr.indices.is_null().to_numpy(zero_copy_only=False)
+        codes = arr.indices.fill_null(0).to_numpy(zero_copy_only=False)
+        return _take_encoded(_encode_arrow(arr.dictionary), codes, missing)
     if pa.types.is_null(t):
         return pa.nulls(len(arr), pa.string()), []
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
