@@ -35,33 +35,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .encode import MS_PER_DAY
-from .errors import PayloadError
-from .payload import EncodedFrame, ProblemList
+from .payload import EncodedFrame, Problem
 
-__all__ = ["Finding", "check_values", "findings_error"]
+__all__ = ["check_values"]
 
 _NUMBER = r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
 _INTEGER = r"^-?\d+$"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """Values of one column HubSpot would refuse.
-
-    Attributes
-    ----------
-    rows : numpy.ndarray or None
-        Row positions, or ``None`` when the whole column is at fault.
-    column : str
-    code : str
-        HubSpot's error code for it (``INVALID_OPTION``, ...).
-    message : str
-    """
-
-    rows: np.ndarray | None
-    column: str
-    code: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -97,11 +76,21 @@ def _parse(definitions: pd.DataFrame) -> dict[str, _Definition]:
     return out
 
 
+def _found(
+    rows: np.ndarray | None, name: str, code: str, message: str, values: pa.Array | None = None
+) -> Problem:
+    """A problem of ``rows`` (the offending values taken from ``values``)."""
+    taken = None
+    if rows is not None and values is not None:
+        taken = values.take(pa.array(rows, pa.int64())).to_pylist()
+    return Problem(rows, name, code, message, taken)
+
+
 def _rows(mask: pa.Array) -> np.ndarray:
     return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
 
 
-def _bad_options(values: pa.StringArray, d: _Definition, name: str) -> list[Finding]:
+def _bad_options(values: pa.StringArray, d: _Definition, name: str) -> list[Problem]:
     assert d.options is not None
     allowed = set(d.options)
     multiple = d.field_type == "checkbox"
@@ -116,11 +105,11 @@ def _bad_options(values: pa.StringArray, d: _Definition, name: str) -> list[Find
     findings = []
     for value, message in bad.items():
         rows = _rows(pc.equal(values, value))
-        findings.append(Finding(rows, name, "INVALID_OPTION", message))
+        findings.append(_found(rows, name, "INVALID_OPTION", message, values))
     return findings
 
 
-def _column_findings(values: pa.StringArray, d: _Definition, name: str) -> list[Finding]:
+def _column_findings(values: pa.StringArray, d: _Definition, name: str) -> list[Problem]:
     present = pc.and_(pc.is_valid(values), pc.not_equal(values, ""))
     findings = []
     if d.type != "string":
@@ -128,7 +117,7 @@ def _column_findings(values: pa.StringArray, d: _Definition, name: str) -> list[
         rows = _rows(spaced)
         if len(rows):
             message = f"{name!r} is not text: no leading or trailing spaces allowed"
-            findings.append(Finding(rows, name, "INVALID_WHITESPACE", message))
+            findings.append(_found(rows, name, "INVALID_WHITESPACE", message, values))
             # the spaces are the fault: do not also report " LOW" as no option
             values = pc.if_else(spaced, pa.scalar(None, pa.string()), values)
             present = pc.and_(present, pc.invert(spaced))
@@ -138,25 +127,25 @@ def _column_findings(values: pa.StringArray, d: _Definition, name: str) -> list[
         rows = _rows(pc.and_(present, pc.invert(pc.is_in(values, pa.array(["true", "false"])))))
         if len(rows):
             message = f"{name!r} takes true or false"
-            findings.append(Finding(rows, name, "INVALID_BOOLEAN", message))
+            findings.append(_found(rows, name, "INVALID_BOOLEAN", message, values))
     elif d.type in ("number", "date", "datetime"):
         pattern = _NUMBER if d.type == "number" else _INTEGER
         numeric = pc.match_substring_regex(values, pattern)
         rows = _rows(pc.and_(present, pc.invert(numeric)))
         if len(rows):
             what = "a number" if d.type == "number" else "epoch milliseconds (send a date column)"
-            findings.append(Finding(rows, name, "INVALID_LONG", f"{name!r} takes {what}"))
+            findings.append(_found(rows, name, "INVALID_LONG", f"{name!r} takes {what}", values))
         if d.type == "date":
             ints = pc.cast(pc.if_else(numeric, values, None), pa.int64()).fill_null(0)
             off = np.asarray(ints.to_numpy(zero_copy_only=False)) % MS_PER_DAY != 0
             rows = np.flatnonzero(off)
             if len(rows):
                 message = f"{name!r} is a date: epoch milliseconds at midnight UTC"
-                findings.append(Finding(rows, name, "INVALID_DATE", message))
+                findings.append(_found(rows, name, "INVALID_DATE", message, values))
     return findings
 
 
-def check_values(encoded: EncodedFrame, definitions: pd.DataFrame) -> list[Finding]:
+def check_values(encoded: EncodedFrame, definitions: pd.DataFrame) -> list[Problem]:
     """Every column and value of ``encoded`` that HubSpot would refuse.
 
     Parameters
@@ -169,7 +158,7 @@ def check_values(encoded: EncodedFrame, definitions: pd.DataFrame) -> list[Findi
 
     Returns
     -------
-    list of Finding
+    list of Problem
         Empty when everything would be accepted (as far as the definitions
         tell: HubSpot may still refuse, e.g. an unknown ticket id).
 
@@ -184,29 +173,21 @@ def check_values(encoded: EncodedFrame, definitions: pd.DataFrame) -> list[Findi
     ...     "readOnlyValue": [False, True],
     ... })
     >>> frame = encode_frame(pd.DataFrame({"objectId": [1, 2], "status": ["CLOSED", "Closed"]}))
-    >>> [(f.rows.tolist(), f.code, f.message) for f in check_values(frame, defs)]
-    [([1], 'INVALID_OPTION', "'Closed' is not an option of 'status' (did you mean 'CLOSED'?)")]
+    >>> [(p.rows.tolist(), p.code, p.values) for p in check_values(frame, defs)]
+    [([1], 'INVALID_OPTION', ['Closed'])]
+    >>> check_values(frame, defs)[0].message
+    "'Closed' is not an option of 'status' (did you mean 'CLOSED'?)"
     """
     known = _parse(definitions)
-    findings: list[Finding] = []
+    findings: list[Problem] = []
     for name, values in zip(encoded.names, encoded.values, strict=True):
         d = known.get(name)
         if d is None:
             message = f"HubSpot has no ticket property named {name!r}"
-            findings.append(Finding(None, name, "PROPERTY_DOESNT_EXIST", message))
+            findings.append(_found(None, name, "PROPERTY_DOESNT_EXIST", message))
         elif d.read_only:
             message = f"property {name!r} is read-only in HubSpot"
-            findings.append(Finding(None, name, "READ_ONLY_VALUE", message))
+            findings.append(_found(None, name, "READ_ONLY_VALUE", message))
         else:
             findings += _column_findings(values, d, name)
     return findings
-
-
-def findings_error(findings: list[Finding], encoded: EncodedFrame) -> PayloadError:
-    """The :class:`~pandas_hubtickets.PayloadError` listing ``findings``, to raise."""
-    problems = ProblemList()
-    for f in findings:
-        problems.add(f.rows, f.column, f"{f.code}: {f.message}")
-    error = problems.error(encoded.index, pd.Series(encoded.object_ids))
-    assert error is not None, "findings_error needs at least one finding"
-    return error

@@ -2,7 +2,7 @@
 
 Pure functions, no network. Every column becomes one ``pyarrow.StringArray``
 (null where the source value is missing) plus the positions of the cells that
-cannot be sent, with the reason. Work is done per column with pyarrow/numpy
+cannot be sent, with a code and the reason. Work is done per column with pyarrow/numpy
 kernels; only object columns holding something other than plain strings,
 numbers or booleans fall back to a per-cell Python encoder.
 
@@ -47,12 +47,23 @@ _ONE_MS = pd.Timedelta(1, "ms")
 _MS_PER_UNIT = {"s": (1000, 1), "ms": (1, 1), "us": (1, 1000), "ns": (1, 1_000_000)}
 _INT_SAFE = 2.0**63
 
-#: Problems found in one column: (row positions, reason) pairs.
-Problems = list[tuple[np.ndarray, str]]
+#: Problems found in one column: (row positions, code, reason) triples.
+Problems = list[tuple[np.ndarray, str, str]]
+
+#: The codes of cells that cannot be sent, whatever the property.
+UNSENDABLE_TYPE = "UNSENDABLE_TYPE"
+INFINITE_NUMBER = "INFINITE_NUMBER"
+INVALID_TEXT = "INVALID_TEXT"
+TOO_LONG = "TOO_LONG"
+INVALID_LIST = "INVALID_LIST"
 
 
 class _Unsendable(Exception):
     """A single cell that cannot be encoded (raised and caught inside this module)."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        self.code = code
+        super().__init__(reason)
 
 
 def encode_column(s: pd.Series) -> tuple[pa.StringArray, Problems]:
@@ -67,8 +78,10 @@ def encode_column(s: pd.Series) -> tuple[pa.StringArray, Problems]:
     -------
     values : pyarrow.StringArray
         The encoded strings, null where the source is missing or unsendable.
-    problems : list of (positions, reason)
-        Row positions (into ``s``) of cells that cannot be sent.
+    problems : list of (positions, code, reason)
+        Row positions (into ``s``) of cells that cannot be sent, with a code
+        (``UNSENDABLE_TYPE``, ``INFINITE_NUMBER``, ``INVALID_TEXT``,
+        ``TOO_LONG``, ``INVALID_LIST``) and the reason.
 
     Examples
     --------
@@ -109,9 +122,10 @@ def _take_encoded(
     categories, category_problems = encoded
     values = pc.take(categories, pa.array(codes, mask=missing))
     problems = [
-        (np.flatnonzero(~missing & np.isin(codes, pos)), why) for pos, why in category_problems
+        (np.flatnonzero(~missing & np.isin(codes, pos)), code, why)
+        for pos, code, why in category_problems
     ]
-    return values, [(pos, why) for pos, why in problems if len(pos)]
+    return values, [(pos, code, why) for pos, code, why in problems if len(pos)]
 
 
 def _encode_arrow(arr: pa.Array) -> tuple[pa.StringArray, Problems]:
@@ -139,7 +153,8 @@ def _encode_arrow(arr: pa.Array) -> tuple[pa.StringArray, Problems]:
         return _encode_objects(pd.Series(arr.to_pylist(), dtype=object))
     present = np.flatnonzero(arr.is_valid().to_numpy(zero_copy_only=False))
     reason = f"values of type {t} cannot be sent"
-    return pa.nulls(len(arr), pa.string()), [(present, reason)] if len(present) else []
+    problems = [(present, UNSENDABLE_TYPE, reason)] if len(present) else []
+    return pa.nulls(len(arr), pa.string()), problems
 
 
 def _checked_text(values: pa.StringArray) -> tuple[pa.StringArray, Problems]:
@@ -147,7 +162,8 @@ def _checked_text(values: pa.StringArray) -> tuple[pa.StringArray, Problems]:
     pos = np.flatnonzero(too_long.to_numpy(zero_copy_only=False))
     if not len(pos):
         return values, []
-    return values, [(pos, f"text longer than HubSpot's limit of {MAX_TEXT:,} characters")]
+    reason = f"text longer than HubSpot's limit of {MAX_TEXT:,} characters: shorten it"
+    return values, [(pos, TOO_LONG, reason)]
 
 
 def _epoch_ms(ints: pa.Array, mul: int, div: int) -> pa.StringArray:
@@ -182,7 +198,8 @@ def _encode_floats(arr: pa.FloatingPointArray) -> tuple[pa.StringArray, Problems
         values = pc.replace_with_mask(values, pa.array(np.isin(np.arange(len(x)), big)), exact)
     values = pc.if_else(pa.array(finite), values, pa.nulls(len(x), pa.string()))
     inf = np.flatnonzero(np.isinf(x))
-    return values, [(inf, "infinite number cannot be sent")] if len(inf) else []
+    problems = [(inf, INFINITE_NUMBER, "infinite number cannot be sent")] if len(inf) else []
+    return values, problems
 
 
 def _format_float(v: float | np.floating[Any]) -> str:
@@ -200,15 +217,16 @@ def _encode_objects(s: pd.Series) -> tuple[pa.StringArray, Problems]:
         except (pa.ArrowException, TypeError, ValueError, OverflowError):
             pass  # ints beyond 64 bits, lone surrogates: the per-cell encoder handles them
     out: list[str | None] = []
-    bad: dict[str, list[int]] = {}
+    bad: dict[tuple[str, str], list[int]] = {}
     for i, v in enumerate(s.tolist()):
         try:
             out.append(encode_scalar(v))
         except _Unsendable as exc:
             out.append(None)
-            bad.setdefault(str(exc), []).append(i)
+            bad.setdefault((exc.code, str(exc)), []).append(i)
     values, problems = _checked_text(pa.array(out, pa.string()))
-    return values, problems + [(np.asarray(pos), why) for why, pos in bad.items()]
+    found = [(np.asarray(pos), code, why) for (code, why), pos in bad.items()]
+    return values, problems + found
 
 
 def _is_missing(v: Any) -> bool:
@@ -231,7 +249,9 @@ def encode_scalar(v: Any) -> str | None:
         try:
             v.encode("utf-8")
         except UnicodeEncodeError:
-            raise _Unsendable("text is not valid Unicode (a lone surrogate)") from None
+            raise _Unsendable(
+                INVALID_TEXT, "text is not valid Unicode (a lone surrogate)"
+            ) from None
         return v
     if isinstance(v, bool | np.bool_):
         return "true" if v else "false"
@@ -239,11 +259,11 @@ def encode_scalar(v: Any) -> str | None:
         return str(int(v))
     if isinstance(v, float | np.floating):
         if math.isinf(v):
-            raise _Unsendable("infinite number cannot be sent")
+            raise _Unsendable(INFINITE_NUMBER, "infinite number cannot be sent")
         return _format_float(v)
     if isinstance(v, decimal.Decimal):
         if v.is_infinite():
-            raise _Unsendable("infinite number cannot be sent")
+            raise _Unsendable(INFINITE_NUMBER, "infinite number cannot be sent")
         return format(v, "f")
     if isinstance(v, dt.datetime | np.datetime64):
         ts = pd.Timestamp(v)
@@ -253,19 +273,21 @@ def encode_scalar(v: Any) -> str | None:
         return str((v - _EPOCH_DATE).days * MS_PER_DAY)
     if isinstance(v, list | tuple | set | frozenset | np.ndarray):
         return _join_options(v)
-    raise _Unsendable(f"values of type {type(v).__name__} cannot be sent")
+    raise _Unsendable(UNSENDABLE_TYPE, f"values of type {type(v).__name__} cannot be sent")
 
 
 def _join_options(v: Iterable[Any]) -> str:
     parts = []
     for item in v:
         if isinstance(item, list | tuple | set | frozenset | np.ndarray | dict):
-            raise _Unsendable("nested collections cannot be sent")
+            raise _Unsendable(INVALID_LIST, "nested collections cannot be sent")
         text = encode_scalar(item)
         if text is None:
-            raise _Unsendable("missing value inside a list of options")
+            raise _Unsendable(INVALID_LIST, "missing value inside a list of options")
         if ";" in text:
-            raise _Unsendable(f"option {text!r} contains ';', HubSpot's option separator")
+            raise _Unsendable(
+                INVALID_LIST, f"option {text!r} contains ';', HubSpot's option separator"
+            )
         parts.append(text)
     if isinstance(v, set | frozenset):
         parts.sort()

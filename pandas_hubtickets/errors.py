@@ -31,10 +31,31 @@ __all__ = [
     "UpdateStopped",
 ]
 
-PROBLEM_COLUMNS = ["row", "objectId", "column", "problem"]
+PROBLEM_COLUMNS = ["row", "objectId", "column", "code", "value", "problem"]
 
 
-class HubTicketsError(Exception):
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """Recreate a pickled exception without calling its ``__init__`` again."""
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
+class _Picklable:
+    """Exceptions whose ``__init__`` takes other arguments than ``args`` still pickle.
+
+    The default ``BaseException.__reduce__`` calls ``cls(*args)`` on unpickling,
+    which fails for keyword-only or extra arguments (multiprocessing and joblib
+    pickle exceptions to send them back to the parent process).
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        assert isinstance(self, BaseException)
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+class HubTicketsError(_Picklable, Exception):
     """Base class of every error raised by pandas-hubtickets."""
 
 
@@ -46,9 +67,12 @@ class PayloadError(HubTicketsError, ValueError):
     Attributes
     ----------
     problems : pandas.DataFrame
-        One row per problem, columns ``row`` (the frame's index label, or
-        ``None`` for a frame-level problem), ``objectId``, ``column`` and
-        ``problem``.
+        One row per problem (frame-level problems first, then in row order),
+        columns ``row`` (the frame's index label, or ``None`` for a
+        frame-level problem), ``objectId`` (the id as given), ``column``,
+        ``code`` (a machine-readable code such as ``DUPLICATE_ID`` or
+        HubSpot's ``INVALID_OPTION``), ``value`` (the offending value, or
+        ``None``) and ``problem`` (the message, with the fix where there is one).
     """
 
     def __init__(self, problems: pd.DataFrame, *, shown: int = 5) -> None:
@@ -63,7 +87,7 @@ class PayloadError(HubTicketsError, ValueError):
                 where.append(f"objectId {rec.objectId!r}")
             if rec.column is not None:
                 where.append(f"column {rec.column!r}")
-            lines.append(f"  - {', '.join(where) or 'frame'}: {rec.problem}")
+            lines.append(f"  - {', '.join(where) or 'frame'}: {rec.code}: {rec.problem}")
         more = f"\n  ... and {n - shown} more (see .problems)" if n > shown else ""
         noun = "problem" if n == 1 else "problems"
         super().__init__(
@@ -163,7 +187,7 @@ class UpdateStopped(HubTicketsError):
         super().__init__(message)
 
 
-class UpdateInterrupted(KeyboardInterrupt):
+class UpdateInterrupted(_Picklable, KeyboardInterrupt):
     """Ctrl-C during an update run; still a ``KeyboardInterrupt``, with the partial result.
 
     Attributes

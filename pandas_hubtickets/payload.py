@@ -14,9 +14,10 @@ lives in the :class:`Flavor` classes below and nowhere else.
 from __future__ import annotations
 
 import decimal
+import difflib
 import json
 import math
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar, Literal, cast
@@ -32,6 +33,7 @@ from .errors import PROBLEM_COLUMNS, PayloadError
 __all__ = [
     "MAX_BATCH",
     "EncodedFrame",
+    "Problem",
     "ProblemList",
     "check_batch_size",
     "encode_frame",
@@ -223,35 +225,117 @@ def _json_strings(arr: pa.StringArray) -> pa.StringArray:
     return pc.replace_with_mask(quoted, needs, escaped)
 
 
+@dataclass(frozen=True)
+class Problem:
+    """Cells of one column (or a whole column, or the frame) that cannot be sent as they are.
+
+    Attributes
+    ----------
+    rows : numpy.ndarray or None
+        Row positions, or ``None`` when the column (or the frame) itself is at fault.
+    column : Hashable or None
+        The column label, or ``None`` for a frame-level problem.
+    code : str
+        Machine-readable: ``DUPLICATE_ID``, ``INFINITE_NUMBER``, HubSpot's
+        ``INVALID_OPTION``, ...
+    message : str
+        What is wrong, and the fix where there is one.
+    values : sequence or None
+        The offending values, one per row of ``rows`` (``None``: not applicable).
+    """
+
+    rows: np.ndarray | None
+    column: Hashable | None
+    code: str
+    message: str
+    values: Sequence[Any] | None = None
+
+
 class ProblemList:
-    """Collects problems as (row positions, column, reason); one PayloadError lists them all."""
+    """Collects :class:`Problem` s; one PayloadError lists them all.
 
-    def __init__(self) -> None:
-        self.items: list[tuple[np.ndarray | None, Hashable | None, str]] = []
+    Parameters
+    ----------
+    index : pandas.Index
+        The frame's row labels, to name rows by label.
+    ids : pandas.Series, optional
+        The ids as given, to show next to each row (set by :func:`encode_frame`).
+    """
 
-    def add(self, positions: np.ndarray | None, column: Hashable | None, problem: str) -> None:
-        if positions is None or len(positions):
-            self.items.append((positions, column, problem))
+    def __init__(self, index: pd.Index, ids: pd.Series | None = None) -> None:
+        self.index = index
+        self.ids = ids
+        self.items: list[Problem] = []
 
-    def raise_if_any(self, index: pd.Index, raw_ids: pd.Series | None) -> None:
-        error = self.error(index, raw_ids)
-        if error is not None:
-            raise error
+    def __len__(self) -> int:
+        return len(self.items)
 
-    def error(self, index: pd.Index, raw_ids: pd.Series | None) -> PayloadError | None:
-        """The PayloadError listing every problem (rows as labels of ``index``), if any."""
-        if not self.items:
-            return None
+    def add(
+        self,
+        rows: np.ndarray | None,
+        column: Hashable | None,
+        code: str,
+        message: str,
+        values: Sequence[Any] | None = None,
+    ) -> None:
+        """Record a problem (rows as positions); an empty ``rows`` records nothing."""
+        if rows is None or len(rows):
+            self.items.append(Problem(rows, column, code, message, values))
+
+    def extend(self, problems: Sequence[Problem]) -> None:
+        """Record problems found elsewhere (e.g. by the property-definitions check)."""
+        for p in problems:
+            self.add(p.rows, p.column, p.code, p.message, p.values)
+
+    @property
+    def refuses_frame(self) -> bool:
+        """True when a problem is about a whole column or the frame, not some rows."""
+        return any(p.rows is None for p in self.items)
+
+    def row_mask(self) -> np.ndarray:
+        """Boolean mask of the rows with at least one problem."""
+        mask = np.zeros(len(self.index), dtype=bool)
+        for p in self.items:
+            if p.rows is not None:
+                mask[p.rows] = True
+        return mask
+
+    def frame(self) -> pd.DataFrame:
+        """Every problem as a row (``PayloadError.problems``): frame-level first, then by row."""
         frames = []
-        for positions, column, problem in self.items:
-            pos = np.array([-1]) if positions is None else np.asarray(positions)
-            rows = [None] if positions is None else index[pos].tolist()
-            ids = [None] * len(pos) if raw_ids is None or positions is None else raw_ids.iloc[pos]
-            frame = {"row": rows, "objectId": list(ids), "column": [column] * len(pos)}
-            frames.append(pd.DataFrame(frame, dtype=object).assign(problem=problem, _pos=pos))
+        for p in self.items:
+            pos = np.array([-1]) if p.rows is None else np.asarray(p.rows)
+            n = len(pos)
+            rows = [None] if p.rows is None else self.index[pos].tolist()
+            ids = [None] * n if self.ids is None or p.rows is None else self.ids.iloc[pos]
+            values = [None] * n if p.values is None else list(p.values)
+            frame = {
+                "row": rows,
+                "objectId": list(ids),
+                "column": [p.column] * n,
+                "code": [p.code] * n,
+                "value": values,
+                "problem": [p.message] * n,
+            }
+            frames.append(pd.DataFrame(frame, dtype=object).assign(_pos=pos))
+        if not frames:
+            empty: pd.DataFrame = pd.DataFrame({c: [] for c in PROBLEM_COLUMNS}, dtype=object)
+            return empty
         # frame-level problems first, then by row, keeping the column order within a row
         problems = pd.concat(frames, ignore_index=True).sort_values("_pos", kind="stable")
-        return PayloadError(problems[PROBLEM_COLUMNS])
+        ordered: pd.DataFrame = problems[PROBLEM_COLUMNS].reset_index(drop=True)
+        return ordered
+
+    def error(self) -> PayloadError | None:
+        """The PayloadError listing every problem, if there is any."""
+        if not self.items:
+            return None
+        return PayloadError(self.frame())
+
+    def raise_if_any(self) -> None:
+        error = self.error()
+        if error is not None:
+            raise error
 
 
 def _id_series(df: pd.DataFrame, id_column: str) -> pd.Series | None:
@@ -295,16 +379,20 @@ def _check_ids(raw: pd.Series, id_column: str, problems: ProblemList) -> np.ndar
     """Validate the ids; return them as int64 (0 where invalid)."""
     n = len(raw)
     missing = raw.isna().to_numpy()
-    problems.add(np.flatnonzero(missing), id_column, "id is missing")
+
+    def add(rows: np.ndarray, code: str, message: str) -> None:
+        problems.add(rows, id_column, code, message, raw.iloc[rows].tolist())
+
+    add(np.flatnonzero(missing), "MISSING_ID", "id is missing")
     ids = np.zeros(n, dtype=np.int64)
     if pd.api.types.is_bool_dtype(raw.dtype):
-        problems.add(np.flatnonzero(~missing), id_column, "id is a boolean, not a ticket id")
+        add(np.flatnonzero(~missing), "INVALID_ID", "id is a boolean, not a ticket id")
     elif pd.api.types.is_integer_dtype(raw.dtype):  # exact and vectorised
         unsigned = pd.api.types.is_unsigned_integer_dtype(raw.dtype)
         values = raw.to_numpy(dtype=np.uint64 if unsigned else np.int64, na_value=0)
-        problems.add(np.flatnonzero(~missing & (values <= 0)), id_column, "id is not positive")
+        add(np.flatnonzero(~missing & (values <= 0)), "INVALID_ID", "id is not positive")
         big = values > _INT64_MAX if unsigned else np.zeros(n, dtype=bool)
-        problems.add(np.flatnonzero(big), id_column, "id is too large for a ticket id")
+        add(np.flatnonzero(big), "INVALID_ID", "id is too large for a ticket id")
         ids = np.where(big, 0, values).astype(np.int64)
     else:  # floats, or objects/strings ("176602" from a CSV read as text): one by one
         reasons: dict[str, list[int]] = {}
@@ -321,10 +409,11 @@ def _check_ids(raw: pd.Series, id_column: str, problems: ProblemList) -> np.ndar
             else:
                 ids[i] = got
         for reason, rows in reasons.items():
-            problems.add(np.asarray(rows), id_column, reason)
+            add(np.asarray(rows), "INVALID_ID", reason)
     ids = np.where(ids > 0, ids, 0)
     dup = (ids > 0) & pd.Series(ids).duplicated(keep=False).to_numpy()
-    problems.add(np.flatnonzero(dup), id_column, "id appears in more than one row")
+    message = "id appears in more than one row: keep one row per ticket"
+    add(np.flatnonzero(dup), "DUPLICATE_ID", message)
     return ids
 
 
@@ -343,21 +432,48 @@ def _pick_columns(
     seen: set[Hashable] = set()
     for name in names:
         if not isinstance(name, str):
-            p.add(None, name, f"property name {name!r} is not a string")
+            p.add(None, name, "BAD_COLUMN_NAME", f"property name {name!r} is not a string")
         elif not name.strip():
-            p.add(None, name, "property name is empty")
+            p.add(None, name, "BAD_COLUMN_NAME", "property name is empty")
         elif name == id_column:
-            p.add(None, name, "the id column cannot also be sent as a property")
+            message = "the id column cannot also be sent as a property"
+            p.add(None, name, "ID_COLUMN_AS_PROPERTY", message)
         elif name in seen or len(positions.get(name, ())) > 1:
-            p.add(None, name, f"property {name!r} appears more than once")
+            p.add(None, name, "DUPLICATE_COLUMN", f"property {name!r} appears more than once")
         elif name not in positions:
-            p.add(None, name, f"no column named {name!r}")
+            message = f"no column named {name!r}{_suggest(name, df.columns)}"
+            p.add(None, name, "NO_SUCH_COLUMN", message)
         else:
             picked.append((name, positions[name][0]))
         seen.add(name)
     if not names:
-        p.add(None, None, "no property columns to send")
+        p.add(None, None, "NO_PROPERTIES", "no property columns to send")
     return picked
+
+
+def _suggest(name: str, labels: Iterable[Hashable]) -> str:
+    """``"; did you mean 'x'?"`` for the closest label, or ``""``."""
+    texts = {str(label): label for label in labels}
+    close = difflib.get_close_matches(name, list(texts), n=1, cutoff=0.6)
+    if not close:  # export headers: "Ticket ID" for "ticket_id"
+        folded = {k.lower().replace(" ", "_"): k for k in texts}
+        close = [folded[k] for k in difflib.get_close_matches(name.lower(), list(folded), n=1)]
+    return f"; did you mean {texts[close[0]]!r}?" if close else ""
+
+
+def _id_problem(df: pd.DataFrame, id_column: str) -> str:
+    """Why ``id_column`` names no id, with the frame's columns and the closest one."""
+    if id_column in df.columns and id_column in df.index.names:
+        return f"{id_column!r} is both a column and the index name"
+    if id_column in df.columns:
+        return f"id column {id_column!r} names several columns"
+    labels = [*df.columns, *(n for n in df.index.names if n is not None)]
+    shown = ", ".join(repr(c) for c in labels[:20]) + (", ..." if len(labels) > 20 else "")
+    return (
+        f"id column {id_column!r} is not a column nor the index name "
+        f"(the frame has {shown or 'no columns'}){_suggest(id_column, labels)}; "
+        "pass id_column= to name the column holding the ticket ids"
+    )
 
 
 def encode_frame(
@@ -367,40 +483,60 @@ def encode_frame(
     id_column: str = "objectId",
     na: NaMode = "skip",
     api: Api | str = "v1",
+    problems: ProblemList | None = None,
 ) -> EncodedFrame:
     """Validate and encode a wide frame; raise one PayloadError listing every problem.
 
     See :meth:`pandas_hubtickets.accessor.HubTicketsAccessor.to_payload` for the
     meaning of the arguments.
+
+    Parameters
+    ----------
+    problems : ProblemList, optional
+        Collect the problems here instead of raising (a caller that checks
+        more before it reports them all at once). Cells at fault are null in
+        the result, and rows with a bad id have id 0.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> found = ProblemList(pd.RangeIndex(2))
+    >>> frame = pd.DataFrame({"objectId": [7, 7], "subject": ["a", "b"]})
+    >>> encoded = encode_frame(frame, problems=found)
+    >>> found.frame()[["row", "code"]].values.tolist()
+    [[0, 'DUPLICATE_ID'], [1, 'DUPLICATE_ID']]
     """
     if na not in _NA_MODES:
         raise ValueError(f"na must be one of {_NA_MODES}, not {na!r}")
     flavor = _flavor(api)
-    problems = ProblemList()
+    collect = problems is not None
+    found = problems if problems is not None else ProblemList(df.index)
     raw_ids = _id_series(df, id_column)
     if id_column in df.columns and id_column in df.index.names:
         raw_ids = None
-        problems.add(None, id_column, f"{id_column!r} is both a column and the index name")
-    elif raw_ids is None:
-        where = "is not a column" if id_column not in df.columns else "names several columns"
-        problems.add(None, id_column, f"id column {id_column!r} {where} nor the index name")
+    if raw_ids is None:
+        found.add(None, id_column, "NO_ID_COLUMN", _id_problem(df, id_column))
         ids = np.zeros(len(df), dtype=np.int64)
     else:
-        ids = _check_ids(raw_ids, id_column, problems)
-    picked = _pick_columns(df, properties, id_column, problems)
+        found.ids = raw_ids
+        ids = _check_ids(raw_ids, id_column, found)
+    picked = _pick_columns(df, properties, id_column, found)
     values = []
     for name, pos in picked:
-        arr, cell_problems = encode_column(df.iloc[:, pos])
+        column = df.iloc[:, pos]
+        arr, cell_problems = encode_column(column)
         missing = np.array(arr.is_null().to_numpy(zero_copy_only=False))
-        for rows, why in cell_problems:
-            problems.add(rows, name, why)
+        for rows, code, why in cell_problems:
+            found.add(rows, name, code, why, column.iloc[rows].tolist())
             missing[rows] = False  # reported already; not also as missing
         if na == "clear":
             arr = arr.fill_null("")
         elif na == "error":
-            problems.add(np.flatnonzero(missing), name, "missing value (na='error')")
+            message = "missing value (na='error'): fill it, or use na='skip' to leave it unchanged"
+            found.add(np.flatnonzero(missing), name, "MISSING_VALUE", message)
         values.append(arr)
-    problems.raise_if_any(df.index, raw_ids)
+    if not collect:
+        found.raise_if_any()
     return EncodedFrame(
         index=df.index,
         object_ids=ids,

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 import pandas as pd
 
-from .definitions import Finding, check_values, findings_error
+from .definitions import check_values
 from .errors import (
     FlattenError,
     HubSpotError,
@@ -38,7 +38,7 @@ from .errors import (
 )
 from .flatten import flatten
 from .journal import Journal, fingerprint
-from .payload import EncodedFrame, NaMode, check_batch_size, encode_frame
+from .payload import EncodedFrame, NaMode, Problem, ProblemList, check_batch_size, encode_frame
 
 if TYPE_CHECKING:
     import os
@@ -153,7 +153,7 @@ class _Run:
         self.responses: list[Any] = []
         self.started = time.monotonic()
 
-    def refuse(self, findings: list[Finding]) -> None:
+    def refuse(self, findings: list[Problem]) -> None:
         """Fail, without sending them, the rows holding values HubSpot would refuse."""
         for f in findings:
             assert f.rows is not None, "a finding about a whole column refuses the frame"
@@ -358,8 +358,10 @@ def update(
         return run.result(payload=encoded.flavor.wrap(encoded.records(pending)))
     if check_properties and len(pending):
         findings = _findings(client, encoded)
-        if any(f.rows is None for f in findings) or (findings and on_invalid == "raise"):
-            raise findings_error(findings, encoded)
+        found = ProblemList(encoded.index, pd.Series(encoded.object_ids))
+        found.extend(findings)
+        if found.refuses_frame or (findings and on_invalid == "raise"):
+            found.raise_if_any()
         run.refuse(findings)
         pending = np.flatnonzero(run.status == "not_sent")
     batches = [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)]
@@ -400,7 +402,7 @@ def update(
     return result
 
 
-def _findings(client: TicketsClient, encoded: EncodedFrame) -> list[Finding]:
+def _findings(client: TicketsClient, encoded: EncodedFrame) -> list[Problem]:
     """What HubSpot's property definitions say it would refuse (one GET request)."""
     try:
         definitions = client.properties()

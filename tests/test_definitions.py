@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pandas_hubtickets.definitions import check_values, findings_error
-from pandas_hubtickets.payload import encode_frame
+from pandas_hubtickets.definitions import check_values
+from pandas_hubtickets.payload import ProblemList, encode_frame
 
 OPTIONS = [{"label": "Low", "value": "LOW"}, {"label": "High", "value": "HIGH"}]
 DEFINITIONS = pd.DataFrame(
@@ -86,12 +86,18 @@ def test_labels_get_a_hint_and_the_error_lists_rows():
     frame = encode_frame(
         pd.DataFrame({"objectId": [7, 8], "priority": ["High", "HIGH"]}, index=["a", "b"])
     )
-    error = findings_error(check_values(frame, DEFINITIONS), frame)
+    found = ProblemList(frame.index, pd.Series(frame.object_ids))
+    found.extend(check_values(frame, DEFINITIONS))
+    error = found.error()
+    assert error is not None
     assert error.problems.values.tolist() == [
         [
             "a",
             7,
             "priority",
-            "INVALID_OPTION: 'High' is not an option of 'priority' (did you mean 'HIGH'?)",
+            "INVALID_OPTION",
+            "High",
+            "'High' is not an option of 'priority' (did you mean 'HIGH'?)",
         ]
     ]
+    assert "INVALID_OPTION: 'High' is not an option" in str(error)

@@ -78,8 +78,8 @@ def test_float_dtypes_agree():
 def test_infinity_is_a_problem_at_its_position():
     out, problems = encode_column(pd.Series([1.0, np.inf, -np.inf]))
     assert out.to_pylist()[0] == "1"
-    assert [(p.tolist(), why) for p, why in problems] == [
-        ([1, 2], "infinite number cannot be sent")
+    assert [(p.tolist(), code, why) for p, code, why in problems] == [
+        ([1, 2], "INFINITE_NUMBER", "infinite number cannot be sent")
     ]
 
 
@@ -132,7 +132,8 @@ def test_pyarrow_list_column():
 def test_option_containing_separator_is_a_problem():
     out, problems = encode_column(pd.Series([["a;b"], ["ok"]], dtype=object))
     assert out.to_pylist() == [None, "ok"]
-    assert len(problems) == 1 and problems[0][0].tolist() == [0] and "';'" in problems[0][1]
+    assert len(problems) == 1 and problems[0][0].tolist() == [0] and "';'" in problems[0][2]
+    assert problems[0][1] == "INVALID_LIST"
 
 
 def test_decimals_are_exact():
@@ -153,23 +154,23 @@ def test_missing_markers_are_all_null():
 
 def test_unsupported_types_are_named_with_their_positions():
     out, problems = encode_column(pd.Series(["ok", {"a": 1}, b"raw", 1j, {"b": 2}], dtype=object))
-    found = {why: p.tolist() for p, why in problems}
+    found = {why: (code, p.tolist()) for p, code, why in problems}
     assert found == {
-        "values of type dict cannot be sent": [1, 4],
-        "values of type bytes cannot be sent": [2],
-        "values of type complex cannot be sent": [3],
+        "values of type dict cannot be sent": ("UNSENDABLE_TYPE", [1, 4]),
+        "values of type bytes cannot be sent": ("UNSENDABLE_TYPE", [2]),
+        "values of type complex cannot be sent": ("UNSENDABLE_TYPE", [3]),
     }
     assert out.to_pylist() == ["ok", None, None, None, None]
 
 
 def test_complex_column_is_refused():
     _, problems = encode_column(pd.Series([1j, 2j]))
-    assert [p.tolist() for p, _ in problems] == [[0, 1]]
+    assert [(p.tolist(), code) for p, code, _ in problems] == [([0, 1], "UNSENDABLE_TYPE")]
 
 
 def test_text_over_the_limit_is_a_problem():
     _, problems = encode_column(pd.Series(["x" * MAX_TEXT, "x" * (MAX_TEXT + 1)]))
-    assert [p.tolist() for p, _ in problems] == [[1]]
+    assert [(p.tolist(), code) for p, code, _ in problems] == [([1], "TOO_LONG")]
 
 
 def test_python_ints_beyond_64_bits_are_exact():
@@ -179,6 +180,6 @@ def test_python_ints_beyond_64_bits_are_exact():
 def test_lone_surrogates_are_a_problem_not_a_crash():
     out, problems = encode_column(pd.Series(["ok", "\ud800"], dtype=object))
     assert out.to_pylist() == ["ok", None]
-    assert [(p.tolist(), why) for p, why in problems] == [
-        ([1], "text is not valid Unicode (a lone surrogate)")
+    assert [(p.tolist(), code, why) for p, code, why in problems] == [
+        ([1], "INVALID_TEXT", "text is not valid Unicode (a lone surrogate)")
     ]

@@ -102,16 +102,19 @@ def test_all_problems_reported_at_once_in_row_order():
     with pytest.raises(PayloadError) as info:
         df.hubtickets.to_payload()
     problems = info.value.problems
-    assert list(problems.columns) == ["row", "objectId", "column", "problem"]
-    assert problems[["row", "column", "problem"]].values.tolist() == [
-        ["a", "objectId", "id appears in more than one row"],
-        ["b", "objectId", "id appears in more than one row"],
-        ["b", "score", "infinite number cannot be sent"],
-        ["c", "objectId", "id is not positive"],
-        ["d", "objectId", "id is not a whole number"],
-        ["e", "objectId", "id is missing"],
-        ["f", "subject", "values of type dict cannot be sent"],
+    assert list(problems.columns) == ["row", "objectId", "column", "code", "value", "problem"]
+    duplicate = "id appears in more than one row: keep one row per ticket"
+    assert problems[["row", "column", "code", "problem"]].values.tolist() == [
+        ["a", "objectId", "DUPLICATE_ID", duplicate],
+        ["b", "objectId", "DUPLICATE_ID", duplicate],
+        ["b", "score", "INFINITE_NUMBER", "infinite number cannot be sent"],
+        ["c", "objectId", "INVALID_ID", "id is not positive"],
+        ["d", "objectId", "INVALID_ID", "id is not a whole number"],
+        ["e", "objectId", "MISSING_ID", "id is missing"],
+        ["f", "subject", "UNSENDABLE_TYPE", "values of type dict cannot be sent"],
     ]
+    assert problems["value"].tolist()[2:5] == [np.inf, -1.0, 2.5]
+    assert problems["value"].iloc[-1] == {"not": "sendable"}
     assert problems["objectId"].iloc[-1] == 7
     message = str(info.value)
     assert message.startswith("7 problems found")
@@ -274,3 +277,19 @@ def test_accessor_refuses_multiindex_columns():
     df = pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("a", "x"), ("b", "y")]))
     with pytest.raises(AttributeError, match="flat column labels"):
         _ = df.hubtickets
+
+
+def test_wrong_id_column_lists_the_columns_and_suggests_the_closest():
+    df = pd.DataFrame({"Ticket ID": [1], "status": ["OPEN"]})
+    with pytest.raises(PayloadError) as info:
+        df.hubtickets.to_payload(id_column="ticket_id")
+    (problem,) = info.value.problems.to_dict("records")
+    assert problem["code"] == "NO_ID_COLUMN"
+    assert "'Ticket ID', 'status'" in problem["problem"]
+    assert "did you mean 'Ticket ID'?" in problem["problem"]
+
+
+def test_a_misspelt_property_gets_a_suggestion():
+    df = pd.DataFrame({"objectId": [1], "status": ["OPEN"]})
+    with pytest.raises(PayloadError, match="did you mean 'status'"):
+        df.hubtickets.to_payload(["stauts"])

@@ -174,9 +174,9 @@ def test_unknown_and_read_only_columns_are_refused_before_sending(hub):
     df = edits(5).assign(stauts="OPEN", createdate=0)
     with pytest.raises(PayloadError) as info:
         df.hubtickets.update(make_client(hub), progress=False)
-    assert info.value.problems[["column", "problem"]].values.tolist() == [
-        ["stauts", "PROPERTY_DOESNT_EXIST: HubSpot has no ticket property named 'stauts'"],
-        ["createdate", "READ_ONLY_VALUE: property 'createdate' is read-only in HubSpot"],
+    assert info.value.problems[["column", "code", "problem"]].values.tolist() == [
+        ["stauts", "PROPERTY_DOESNT_EXIST", "HubSpot has no ticket property named 'stauts'"],
+        ["createdate", "READ_ONLY_VALUE", "property 'createdate' is read-only in HubSpot"],
     ]
     assert batch_updates(hub) == []
     with pytest.raises(PayloadError):  # a bad column refuses the frame, also when skipping
@@ -199,12 +199,17 @@ def test_values_hubspot_would_refuse_are_found_before_sending(hub):
         ["r2", "is_escalated"],
         ["r4", "hs_ticket_priority"],
     ]
-    problems = info.value.problems["problem"].tolist()
-    assert problems[0] == (
-        "INVALID_OPTION: 'High' is not an option of 'hs_ticket_priority' (did you mean 'HIGH'?)"
+    problems = info.value.problems
+    assert problems["code"].tolist() == [
+        "INVALID_OPTION",
+        "INVALID_DATE",
+        "INVALID_BOOLEAN",
+        "INVALID_WHITESPACE",
+    ]
+    assert [problems["value"].iloc[i] for i in (0, 2, 3)] == ["High", "yes", " LOW"]
+    assert problems["problem"].iloc[0] == (
+        "'High' is not an option of 'hs_ticket_priority' (did you mean 'HIGH'?)"
     )
-    assert problems[1].startswith("INVALID_DATE") and problems[2].startswith("INVALID_BOOLEAN")
-    assert problems[3].startswith("INVALID_WHITESPACE")
     assert batch_updates(hub) == []
 
     result = df.hubtickets.update(make_client(hub), on_invalid="skip", progress=False)
