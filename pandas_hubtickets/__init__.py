@@ -6,6 +6,7 @@ Importing the package registers the ``DataFrame.hubtickets`` accessor.
 import logging
 
 from . import accessor as _accessor  # noqa: F401  (registers DataFrame.hubtickets)
+from ._version import __version__
 from .client import TicketsClient
 from .errors import (
     ConfigurationError,
@@ -15,6 +16,7 @@ from .errors import (
     PayloadError,
     RateLimitError,
     TransportError,
+    UnreachableError,
     UpdateInterrupted,
     UpdateStopped,
 )
@@ -33,9 +35,11 @@ __all__ = [
     "RateLimitError",
     "TicketsClient",
     "TransportError",
+    "UnreachableError",
     "UpdateInterrupted",
     "UpdateResult",
     "UpdateStopped",
+    "__version__",
     "current",
     "flatten",
     "read_tidy",

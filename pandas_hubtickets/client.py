@@ -1,74 +1,40 @@
-"""HTTP access to HubSpot's tickets API: auth, rate limits and retries in one place.
+"""HubSpot's ticket endpoints: :class:`TicketsClient`.
 
-:class:`TicketsClient` is the only module that talks to the network. It knows
-HTTP and HubSpot's transport rules and nothing about DataFrames, except that
-:meth:`TicketsClient.properties` returns one.
+The endpoint methods (batch update, batch read, paging, get one, property
+definitions) are written against :class:`~pandas_hubtickets._transport.Transport`,
+which owns the token, the session, the rate limiter and the retries. Neither
+module imports pandas: every method returns HubSpot's JSON as plain Python
+objects (:meth:`TicketsClient.properties` returns a list of dicts).
 
-How a request travels (see :meth:`TicketsClient.send`):
-
-1. The shared :class:`~pandas_hubtickets.limiter.RateLimiter` hands out a slot
-   (at most ``requests_per_10s`` starts in any rolling 10 s, across threads).
-2. ``requests`` sends it through an ``HTTPAdapter`` whose urllib3 ``Retry``
-   retries connection errors, read timeouts, dropped connections and
-   500/502/503/504 -- POST included (``allowed_methods=None``: sending the same
-   batch update twice writes the same values) -- with exponential backoff and
-   jitter, honouring ``Retry-After``. Every retry takes a limiter slot too.
-3. A 429 comes back to a small loop in :meth:`TicketsClient.send`, because
-   only the *body* says what kind of 429 it is, and urllib3 decides before the
-   body is read: ``DAILY`` stops at once with :class:`RateLimitError`;
-   ``TEN_SECONDLY_ROLLING``/``SECONDLY`` pause every worker thread (backoff,
-   ``Retry-After`` when present, and until the limiter's window has room when
-   HubSpot reports no requests left) and try again.
-4. Both layers draw on one budget: a call makes at most ``max_retries + 1``
-   attempts, and reports how many it made (``Reply.attempts``,
-   ``exc.attempts``).
-
-The access token travels only in the ``Authorization`` header; it is kept in
-a :class:`Secret` whose ``repr`` is redacted and never appears in a URL, a log
-record, a ``repr`` or an exception message.
+History: HubSpot's v1 API returns the versions of a property only for the
+names listed in ``propertiesWithHistory=``. With ``history=True`` and no
+``properties``, the client asks for every ticket property, its names read
+once from the property definitions (cached per client). The names go in the
+query string, split over as many requests as :data:`MAX_QUERY_CHARS` needs;
+the answers are merged per ticket.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import logging
-import os
-import random
-import re
 import threading
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from numbers import Integral
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import urlencode
 
-import pandas as pd
 import requests
-from requests.adapters import HTTPAdapter
-from requests.auth import AuthBase
-from requests.structures import CaseInsensitiveDict
-from urllib3.exceptions import (
-    InvalidHeader,
-    MaxRetryError,
-    ProtocolError,
-    ReadTimeoutError,
-    ResponseError,
-)
-from urllib3.util.retry import Retry
 
-from .errors import ConfigurationError, HubSpotError, RateLimitError, TransportError
+from ._transport import _REDACTED, DEFAULT_BASE_URL, TOKEN_ENV_VAR, Reply, Secret, Transport
+from .errors import ConfigurationError, HubSpotError
 from .limiter import RateLimiter
 
 if TYPE_CHECKING:
     from typing_extensions import Self
-    from urllib3.connectionpool import ConnectionPool
-    from urllib3.response import BaseHTTPResponse
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "MAX_QUERY_CHARS",
     "TOKEN_ENV_VAR",
     "V1_TICKETS",
     "Reply",
@@ -76,266 +42,19 @@ __all__ = [
     "TicketsClient",
 ]
 
-log = logging.getLogger("pandas_hubtickets.client")
-
-DEFAULT_BASE_URL: Final = "https://api.hubapi.com"
-TOKEN_ENV_VAR: Final = "HUBSPOT_ACCESS_TOKEN"
 V1_TICKETS: Final = "/crm-objects/v1/objects/tickets"
 PROPERTIES_V2: Final = "/properties/v2/tickets/properties"
 MAX_BATCH: Final = 100
-RETRY_STATUSES: Final = frozenset({500, 502, 503, 504})
-RETRY_AFTER_MAX: Final = 60  # seconds; a longer Retry-After is cut to this
-BACKOFF_MAX: Final = 30.0  # seconds between two attempts, at most
-_USER_AGENT: Final = f"pandas-hubtickets/0.1 python-requests/{requests.__version__}"
-_REDACTED: Final = "<redacted>"
+MAX_QUERY_CHARS: Final = 4000
+"""Most characters of property names one request puts in its query string.
+
+HubSpot does not document a URL limit. Common front ends refuse request lines
+from about 8 KB (Apache 8,190 bytes, nginx 8 KB header buffers); 4,000
+characters of names, plus the path and an ``offset``, stays well under that.
+"""
 
 
-# --------------------------------------------------------------------- secret
-class Secret:
-    """A string that never shows itself: ``repr`` and ``str`` are redacted.
-
-    Parameters
-    ----------
-    value : str
-        The secret (an access token).
-
-    Examples
-    --------
-    >>> token = Secret("pat-na1-0000")
-    >>> token
-    Secret(<redacted>)
-    >>> str(token)
-    '<redacted>'
-    >>> token.reveal()
-    'pat-na1-0000'
-    """
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """Return the secret itself. Call it only to build the request header."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return f"Secret({_REDACTED})"
-
-    def __str__(self) -> str:
-        return _REDACTED
-
-    def __format__(self, spec: str) -> str:
-        return _REDACTED
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a Secret cannot be pickled")
-
-    def scrub(self, text: str) -> str:
-        """Return ``text`` with every occurrence of the secret redacted.
-
-        Examples
-        --------
-        >>> Secret("abc123").scrub("token abc123 leaked")
-        'token <redacted> leaked'
-        """
-        return text.replace(self._value, _REDACTED) if self._value else text
-
-
-class _BearerAuth(AuthBase):
-    """Puts ``Authorization: Bearer <token>`` on each request, and nothing else."""
-
-    def __init__(self, token: Secret) -> None:
-        self._token = token
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers["Authorization"] = f"Bearer {self._token.reveal()}"
-        return r
-
-    def __repr__(self) -> str:
-        return f"_BearerAuth({_REDACTED})"
-
-
-# ---------------------------------------------------------------------- reply
-@dataclass(frozen=True)
-class Reply:
-    """One successful (2xx) answer from HubSpot.
-
-    Attributes
-    ----------
-    status : int
-        The HTTP status (do not rely on 200 vs 201 vs 204; read ``data``).
-    data : Any
-        The parsed JSON body, or ``None`` for an empty body.
-    attempts : int
-        Requests it took: 1, plus one per retry (either retry layer).
-    headers : Mapping[str, str]
-        The response headers (case-insensitive).
-
-    Examples
-    --------
-    >>> Reply(200, [{"objectId": 1}], attempts=2)
-    Reply(status=200, data=[{'objectId': 1}], attempts=2)
-    """
-
-    status: int
-    data: Any
-    attempts: int = 1
-    headers: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
-
-
-# ------------------------------------------------------------- retry plumbing
-@dataclass
-class _CallState:
-    """Per-call bookkeeping shared by the hand-written loop and urllib3's Retry."""
-
-    method: str
-    path: str
-    max_attempts: int
-    attempts: int = 0
-
-
-class _Hooks:
-    """What the urllib3 layer needs from the client: the limiter and the current call."""
-
-    def __init__(self, limiter: RateLimiter) -> None:
-        self.limiter = limiter
-        self._local = threading.local()
-
-    @property
-    def state(self) -> _CallState | None:
-        state: _CallState | None = getattr(self._local, "state", None)
-        return state
-
-    @state.setter
-    def state(self, value: _CallState | None) -> None:
-        self._local.state = value
-
-
-def _describe(error: Exception | None, response: BaseHTTPResponse | None) -> str:
-    if response is not None:
-        return f"HTTP {response.status}"
-    if error is None:
-        return "unknown error"
-    inner = error.args[1] if isinstance(error, ProtocolError) and len(error.args) > 1 else error
-    return f"{type(inner).__name__}: {inner}" if str(inner) else type(inner).__name__
-
-
-class _HubSpotRetry(Retry):
-    """urllib3's ``Retry`` plus the client's shared attempt budget and rate limiter.
-
-    - Every retry first takes a slot from the shared limiter (in :meth:`sleep`,
-      which urllib3 calls just before it sends again).
-    - A call's attempts, counted across this layer and the 429 loop, stay
-      within ``max_retries + 1``.
-    - 429 is never retried here, even with a ``Retry-After`` header: only the
-      body tells a ``DAILY`` limit (stop) from a rolling one (wait, retry).
-    """
-
-    RETRY_AFTER_STATUS_CODES = frozenset({503})
-
-    def __init__(self, *args: Any, hooks: _Hooks | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.hooks = hooks
-
-    def new(self, **kw: Any) -> Self:
-        kw.setdefault("hooks", self.hooks)
-        return super().new(**kw)
-
-    def increment(
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: BaseHTTPResponse | None = None,
-        error: Exception | None = None,
-        _pool: ConnectionPool | None = None,
-        _stacktrace: TracebackType | None = None,
-    ) -> Self:
-        state = self.hooks.state if self.hooks is not None else None
-        if state is not None and self.hooks is not None:
-            if response is not None:
-                self.hooks.limiter.observe(response.headers)
-            if state.attempts >= state.max_attempts:
-                reason = error or ResponseError(
-                    ResponseError.SPECIFIC_ERROR.format(
-                        status_code=response.status if response is not None else "?"
-                    )
-                )
-                raise MaxRetryError(_pool, url, reason) from reason  # type: ignore[arg-type]
-        new = super().increment(method, url, response, error, _pool, _stacktrace)
-        if state is not None:
-            log.warning(
-                "%s %s: %s; retrying (attempt %d of %d)",
-                state.method,
-                state.path,
-                _describe(error, response),
-                state.attempts + 1,
-                state.max_attempts,
-            )
-        return new
-
-    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
-        super().sleep(response)
-        if self.hooks is not None:
-            state = self.hooks.state
-            if state is not None:
-                state.attempts += 1
-            self.hooks.limiter.acquire()
-
-
-# ------------------------------------------------------------------- helpers
-def _is_loopback(host: str) -> bool:
-    if host.lower() in {"localhost", "localhost."}:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_base_url(base_url: str) -> str:
-    if not isinstance(base_url, str) or not base_url.strip():
-        raise ConfigurationError("base_url must be a non-empty URL such as https://api.hubapi.com")
-    parts = urlsplit(base_url.strip())
-    host = parts.hostname or ""
-    if parts.username is not None or parts.password is not None:
-        raise ConfigurationError("base_url must not contain credentials (user:password@)")
-    if parts.query or parts.fragment:
-        raise ConfigurationError("base_url must not contain a query string or a fragment")
-    if not host:
-        raise ConfigurationError(f"base_url {base_url!r} has no host")
-    if parts.scheme == "https":
-        pass
-    elif parts.scheme == "http" and _is_loopback(host):
-        pass  # a local emulator: the token never leaves the machine
-    else:
-        raise ConfigurationError(
-            f"base_url {base_url!r} must use https (plain http is accepted only for "
-            "loopback hosts such as 127.0.0.1, ::1 or localhost, e.g. a local emulator): "
-            "the access token must never cross a network in clear text"
-        )
-    return base_url.strip().rstrip("/")
-
-
-def _check_timeout(timeout: object) -> float | tuple[float, float]:
-    def ok(x: object) -> bool:
-        return isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x < float("inf")
-
-    if ok(timeout):
-        return float(timeout)  # type: ignore[arg-type]
-    if isinstance(timeout, tuple) and len(timeout) == 2 and all(ok(t) for t in timeout):
-        return (float(timeout[0]), float(timeout[1]))
-    raise ConfigurationError(
-        f"timeout must be a positive number of seconds or a (connect, read) pair, got {timeout!r}"
-    )
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigurationError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
+# ------------------------------------------------------------ argument checks
 def _ticket_id(value: object) -> int:
     """An object id as an int; refuses anything that is not a positive integer."""
     if (isinstance(value, Integral) and not isinstance(value, bool)) or (
@@ -363,73 +82,40 @@ def _names(properties: str | Iterable[str] | None) -> list[str]:
     return names
 
 
-def _encode_json(obj: Any) -> bytes:
-    try:
-        return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    except ValueError as exc:  # NaN / inf: JSON cannot carry them
-        raise ValueError(
-            f"the request body cannot be encoded as JSON ({exc}); NaN and infinity are not "
-            "JSON values -- drop them (NaN means 'leave unchanged') or send '' to clear"
-        ) from exc
+def _split_names(key: str, names: Sequence[str], limit: int) -> list[list[str]]:
+    """``names`` in order, cut into runs whose ``key=name&...`` query stays within ``limit``.
+
+    A single name longer than ``limit`` gets a request of its own.
+
+    Examples
+    --------
+    >>> _split_names("properties", ["a", "bb", "ccc"], 30)
+    [['a', 'bb'], ['ccc']]
+    >>> _split_names("properties", [], 30)
+    []
+    """
+    chunks: list[list[str]] = []
+    size = 0
+    for name in names:
+        cost = len(urlencode({key: name})) + 1  # and its "&"
+        if chunks and chunks[-1] and size + cost <= limit:
+            chunks[-1].append(name)
+            size += cost
+        else:
+            chunks.append([name])
+            size = cost
+    return chunks
 
 
-def _parse_json(content: bytes) -> tuple[Any, bool]:
-    """``(parsed, ok)``: ``(None, True)`` for an empty body, ``(None, False)`` if not JSON."""
-    if not content.strip():
-        return None, True
-    try:
-        return json.loads(content), True
-    except ValueError:
-        return None, False
-
-
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_TAGS = re.compile(r"<[^>]+>")
-
-
-def _text_summary(content: bytes, limit: int = 200) -> str:
-    """A short, single-line account of a non-JSON body (an HTML error page, say)."""
-    match = _TITLE.search(content)
-    raw = match.group(1) if match else content
-    text = _TAGS.sub(" ", raw.decode("utf-8", errors="replace"))
-    text = " ".join(text.split())
-    return text[:limit] + ("..." if len(text) > limit else "")
-
-
-_STATUS_CODES: Final = {401: "INVALID_AUTHENTICATION", 403: "MISSING_SCOPES", 429: "RATE_LIMIT"}
-
-
-def _error_fields(parsed: Any) -> tuple[str | None, str | None, str | None]:
-    """``(code, message, correlation_id)`` read from an error body of any known shape."""
-    if not isinstance(parsed, Mapping):
-        return None, None, None
-    code: str | None = None
-    results = parsed.get("validationResults")
-    if isinstance(results, list):
-        for result in results:
-            if isinstance(result, Mapping) and isinstance(result.get("error"), str):
-                code = result["error"]
-                break
-    if code is None:
-        errors = parsed.get("errors")  # date-versioned API: errors[].code
-        if isinstance(errors, list):
-            for err in errors:
-                if isinstance(err, Mapping) and isinstance(err.get("code"), str):
-                    code = err["code"]
-                    break
-    if code is None:
-        for key in ("errorType", "category", "error", "subCategory"):
-            value = parsed.get(key)
-            if isinstance(value, str) and value:
-                code = value
-                break
-    message = parsed.get("message")
-    cid = parsed.get("correlationId")
-    return (
-        code,
-        message if isinstance(message, str) else None,
-        cid if isinstance(cid, str) else None,
-    )
+def _merge(into: dict[str, Any], key: str, ticket: Any) -> None:
+    """Add a ticket object to ``into``; a second answer for one ticket adds its properties."""
+    known = into.get(key)
+    if not isinstance(known, dict):
+        into[key] = ticket
+        return
+    extra = ticket.get("properties") if isinstance(ticket, Mapping) else None
+    if isinstance(extra, Mapping):
+        known.setdefault("properties", {}).update(extra)
 
 
 # --------------------------------------------------------------------- client
@@ -454,10 +140,12 @@ class TicketsClient:
     max_workers : int, default 4
         Requests that callers may run at once; sizes the connection pool.
     timeout : float or (float, float), default (5.0, 30.0)
-        Connect and read timeouts in seconds. A read timeout is retried.
+        Connect and read timeouts in seconds. A read timeout is retried; a
+        connection that cannot be opened is tried once more, then the call
+        fails with :class:`~pandas_hubtickets.errors.UnreachableError`.
     max_retries : int, default 5
         Retries per call, across all kinds of transient failure; a call makes
-        at most ``max_retries + 1`` attempts.
+        at most ``max_retries + 1`` attempts (at most 2 to open a connection).
     backoff_factor : float, default 0.5
         Exponential backoff base in seconds (``factor * 2**n``, plus up to
         ``factor`` of random jitter, at most 30 s).
@@ -512,98 +200,62 @@ class TicketsClient:
         session: requests.Session | None = None,
         limiter: RateLimiter | None = None,
     ) -> None:
-        self._token = self._resolve_token(token)
-        self.base_url = _check_base_url(base_url)
-        self.requests_per_10s = _check_int("requests_per_10s", requests_per_10s, 1)
-        self.max_workers = _check_int("max_workers", max_workers, 1)
-        self.max_retries = _check_int("max_retries", max_retries, 0)
-        if (
-            isinstance(backoff_factor, bool)
-            or not isinstance(backoff_factor, (int, float))
-            or not 0 <= backoff_factor <= BACKOFF_MAX
-        ):
-            raise ConfigurationError(
-                f"backoff_factor must be a number of seconds in [0, {BACKOFF_MAX:g}], "
-                f"got {backoff_factor!r}"
-            )
-        self.backoff_factor = float(backoff_factor)
-        self.timeout = _check_timeout(timeout)
-        self.verify = self._check_verify(verify)
-        if limiter is not None and not isinstance(limiter, RateLimiter):
-            raise ConfigurationError(f"limiter must be a RateLimiter, got {limiter!r}")
-        self.limiter = limiter or RateLimiter(
-            self.requests_per_10s, 10.0, margin=self.max_workers - 1
+        self._transport = Transport(
+            token,
+            base_url=base_url,
+            requests_per_10s=requests_per_10s,
+            max_workers=max_workers,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff_factor=backoff_factor,
+            verify=verify,
+            session=session,
+            limiter=limiter,
         )
-        if limiter is not None:
-            self.requests_per_10s = limiter.max_requests
+        self._names_lock = threading.RLock()  # held while the definitions are read
+        self._property_names: list[str] | None = None
+        self._max_query_chars = MAX_QUERY_CHARS
 
-        self._auth = _BearerAuth(self._token)
-        self._hooks = _Hooks(self.limiter)
-        self._retry = _HubSpotRetry(
-            total=self.max_retries,
-            connect=None,
-            read=None,
-            redirect=False,
-            status=None,
-            other=0,  # TLS failures and the like: retrying will not help
-            allowed_methods=None,  # POST too: a batch update of the same values is idempotent
-            status_forcelist=RETRY_STATUSES,
-            backoff_factor=self.backoff_factor,
-            backoff_jitter=self.backoff_factor,
-            backoff_max=BACKOFF_MAX,
-            raise_on_status=False,  # give back the last response; send() builds the error
-            respect_retry_after_header=True,
-            retry_after_max=RETRY_AFTER_MAX,
-            hooks=self._hooks,
-        )
-        self._adapter = HTTPAdapter(
-            max_retries=self._retry,
-            pool_connections=1,
-            pool_maxsize=max(10, self.max_workers),
-        )
-        self._owns_session = session is None
-        self._session = session if session is not None else requests.Session()
-        self._session.mount(self.base_url + "/", self._adapter)
-        self._closed = False
+    # The settings, as the transport checked them (read-only).
+    @property
+    def base_url(self) -> str:
+        """The base URL, without a trailing slash."""
+        return self._transport.base_url
 
-    # ------------------------------------------------------------ construction
-    @staticmethod
-    def _resolve_token(token: str | None) -> Secret:
-        source = "token argument"
-        if token is None:
-            token = os.environ.get(TOKEN_ENV_VAR)
-            source = f"{TOKEN_ENV_VAR} environment variable"
-        if token is None or not str(token).strip():
-            raise ConfigurationError(
-                "no HubSpot access token: pass TicketsClient(token=...) or set the "
-                f"{TOKEN_ENV_VAR} environment variable to a private-app access token "
-                "(Settings > Integrations > Private apps) or an OAuth access token"
-            )
-        if not isinstance(token, str):
-            raise ConfigurationError(f"the token must be a str, got {type(token).__name__}")
-        token = token.strip()
-        if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in token):
-            raise ConfigurationError(
-                f"the access token from the {source} contains whitespace or control characters"
-            )
-        return Secret(token)
+    @property
+    def requests_per_10s(self) -> int:
+        """Request starts allowed in any rolling 10 s (the limiter's, if one was given)."""
+        return self._transport.requests_per_10s
 
-    @staticmethod
-    def _check_verify(verify: bool | str) -> bool | str:
-        if verify is True:
-            return True
-        if verify is False:
-            raise ConfigurationError(
-                "verify=False is refused: the client sends your access token and must be sure "
-                "of the server. Pass verify='/path/to/ca-bundle.pem' for a private CA, or use "
-                "http://127.0.0.1:PORT for a local emulator"
-            )
-        if isinstance(verify, (str, os.PathLike)):
-            path = os.fspath(verify)
-            if not os.path.exists(path):
-                raise ConfigurationError(f"verify: no CA bundle at {path!r}")
-            return path
-        raise ConfigurationError(f"verify must be True or a CA bundle path, got {verify!r}")
+    @property
+    def max_workers(self) -> int:
+        """Requests that callers may run at once."""
+        return self._transport.max_workers
+
+    @property
+    def max_retries(self) -> int:
+        """Retries per call; a call makes at most ``max_retries + 1`` attempts."""
+        return self._transport.max_retries
+
+    @property
+    def backoff_factor(self) -> float:
+        """Exponential backoff base in seconds."""
+        return self._transport.backoff_factor
+
+    @property
+    def timeout(self) -> float | tuple[float, float]:
+        """Connect and read timeouts in seconds."""
+        return self._transport.timeout
+
+    @property
+    def verify(self) -> bool | str:
+        """``True`` or the path of a CA bundle."""
+        return self._transport.verify
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The rate limiter every request of this client goes through."""
+        return self._transport.limiter
 
     def __repr__(self) -> str:
         return (
@@ -626,13 +278,7 @@ class TicketsClient:
         >>> client.close()
         >>> client.close()  # closing twice is fine
         """
-        if self._closed:
-            return
-        self._closed = True
-        if self._owns_session:
-            self._session.close()
-        else:
-            self._adapter.close()
+        self._transport.close()
 
     def __enter__(self) -> Self:
         return self
@@ -646,13 +292,6 @@ class TicketsClient:
         self.close()
 
     # -------------------------------------------------------------- low level
-    def _url(self, path: str) -> str:
-        if not isinstance(path, str) or not path.startswith("/") or path.startswith("//"):
-            raise ValueError(f"path must be relative to base_url and start with '/', got {path!r}")
-        if "://" in path or "\\" in path:
-            raise ValueError(f"path must be relative to base_url, got {path!r}")
-        return self.base_url + path
-
     def send(
         self,
         method: str,
@@ -692,9 +331,12 @@ class TicketsClient:
             Any other non-2xx answer (after retries for 5xx), or a 2xx whose
             body is not JSON. ``.error`` is HubSpot's code (e.g.
             ``INVALID_DATE``), ``.body`` the parsed body.
+        UnreachableError
+            No connection could be opened (refused, no such host, connect
+            timeout) in two quick attempts: nothing was sent.
         TransportError
-            No answer at all (connection refused, timeouts, dropped
-            connections) after all retries.
+            No answer after the request went out (read timeouts, dropped
+            connections) after all retries: it may or may not have been applied.
 
         All three carry ``.attempts``.
 
@@ -704,214 +346,7 @@ class TicketsClient:
         >>> reply.status, reply.attempts
         (200, 1)
         """
-        if self._closed:
-            raise ConfigurationError("this TicketsClient is closed; create a new one")
-        method = method.upper()
-        url = self._url(path)
-        log_path = path.split("?", 1)[0]
-        headers = {"Accept": "application/json", "User-Agent": _USER_AGENT}
-        data: bytes | None = None
-        if body is not None:
-            if isinstance(body, bytes):
-                data = body
-            elif isinstance(body, str):
-                data = body.encode("utf-8")
-            else:
-                data = _encode_json(body)
-            headers["Content-Type"] = "application/json"
-
-        state = _CallState(method=method, path=log_path, max_attempts=self.max_retries + 1)
-        self._hooks.state = state
-        rate_limited = 0
-        broken_reads = 0
-        try:
-            while True:
-                state.attempts += 1
-                self.limiter.acquire()
-                started = time.monotonic()
-                try:
-                    resp = self._session.request(
-                        method,
-                        url,
-                        params=params,
-                        data=data,
-                        headers=headers,
-                        auth=self._auth,
-                        timeout=self.timeout,
-                        verify=self.verify,
-                        allow_redirects=False,
-                    )
-                except requests.RequestException as exc:
-                    if self._broke_mid_body(exc) and state.attempts < state.max_attempts:
-                        # urllib3 retries only until the headers; a body cut off
-                        # half-way lands here, and is retried by hand.
-                        broken_reads += 1
-                        delay = self._backoff(broken_reads)
-                        log.warning(
-                            "%s %s: %s; retrying in %.2f s (attempt %d of %d)",
-                            method,
-                            log_path,
-                            type(exc).__name__,
-                            delay,
-                            state.attempts + 1,
-                            state.max_attempts,
-                        )
-                        self.limiter.hold(delay)
-                        continue
-                    raise self._transport_error(exc, state) from self._sanitized(exc)
-                elapsed = time.monotonic() - started
-                status = resp.status_code
-                log.debug(
-                    "%s %s -> %d (attempt %d, %.3f s)",
-                    method,
-                    log_path,
-                    status,
-                    state.attempts,
-                    elapsed,
-                )
-                self.limiter.observe(resp.headers)
-                content = resp.content or b""
-                parsed, is_json = _parse_json(content)
-                if 200 <= status < 300:
-                    if not is_json:
-                        raise HubSpotError(
-                            status,
-                            "the response body is not JSON: " + _text_summary(content),
-                            error="INVALID_RESPONSE",
-                            body=content.decode("utf-8", errors="replace"),
-                            attempts=state.attempts,
-                        )
-                    return Reply(status, parsed, state.attempts, CaseInsensitiveDict(resp.headers))
-                if status == 429:
-                    rate_limited += 1
-                    delay = self._rate_limit_delay(resp, parsed, content, state, rate_limited)
-                    self.limiter.hold(delay)
-                    continue
-                raise self._hubspot_error(resp, parsed, is_json, content, state)
-        finally:
-            self._hooks.state = None
-
-    # The helpers of send() -------------------------------------------------
-    def _backoff(self, n: int) -> float:
-        base = self.backoff_factor * (2 ** (n - 1))
-        return float(min(BACKOFF_MAX, base + random.uniform(0, self.backoff_factor)))
-
-    @staticmethod
-    def _broke_mid_body(exc: requests.RequestException) -> bool:
-        """True for a failure while reading the body (after urllib3's retries applied)."""
-        if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-            return True
-        if isinstance(exc, requests.exceptions.SSLError):
-            return False
-        inner = exc.args[0] if exc.args else None
-        return isinstance(exc, requests.ConnectionError) and isinstance(
-            inner, (ReadTimeoutError, ProtocolError)
-        )
-
-    @staticmethod
-    def _sanitized(exc: requests.RequestException) -> requests.RequestException:
-        # requests' exceptions keep the prepared request, whose headers hold the token.
-        exc.request = None
-        exc.response = None
-        return exc
-
-    def _transport_error(self, exc: requests.RequestException, state: _CallState) -> TransportError:
-        inner: BaseException = exc
-        if exc.args and isinstance(exc.args[0], MaxRetryError):
-            inner = exc.args[0].reason or exc.args[0]
-        elif exc.args and isinstance(exc.args[0], BaseException):
-            inner = exc.args[0]
-        if isinstance(inner, ProtocolError) and len(inner.args) > 1:
-            reason = f"{inner.args[0]} ({inner.args[1]!r})"
-        else:
-            reason = str(inner) or type(inner).__name__
-        noun = "attempt" if state.attempts == 1 else "attempts"
-        message = self._token.scrub(
-            f"{state.method} {state.path} failed after {state.attempts} {noun}: "
-            f"{type(inner).__name__}: {reason}"
-        )
-        return TransportError(message, attempts=state.attempts)
-
-    def _rate_limit_delay(
-        self,
-        resp: requests.Response,
-        parsed: Any,
-        content: bytes,
-        state: _CallState,
-        n: int,
-    ) -> float:
-        """Seconds to pause after a 429 -- or raise when it must not (or cannot) be retried."""
-        policy = parsed.get("policyName") if isinstance(parsed, Mapping) else None
-        policy = policy.upper() if isinstance(policy, str) else None
-        if policy is None and resp.headers.get("X-HubSpot-RateLimit-Daily-Remaining") == "0":
-            policy = "DAILY"
-        if policy == "DAILY" or state.attempts >= state.max_attempts:
-            raise self._hubspot_error(resp, parsed, True, content, state, policy=policy)
-        retry_after = resp.headers.get("Retry-After")
-        delay: float | None = None
-        if retry_after:
-            try:
-                delay = min(float(RETRY_AFTER_MAX), self._retry.parse_retry_after(retry_after))
-            except InvalidHeader:
-                delay = None
-        if delay is None:
-            # No Retry-After (HubSpot sends none): back off exponentially, at
-            # most one window. observe() has already held the limiter until
-            # its window has room if HubSpot said no requests are left.
-            interval = 1.0 if policy == "SECONDLY" else self.limiter.window
-            interval_ms = resp.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds", "")
-            if policy != "SECONDLY" and interval_ms.isdigit() and int(interval_ms) > 0:
-                interval = int(interval_ms) / 1000.0  # the server's window is the truth
-            delay = min(interval, self._backoff(n))
-        log.warning(
-            "%s %s: 429 %s; pausing all requests %.2f s (attempt %d of %d)",
-            state.method,
-            state.path,
-            policy or "rate limit",
-            delay,
-            state.attempts + 1,
-            state.max_attempts,
-        )
-        return delay
-
-    def _hubspot_error(
-        self,
-        resp: requests.Response,
-        parsed: Any,
-        is_json: bool,
-        content: bytes,
-        state: _CallState,
-        policy: str | None = None,
-    ) -> HubSpotError:
-        status = resp.status_code
-        code, message, cid = _error_fields(parsed)
-        if code is None:
-            code = _STATUS_CODES.get(status)
-        if message is None:
-            summary = _text_summary(content) if content.strip() else ""
-            message = summary or resp.reason or f"HTTP {status}"
-        if 300 <= status < 400:
-            message = f"unexpected redirect to {resp.headers.get('Location', '?')!r} ({message})"
-        cid = cid or resp.headers.get("X-HubSpot-Correlation-Id")
-        body: Any = (
-            parsed
-            if (is_json and parsed is not None)
-            else (self._token.scrub(content.decode("utf-8", errors="replace")) if content else None)
-        )
-        message = self._token.scrub(message)
-        if status == 429:
-            return RateLimitError(
-                status,
-                message,
-                policy=policy,
-                error=code,
-                body=body,
-                correlation_id=cid,
-                attempts=state.attempts,
-            )
-        return HubSpotError(
-            status, message, error=code, body=body, correlation_id=cid, attempts=state.attempts
-        )
+        return self._transport.send(method, path, params=params, body=body)
 
     # ------------------------------------------------------------ the calls
     def batch_update_reply(self, objects: Sequence[Mapping[str, Any]] | bytes | str) -> Reply:
@@ -1007,6 +442,40 @@ class TicketsClient:
             attempts=reply.attempts,
         )
 
+    # ------------------------------------------------------------- reading
+    def _all_property_names(self) -> list[str]:
+        """Every ticket property's name, from the definitions (read once per client)."""
+        with self._names_lock:  # one thread reads them, the others wait for its answer
+            if self._property_names is None:
+                self.properties()  # fills the cache
+            return list(self._property_names or [])
+
+    def _selections(
+        self, properties: str | Sequence[str] | None, history: bool
+    ) -> list[list[tuple[str, str]]]:
+        """The name parameters of a read, one list per request (``[[]]``: no names).
+
+        With ``history`` and no ``properties``, every ticket property: HubSpot
+        gives versions only for the names in ``propertiesWithHistory``.
+        """
+        names = _names(properties)
+        if not names and history:
+            names = self._all_property_names()
+        key = "propertiesWithHistory" if history else "properties"
+        chunks = _split_names(key, names, self._max_query_chars)
+        return [[(key, name) for name in chunk] for chunk in chunks] or [[]]
+
+    def _read_batch(self, ids: list[int], params: list[tuple[str, str]]) -> Mapping[str, Any]:
+        """One ``POST /batch-read`` of at most 100 ids: HubSpot's map keyed by id."""
+        reply = self.send(
+            "POST", V1_TICKETS + "/batch-read", params=params or None, body={"ids": ids}
+        )
+        if reply.data is None:
+            return {}
+        if not isinstance(reply.data, Mapping):
+            raise self._shape_error(reply, "an object keyed by ticket id")
+        return reply.data
+
     def batch_read(
         self,
         ids: Iterable[int | str],
@@ -1020,7 +489,9 @@ class TicketsClient:
         ids : iterable of int or str
             Ticket ids (duplicates are read once).
         properties : sequence of str, optional
-            Properties to return; ``None`` lets HubSpot choose.
+            Properties to return. ``None``: with ``history``, every ticket
+            property (names from :meth:`properties`, read once per client);
+            without, what HubSpot returns by default.
         history : bool, default True
             Ask for ``propertiesWithHistory`` (every version of each value)
             rather than ``properties``.
@@ -1029,28 +500,35 @@ class TicketsClient:
         -------
         dict
             ``{"176602": {ticket object}, ...}``; ids HubSpot does not know
-            are absent.
+            are absent. When the names need several requests (see
+            :data:`MAX_QUERY_CHARS`), each ticket's ``properties`` hold the
+            answers of all of them.
 
         Examples
         --------
         >>> tickets = client.batch_read([176602, 178218], ["status"])
         >>> sorted(tickets)
         ['176602', '178218']
+
+        Every version of every property:
+
+        >>> _ = client.batch_update([
+        ...     {"objectId": 176602, "properties": [{"name": "subject", "value": "edited"}]}
+        ... ])
+        >>> ticket = client.batch_read([176602])["176602"]
+        >>> [v["value"] for v in ticket["properties"]["subject"]["versions"]]
+        ['edited', 'ticket 176602']
         """
         id_list = list(dict.fromkeys(_ticket_id(i) for i in ids))
-        names = _names(properties)
-        params = {("propertiesWithHistory" if history else "properties"): names} if names else None
-        merged: dict[str, dict[str, Any]] = {}
+        if not id_list:
+            return {}
+        selections = self._selections(properties, history)
+        merged: dict[str, Any] = {}
         for start in range(0, len(id_list), MAX_BATCH):
             chunk = id_list[start : start + MAX_BATCH]
-            reply = self.send(
-                "POST", V1_TICKETS + "/batch-read", params=params, body={"ids": chunk}
-            )
-            if reply.data is None:
-                continue
-            if not isinstance(reply.data, Mapping):
-                raise self._shape_error(reply, "an object keyed by ticket id")
-            merged.update({str(k): v for k, v in reply.data.items()})
+            for params in selections:
+                for key, ticket in self._read_batch(chunk, params).items():
+                    _merge(merged, str(key), ticket)
         return merged
 
     def iter_pages(
@@ -1061,14 +539,19 @@ class TicketsClient:
         Parameters
         ----------
         properties : sequence of str, optional
-            Properties to return for each ticket.
+            Properties to return for each ticket. ``None``: with ``history``,
+            every ticket property (as for :meth:`batch_read`); without, what
+            HubSpot returns by default.
         history : bool, default False
             Ask for ``propertiesWithHistory`` instead of ``properties``.
 
         Yields
         ------
         dict
-            ``{"objects": [...], "hasMore": bool, "offset": int}``.
+            ``{"objects": [...], "hasMore": bool, "offset": int}``. When the
+            names do not fit one query string, each page is fetched with the
+            first share of them and completed by a ``/batch-read`` of its ids
+            per further share (one pagination, never several that must line up).
 
         Examples
         --------
@@ -1076,17 +559,18 @@ class TicketsClient:
         >>> pages[-1]["hasMore"]
         False
         """
-        names = _names(properties)
-        key = "propertiesWithHistory" if history else "properties"
+        first, *rest = self._selections(properties, history)
         offset: Any = None
         while True:
-            params: list[tuple[str, Any]] = [(key, name) for name in names]
+            params: list[tuple[str, Any]] = list(first)
             if offset is not None:
                 params.append(("offset", offset))
-            reply = self.send("GET", V1_TICKETS + "/paged", params=params)
+            reply = self.send("GET", V1_TICKETS + "/paged", params=params or None)
             page = reply.data
             if not isinstance(page, dict) or not isinstance(page.get("objects", []), list):
                 raise self._shape_error(reply, "a page {objects, hasMore, offset}")
+            if rest:
+                self._complete(page.get("objects", []), rest)
             yield page
             if not page.get("hasMore"):
                 return
@@ -1101,6 +585,21 @@ class TicketsClient:
                 )
             offset = new_offset
 
+    def _complete(self, objects: list[Any], selections: list[list[tuple[str, str]]]) -> None:
+        """Add the properties of ``selections`` to a page's ticket objects (batch reads)."""
+        by_id = {
+            str(o["objectId"]): o
+            for o in objects
+            if isinstance(o, dict) and isinstance(o.get("objectId"), int)
+        }
+        ids = [int(key) for key in by_id]
+        if not ids:
+            return
+        for params in selections:
+            for key, ticket in self._read_batch(ids, params).items():
+                if str(key) in by_id:  # a ticket deleted meanwhile keeps what the page had
+                    _merge(by_id, str(key), ticket)
+
     def iter_tickets(
         self, properties: str | Sequence[str] | None = None, *, history: bool = False
     ) -> Iterator[dict[str, Any]]:
@@ -1109,7 +608,9 @@ class TicketsClient:
         Parameters
         ----------
         properties : sequence of str, optional
-            Properties to return for each ticket.
+            Properties to return for each ticket. ``None``: with ``history``,
+            every ticket property (as for :meth:`batch_read`); without, what
+            HubSpot returns by default.
         history : bool, default False
             Ask for ``propertiesWithHistory`` instead of ``properties``.
 
@@ -1140,7 +641,9 @@ class TicketsClient:
         ticket_id : int or str
             The ticket's ``objectId``.
         properties : sequence of str, optional
-            Properties to return.
+            Properties to return. ``None``: with ``history``, every ticket
+            property (as for :meth:`batch_read`); without, what HubSpot
+            returns by default.
         history : bool, default False
             Ask for ``propertiesWithHistory`` instead of ``properties``.
 
@@ -1159,29 +662,32 @@ class TicketsClient:
         >>> client.get(176602, ["subject"])["objectId"]
         176602
         """
-        names = _names(properties)
-        key = "propertiesWithHistory" if history else "properties"
-        reply = self.send(
-            "GET", f"{V1_TICKETS}/{_ticket_id(ticket_id)}", params={key: names} if names else None
-        )
-        if not isinstance(reply.data, dict):
-            raise self._shape_error(reply, "a ticket object")
-        return reply.data
+        path = f"{V1_TICKETS}/{_ticket_id(ticket_id)}"
+        answer: dict[str, Any] = {}
+        for params in self._selections(properties, history):
+            reply = self.send("GET", path, params=params or None)
+            if not isinstance(reply.data, dict):
+                raise self._shape_error(reply, "a ticket object")
+            _merge(answer, "ticket", reply.data)
+        ticket: dict[str, Any] = answer["ticket"]
+        return ticket
 
-    def properties(self) -> pd.DataFrame:
+    def properties(self) -> list[dict[str, Any]]:
         """The ticket property definitions (``GET /properties/v2/tickets/properties``).
 
         Returns
         -------
-        pandas.DataFrame
-            One row per property, HubSpot's fields as columns (``name``,
+        list of dict
+            One record per property, HubSpot's fields as they come (``name``,
             ``label``, ``type``, ``fieldType``, ``options``, ``readOnlyValue``,
-            ``calculated``, ...), ``name`` first.
+            ``calculated``, ...). The v2 API's bare list and a ``{"results":
+            [...]}`` answer (the newer APIs' shape) give the same records. For a
+            frame: ``pd.DataFrame.from_records(client.properties())``.
 
         Examples
         --------
         >>> defs = client.properties()
-        >>> defs.set_index("name").loc["hs_pipeline_stage", "type"]
+        >>> next(d["type"] for d in defs if d["name"] == "hs_pipeline_stage")
         'enumeration'
         """
         reply = self.send("GET", PROPERTIES_V2)
@@ -1190,10 +696,8 @@ class TicketsClient:
             data = data["results"]  # the newer API's shape
         if not isinstance(data, list) or not all(isinstance(d, Mapping) for d in data):
             raise self._shape_error(reply, "a list of property definitions")
-        if not data:
-            empty: pd.DataFrame = pd.DataFrame(columns=["name", "label", "type", "fieldType"])
-            return empty
         records = [dict(d) for d in data]
-        columns = list(dict.fromkeys(["name", *(k for r in records for k in r)]))
-        frame: pd.DataFrame = pd.DataFrame.from_records(records, columns=columns)
-        return frame
+        names = [r["name"] for r in records if isinstance(r.get("name"), str) and r["name"]]
+        with self._names_lock:
+            self._property_names = names
+        return records

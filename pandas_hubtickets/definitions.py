@@ -26,8 +26,9 @@ An empty string always passes: it clears the property.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,9 @@ from .encode import MS_PER_DAY
 from .payload import EncodedFrame, Problem
 
 __all__ = ["check_values"]
+
+Definitions = pd.DataFrame | Sequence[Mapping[str, Any]]
+"""Property definitions: ``TicketsClient.properties()``'s records, or a frame of them."""
 
 _NUMBER = r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
 _INTEGER = r"^-?\d+$"
@@ -52,10 +56,13 @@ class _Definition:
     read_only: bool
 
 
-def _parse(definitions: pd.DataFrame) -> dict[str, _Definition]:
+def _parse(definitions: Definitions) -> dict[str, _Definition]:
     """Definitions by name, from the v2 shape or the date-versioned one."""
+    records = (
+        definitions.to_dict("records") if isinstance(definitions, pd.DataFrame) else definitions
+    )
     out = {}
-    for record in definitions.to_dict("records"):
+    for record in records:
         meta = record.get("modificationMetadata")
         read_only = bool(record.get("readOnlyValue") is True) or (
             isinstance(meta, Mapping) and meta.get("readOnlyValue") is True
@@ -145,16 +152,16 @@ def _column_findings(values: pa.StringArray, d: _Definition, name: str) -> list[
     return findings
 
 
-def check_values(encoded: EncodedFrame, definitions: pd.DataFrame) -> list[Problem]:
+def check_values(encoded: EncodedFrame, definitions: Definitions) -> list[Problem]:
     """Every column and value of ``encoded`` that HubSpot would refuse.
 
     Parameters
     ----------
     encoded : EncodedFrame
         The frame as it would be sent.
-    definitions : pandas.DataFrame
+    definitions : list of dict or pandas.DataFrame
         HubSpot's ticket property definitions, as ``TicketsClient.properties()``
-        returns them.
+        returns them (or a frame with one row per property).
 
     Returns
     -------

@@ -3,7 +3,8 @@
 ``HubTicketsError`` is the root. Input problems are ``ValueError`` subclasses
 (``PayloadError``, ``FlattenError``, ``ConfigurationError``) so that generic
 ``except ValueError`` code keeps working; failures of the service or the
-transport are ``HubSpotError`` / ``TransportError``; ``UpdateStopped`` is the
+transport are ``HubSpotError`` / ``TransportError`` (``UnreachableError``
+when no connection could be opened, so nothing was sent); ``UpdateStopped`` is the
 early stop of an update run and carries its partial result.
 
 No message built here ever contains an access token: callers pass only
@@ -27,6 +28,7 @@ __all__ = [
     "PayloadError",
     "RateLimitError",
     "TransportError",
+    "UnreachableError",
     "UpdateInterrupted",
     "UpdateStopped",
 ]
@@ -115,6 +117,27 @@ class TransportError(HubTicketsError):
     def __init__(self, message: str, *, attempts: int | None = None) -> None:
         self.attempts = attempts
         super().__init__(message)
+
+
+class UnreachableError(TransportError):
+    """No connection could be opened to the base URL (refused, no such host, connect timeout).
+
+    Nothing was sent, so nothing can have been applied. Raised after at most
+    two quick attempts, instead of retrying for minutes.
+
+    Attributes
+    ----------
+    url : str or None
+        The base URL that could not be reached (never a token).
+    attempts : int or None
+        Connection attempts made.
+    """
+
+    def __init__(
+        self, message: str, *, attempts: int | None = None, url: str | None = None
+    ) -> None:
+        self.url = url
+        super().__init__(message, attempts=attempts)
 
 
 class HubSpotError(HubTicketsError):

@@ -33,6 +33,7 @@ from .errors import (
     HubSpotError,
     RateLimitError,
     TransportError,
+    UnreachableError,
     UpdateInterrupted,
     UpdateStopped,
 )
@@ -235,7 +236,7 @@ def _is_fatal(exc: HubSpotError) -> bool:
 class _Stop(Exception):
     """Raised inside a batch after an error that ends the whole run."""
 
-    def __init__(self, cause: HubSpotError) -> None:
+    def __init__(self, cause: HubSpotError | TransportError) -> None:
         self.cause = cause
         super().__init__(str(cause))
 
@@ -280,6 +281,9 @@ class _Sender:
                 self.stopped.set()
                 raise _Stop(exc) from exc
             return
+        except UnreachableError as exc:  # nothing was sent: these rows stay not_sent
+            self.stopped.set()
+            raise _Stop(exc) from exc
         except TransportError as exc:
             status, code, message = _failure(exc)
             attempts = carried + (exc.attempts or 1)

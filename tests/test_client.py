@@ -1,34 +1,33 @@
-"""TicketsClient over real sockets, against FakeHubSpot on 127.0.0.1 (nothing is patched).
+"""TicketsClient's endpoints over real sockets, against FakeHubSpot on 127.0.0.1 (no patching).
 
-Timeouts and backoff are tiny so that every failure mode runs in a fraction of a second.
+The transport under them (construction, secrets, retries) is tested in test_transport.py.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
-import logging
-import socket
-import time
-import traceback
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlencode
 
-import certifi
 import pandas as pd
 import pytest
+from helpers import TOKEN, canned_server, client_for, update_body
 
-from pandas_hubtickets.client import V1_TICKETS, Reply, Secret, TicketsClient
-from pandas_hubtickets.errors import (
-    ConfigurationError,
-    HubSpotError,
-    RateLimitError,
-    TransportError,
+import pandas_hubtickets as ht
+from pandas_hubtickets.client import (
+    MAX_QUERY_CHARS,
+    V1_TICKETS,
+    Reply,
+    TicketsClient,
+    _split_names,
 )
-from pandas_hubtickets.limiter import RateLimiter
-from pandas_hubtickets.testing import FakeHubSpot, Faults
+from pandas_hubtickets.errors import ConfigurationError, HubSpotError
+from pandas_hubtickets.testing import FakeHubSpot
 
-TOKEN = "pat-na1-11111111-2222-3333-4444-SECRETSECRET"
+PROPERTIES_V2 = "/properties/v2/tickets/properties"
 
 
 @pytest.fixture
@@ -37,446 +36,34 @@ def hub() -> Iterator[FakeHubSpot]:
         yield h
 
 
-def client_for(hub: FakeHubSpot, token: str | None = None, **kwargs: Any) -> TicketsClient:
-    options: dict[str, Any] = {
-        "base_url": hub.base_url,
-        "backoff_factor": 0.01,
-        "timeout": (2.0, 2.0),
-        "max_retries": 5,
-    }
-    options.update(kwargs)
-    return TicketsClient(token or hub.token, **options)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def update_body(ticket_id: int, **props: str) -> list[dict[str, Any]]:
-    return [
-        {"objectId": ticket_id, "properties": [{"name": k, "value": v} for k, v in props.items()]}
-    ]
-
-
-# ----------------------------------------------------------------- construction
-class TestConstruction:
-    def test_missing_token_says_how_to_provide_one(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
-        with pytest.raises(ConfigurationError, match="HUBSPOT_ACCESS_TOKEN") as info:
-            TicketsClient()
-        assert "token=" in str(info.value)
-
-    @pytest.mark.parametrize("bad", ["", "   ", "\n"])
-    def test_blank_token_refused(self, bad: str, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", bad)
-        with pytest.raises(ConfigurationError, match="no HubSpot access token"):
-            TicketsClient()
-
-    def test_token_with_inner_whitespace_refused_without_echoing_it(self) -> None:
-        with pytest.raises(ConfigurationError) as info:
-            TicketsClient("pat-na1 SECRETPART")
-        assert "SECRETPART" not in str(info.value)
-
-    def test_token_from_env(self, hub: FakeHubSpot, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
-        (ticket_id,) = hub.seed_tickets(1)
-        with TicketsClient(base_url=hub.base_url) as client:
-            assert client.get(ticket_id)["objectId"] == ticket_id
-        assert [r.status for r in hub.requests] == [200]
-
-    def test_argument_beats_env(self, hub: FakeHubSpot, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-wrong")
-        (ticket_id,) = hub.seed_tickets(1)
-        with client_for(hub) as client:
-            assert client.get(ticket_id)["objectId"] == ticket_id
-
-    @pytest.mark.parametrize(
-        "url",
-        [
-            "http://example.com",
-            "http://api.hubapi.com",
-            "http://10.0.0.1:8080",
-            "http://app.localhost:8080",
-            "http://127.0.0.1.example.com",
-            "ftp://127.0.0.1",
-            "api.hubapi.com",
-            "https://user:pw@api.hubapi.com",
-            "https://api.hubapi.com/?hapikey=x",
-            "",
-        ],
-    )
-    def test_non_https_refused(self, url: str) -> None:
-        with pytest.raises(ConfigurationError, match="base_url"):
-            TicketsClient(TOKEN, base_url=url)
-
-    @pytest.mark.parametrize(
-        "url",
-        [
-            "http://127.0.0.1",
-            "http://127.0.0.1:{port}",
-            "http://127.8.9.10:{port}",
-            "http://localhost:{port}",
-            "http://[::1]:{port}",
-            "https://api.hubapi.com",
-            "https://api.hubapi.com/",
-        ],
-    )
-    def test_https_and_loopback_accepted_without_a_request(self, url: str) -> None:
-        with socket.socket() as listener:  # would see any connection attempt
-            listener.bind(("127.0.0.1", 0))
-            listener.listen()
-            listener.settimeout(0.05)
-            port = listener.getsockname()[1]
-            client = TicketsClient(TOKEN, base_url=url.format(port=port))
-            client.close()
-            with pytest.raises(socket.timeout):
-                listener.accept()
-        assert not client.base_url.endswith("/")
-
-    def test_verify_false_refused(self) -> None:
-        with pytest.raises(ConfigurationError, match="verify=False"):
-            TicketsClient(TOKEN, verify=False)
-
-    def test_verify_ca_bundle(self, tmp_path: Any) -> None:
-        client = TicketsClient(TOKEN, verify=certifi.where())
-        assert client.verify == certifi.where()
-        client.close()
-        with pytest.raises(ConfigurationError, match="no CA bundle"):
-            TicketsClient(TOKEN, verify=str(tmp_path / "missing.pem"))
-
-    @pytest.mark.parametrize(
-        "kwargs",
-        [
-            {"requests_per_10s": 0},
-            {"requests_per_10s": 1.5},
-            {"max_workers": 0},
-            {"max_workers": True},
-            {"max_retries": -1},
-            {"backoff_factor": -0.1},
-            {"backoff_factor": 1000},
-            {"timeout": 0},
-            {"timeout": None},
-            {"timeout": (1.0,)},
-            {"timeout": (1.0, -2.0)},
-            {"timeout": float("inf")},
-            {"limiter": "fast"},
-        ],
-    )
-    def test_bad_arguments(self, kwargs: dict[str, Any]) -> None:
-        with pytest.raises(ConfigurationError):
-            TicketsClient(TOKEN, **kwargs)
-
-    def test_attributes(self) -> None:
-        limiter = RateLimiter(190)
-        with TicketsClient(TOKEN, max_workers=8, limiter=limiter, timeout=3) as client:
-            assert client.max_workers == 8
-            assert client.limiter is limiter
-            assert client.requests_per_10s == 190
-            assert client.timeout == 3.0
-
-    def test_closed_client_refuses(self, hub: FakeHubSpot) -> None:
-        client = client_for(hub)
-        client.close()
-        client.close()
-        with pytest.raises(ConfigurationError, match="closed"):
-            client.get(1)
-        assert hub.requests == []
-
-
-# -------------------------------------------------------------------- secrets
-class TestSecrets:
-    def test_repr_and_str_redacted(self) -> None:
-        client = TicketsClient(TOKEN, requests_per_10s=190)
-        for text in (repr(client), str(client), f"{client}", repr(vars(client))):
-            assert TOKEN not in text
-            assert "SECRET" not in text
-        assert "token=<redacted>" in repr(client)
-        assert "https://api.hubapi.com" in repr(client)
-        assert "requests_per_10s=190" in repr(client)
-        client.close()
-
-    def test_secret_object(self) -> None:
-        secret = Secret(TOKEN)
-        assert TOKEN not in f"{secret!r} {secret!s} {secret} {[secret]} {secret:>10}"
-        assert secret.reveal() == TOKEN
-        with pytest.raises(TypeError):
-            import pickle
-
-            pickle.dumps(secret)
-
-    def test_token_travels_only_in_the_authorization_header(self) -> None:
-        # A tiny socket server that records the raw request bytes.
-        with socket.socket() as listener:
-            listener.bind(("127.0.0.1", 0))
-            listener.listen()
-            port = listener.getsockname()[1]
-            client = TicketsClient(
-                TOKEN, base_url=f"http://127.0.0.1:{port}", max_retries=0, timeout=(1.0, 0.3)
+def edited(hub: FakeHubSpot, n: int) -> list[int]:
+    """``n`` seeded tickets, three of whose properties get two more versions each."""
+    ids = hub.seed_tickets(n)
+    with client_for(hub) as client:
+        for round_, start in itertools.product((1, 2), range(0, n, 100)):
+            client.batch_update(
+                [
+                    {
+                        "objectId": i,
+                        "properties": [
+                            {"name": "subject", "value": f"subject {i} v{round_}"},
+                            {"name": "status", "value": ["IN_PROGRESS", "CLOSED"][round_ - 1]},
+                            {"name": "hs_ticket_priority", "value": ["LOW", "HIGH"][round_ - 1]},
+                        ],
+                    }
+                    for i in ids[start : start + 100]
+                ]
             )
-            with ThreadPoolExecutor(1) as pool:
-                future = pool.submit(client.get, 42, ["subject"])
-                conn, _ = listener.accept()
-                with conn:
-                    raw = conn.recv(65536)
-                    conn.sendall(
-                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                        b'Content-Length: 15\r\n\r\n{"objectId":42}'
-                    )
-                assert future.result(timeout=5) == {"objectId": 42}
-            client.close()
-        head = raw.decode()
-        request_line = head.split("\r\n", 1)[0]
-        assert request_line == f"GET {V1_TICKETS}/42?properties=subject HTTP/1.1"
-        assert f"Authorization: Bearer {TOKEN}\r\n" in head
-        assert head.count(TOKEN) == 1
-
-    def test_no_token_in_logs_or_errors_over_a_rough_run(
-        self, caplog: pytest.LogCaptureFixture
-    ) -> None:
-        faults = Faults(rate_429=0.2, rate_500=0.1, rate_502=0.1, rate_503=0.1, drop=0.1)
-        errors: list[BaseException] = []
-        with FakeHubSpot(token=TOKEN, faults=faults, seed=11) as hub:
-            ids = hub.seed_tickets(5)
-            with caplog.at_level(logging.DEBUG), client_for(hub, max_retries=10) as client:
-                for ticket_id in ids:
-                    client.get(ticket_id, ["subject"])
-                client.batch_update(update_body(ids[0], subject="new subject"))
-                for call in (
-                    lambda: client.batch_update(update_body(ids[1], no_such_property="x")),
-                    lambda: client.get(999_999),
-                ):
-                    with pytest.raises(HubSpotError) as info:
-                        call()
-                    errors.append(info.value)
-            with caplog.at_level(logging.DEBUG), client_for(hub, max_retries=0) as client:
-                hub.faults = Faults(drop=1.0)
-                with pytest.raises(TransportError) as info2:
-                    client.get(ids[0])
-                errors.append(info2.value)
-            assert any(r.fault for r in hub.requests), "the run should have had retries"
-        with FakeHubSpot(token="pat-na1-the-right-one") as other:
-            with caplog.at_level(logging.DEBUG), client_for(other, TOKEN) as client:
-                with pytest.raises(HubSpotError) as info3:
-                    client.get(1)
-                errors.append(info3.value)
-            assert info3.value.status == 401
-        assert any(r.levelno == logging.WARNING for r in caplog.records)
-        assert any(r.levelno == logging.DEBUG for r in caplog.records)
-        for record in caplog.records:
-            assert TOKEN not in record.getMessage()
-            assert "SECRETSECRET" not in record.getMessage()
-            assert "Bearer" not in record.getMessage()
-        assert TOKEN not in caplog.text
-        for error in errors:
-            texts = [str(error), repr(error), repr(vars(error))]
-            texts += traceback.format_exception(type(error), error, error.__traceback__)
-            cause = error.__cause__
-            while cause is not None:
-                texts += [str(cause), repr(cause), repr(vars(cause))]
-                cause = cause.__cause__
-            for text in texts:
-                assert TOKEN not in text
-                assert "SECRETSECRET" not in text
+    hub.clear_log()
+    return ids
 
 
-# -------------------------------------------------------------------- retries
-FAULT_KINDS = ["rate_429", "rate_500", "rate_502", "rate_503", "drop"]
-FAULT_NAMES = {"rate_429": "429", "rate_500": "500", "rate_502": "502", "rate_503": "503"}
-
-
-class TestRetries:
-    @pytest.mark.parametrize("kind", FAULT_KINDS)
-    def test_transient_failures_are_retried_and_counted(self, kind: str) -> None:
-        faults = Faults(**{kind: 0.4})
-        with FakeHubSpot(token=TOKEN, faults=faults, seed=5) as hub:
-            ids = hub.seed_tickets(12)
-            with client_for(hub, max_retries=10) as client:
-                replies = [client.batch_update_reply(update_body(i, subject=f"s{i}")) for i in ids]
-            records = hub.requests
-        assert all(r.status == 200 for r in replies)
-        assert all(isinstance(r.data, list) and r.data[0]["objectId"] for r in replies)
-        # Every attempt reached the emulator, and every attempt was counted.
-        assert sum(r.attempts for r in replies) == len(records)
-        faulted = [r for r in records if r.fault]
-        assert len(faulted) == len(records) - len(ids) > 0
-        assert {r.fault for r in faulted} == {FAULT_NAMES.get(kind, kind)}
-        assert max(r.attempts for r in replies) > 1
-        # A faulted request changes nothing, so each ticket was written exactly once.
-        assert sorted(w["objectId"] for w in hub.writes) == ids
-
-    def test_stalled_read_times_out_and_is_retried(self) -> None:
-        faults = Faults(stall=0.5, stall_seconds=0.4)
-        with FakeHubSpot(token=TOKEN, faults=faults, seed=2) as hub:
-            ids = hub.seed_tickets(6)
-            with client_for(hub, timeout=(1.0, 0.1), max_retries=10) as client:
-                replies = [client.send("GET", f"{V1_TICKETS}/{i}") for i in ids]
-            assert [r.data["objectId"] for r in replies] == ids
-            attempts = sum(r.attempts for r in replies)
-            assert attempts > len(ids)
-            deadline = time.monotonic() + 3
-            while len(hub.requests) < attempts and time.monotonic() < deadline:
-                time.sleep(0.02)  # stalled requests are logged when the stall ends
-            records = hub.requests
-        assert len(records) == attempts
-        assert len([r for r in records if r.fault == "stall"]) == attempts - len(ids)
-
-    def test_mixed_faults_concurrently(self) -> None:
-        faults = Faults(rate_429=0.1, rate_500=0.1, rate_502=0.1, rate_503=0.1, drop=0.1)
-        with FakeHubSpot(token=TOKEN, faults=faults, seed=9) as hub:
-            ids = hub.seed_tickets(40)
-            client = client_for(hub, max_retries=12, max_workers=4)
-            with client, ThreadPoolExecutor(client.max_workers) as pool:
-                replies = list(
-                    pool.map(
-                        lambda i: client.batch_update_reply(update_body(i, subject=f"x{i}")),
-                        ids,
-                    )
-                )
-            records = hub.requests
-            assert sum(r.attempts for r in replies) == len(records)
-            assert sorted(w["objectId"] for w in hub.writes) == ids
-            assert all(hub.ticket(i)["properties"]["subject"]["value"] == f"x{i}" for i in ids)
-
-    @pytest.mark.parametrize(
-        ("kind", "error_type", "code"),
-        [
-            ("rate_500", HubSpotError, "INTERNAL_ERROR"),
-            ("rate_502", HubSpotError, "HTTP_502"),
-            ("rate_503", HubSpotError, "SERVICE_UNAVAILABLE"),
-            ("rate_429", RateLimitError, "RATE_LIMIT"),
-        ],
-    )
-    def test_exhausted_status_retries(
-        self, kind: str, error_type: type[HubSpotError], code: str
-    ) -> None:
-        with FakeHubSpot(token=TOKEN, faults=Faults(**{kind: 1.0})) as hub:
-            with client_for(hub, max_retries=2) as client, pytest.raises(error_type) as info:
-                client.batch_update(update_body(1, subject="x"))
-            assert len(hub.requests) == 3
-        error = info.value
-        assert type(error) is error_type
-        assert error.attempts == 3
-        assert error.error == code
-        assert error.status == int(FAULT_NAMES[kind])
-        if kind == "rate_502":  # an HTML page, not JSON: kept as text, summarised
-            assert "502 Bad Gateway" in error.message
-            assert isinstance(error.body, str) and "<html>" in error.body
-        else:
-            assert isinstance(error.body, dict) and error.correlation_id
-        if isinstance(error, RateLimitError):
-            assert error.policy == "TEN_SECONDLY_ROLLING"
-
-    def test_exhausted_drops_raise_transport_error(self) -> None:
-        with FakeHubSpot(token=TOKEN, faults=Faults(drop=1.0)) as hub:
-            with client_for(hub, max_retries=3) as client, pytest.raises(TransportError) as info:
-                client.batch_update(update_body(1, subject="x"))
-            assert len(hub.requests) == 4
-        assert info.value.attempts == 4
-        assert "after 4 attempts" in str(info.value)
-
-    def test_connection_refused_raises_transport_error(self) -> None:
-        client = TicketsClient(
-            TOKEN, base_url=f"http://127.0.0.1:{free_port()}", max_retries=2, backoff_factor=0.01
-        )
-        with client, pytest.raises(TransportError) as info:
-            client.get(1)
-        assert info.value.attempts == 3
-        assert "NewConnectionError" in str(info.value)
-
-    def test_tls_failure_is_not_retried(self, hub: FakeHubSpot) -> None:
-        # https to a plain-http port: the handshake fails; retrying would not help.
-        port = hub.base_url.rsplit(":", 1)[1]
-        client = TicketsClient(TOKEN, base_url=f"https://127.0.0.1:{port}", backoff_factor=0.01)
-        with client, pytest.raises(TransportError) as info:
-            client.get(1)
-        assert info.value.attempts == 1
-        assert "SSL" in str(info.value)
-
-    def test_no_retry_budget(self) -> None:
-        with FakeHubSpot(token=TOKEN, faults=Faults(rate_503=1.0)) as hub:
-            with client_for(hub, max_retries=0) as client, pytest.raises(HubSpotError) as info:
-                client.get(1)
-            assert len(hub.requests) == 1
-        assert info.value.attempts == 1
-
-    def test_daily_limit_stops_at_once(self) -> None:
-        # retry_after is set: even so, a DAILY 429 must not be retried (by urllib3 or by us).
-        with FakeHubSpot(token=TOKEN, daily_limit=0, retry_after=1) as hub:
-            with client_for(hub) as client:
-                started = time.monotonic()
-                with pytest.raises(RateLimitError) as info:
-                    client.batch_update(update_body(1, subject="x"))
-                elapsed = time.monotonic() - started
-            assert len(hub.requests) == 1
-        error = info.value
-        assert error.policy == "DAILY"
-        assert error.status == 429
-        assert error.error == "RATE_LIMIT"
-        assert error.attempts == 1
-        assert "daily" in error.message
-        assert elapsed < 0.5
-
-    def test_retry_after_is_honoured(self) -> None:
-        with FakeHubSpot(token=TOKEN, faults=Faults(rate_429=0.5), retry_after=1, seed=4) as hub:
-            (ticket_id,) = hub.seed_tickets(1)
-            with client_for(hub) as client:
-                for _ in range(10):
-                    started = time.monotonic()
-                    reply = client.send("GET", f"{V1_TICKETS}/{ticket_id}")
-                    elapsed = time.monotonic() - started
-                    if reply.attempts > 1:
-                        break
-        assert reply.attempts > 1, "the seed should give a 429 within 10 calls"
-        # Without Retry-After the pause would be ~backoff_factor (0.01 s).
-        assert elapsed >= (reply.attempts - 1) * 1.0 - 0.05
-
-    def test_limiter_keeps_to_the_rate_no_429(self) -> None:
-        # HubSpot allows 3 per 0.5 s here; the client keeps 3 per 0.7 s (a margin
-        # for the time between our start and HubSpot's count), over 4 threads.
-        with FakeHubSpot(token=TOKEN, requests_per_10s=3, _window_seconds=0.5) as hub:
-            ids = hub.seed_tickets(9)
-            limiter = RateLimiter(3, window=0.7)
-            client = client_for(hub, limiter=limiter, max_workers=4)
-            with client, ThreadPoolExecutor(4) as pool:
-                started = time.monotonic()
-                replies = list(pool.map(lambda i: client.send("GET", f"{V1_TICKETS}/{i}"), ids))
-                elapsed = time.monotonic() - started
-            records = hub.requests
-        assert [r.status for r in records] == [200] * 9, "the emulator saw a 429"
-        assert all(r.attempts == 1 for r in replies)
-        assert elapsed >= 2 * 0.7 - 0.05
-
-    def test_remaining_header_slows_a_client_configured_too_fast(self) -> None:
-        # The client thinks it may send 100 per window; HubSpot's headers say otherwise.
-        with FakeHubSpot(token=TOKEN, requests_per_10s=3, _window_seconds=0.4) as hub:
-            ids = hub.seed_tickets(7)
-            # slack: a loaded test machine may take a while between our start and
-            # HubSpot's count; 25 % of 0.4 s covers it.
-            limiter = RateLimiter(100, window=0.6, slack=0.25)
-            with client_for(hub, limiter=limiter) as client:
-                started = time.monotonic()
-                replies = [client.send("GET", f"{V1_TICKETS}/{i}") for i in ids]
-                elapsed = time.monotonic() - started
-            records = hub.requests
-        assert [r.status for r in records] == [200] * 7, "the emulator saw a 429"
-        assert all(r.attempts == 1 for r in replies)
-        assert elapsed >= 2 * 0.4  # held twice, after the 3rd and the 6th
-
-    def test_rolling_limit_429_is_waited_out(self) -> None:
-        # The client is too fast and its window too short: HubSpot says 429
-        # TEN_SECONDLY_ROLLING; the client pauses and gets through.
-        with FakeHubSpot(token=TOKEN, requests_per_10s=2, _window_seconds=0.3) as hub:
-            ids = hub.seed_tickets(6)
-            limiter = RateLimiter(100, window=0.01)
-            client = client_for(hub, limiter=limiter, max_workers=3, max_retries=20)
-            with client, ThreadPoolExecutor(3) as pool:
-                replies = list(pool.map(lambda i: client.send("GET", f"{V1_TICKETS}/{i}"), ids))
-            records = hub.requests
-        assert [r.data["objectId"] for r in replies] == ids
-        assert sum(r.attempts for r in replies) == len(records)
-        assert any(r.status == 429 for r in records)
+def versions(ticket: dict[str, Any]) -> dict[str, list[Any]]:
+    """Each property's versions as ``(value, timestamp)`` pairs."""
+    return {
+        name: [(v["value"], v["timestamp"]) for v in prop["versions"]]
+        for name, prop in ticket["properties"].items()
+    }
 
 
 # ---------------------------------------------------------------------- calls
@@ -593,19 +180,139 @@ class TestCalls:
         with client_for(hub) as client:
             assert list(client.iter_tickets()) == []
 
-    def test_properties_frame(self, hub: FakeHubSpot) -> None:
+    def test_properties_records(self, hub: FakeHubSpot) -> None:
         with client_for(hub) as client:
-            frame = client.properties()
-        assert isinstance(frame, pd.DataFrame)
-        assert frame.columns[0] == "name"
-        assert {"name", "type", "fieldType"} <= set(frame.columns)
-        assert frame["name"].is_unique
-        assert {"subject", "hs_pipeline_stage"} <= set(frame["name"])
+            records = client.properties()
+        assert isinstance(records, list) and all(type(r) is dict for r in records)
+        names = [r["name"] for r in records]
+        assert len(names) == len(set(names))
+        assert {"subject", "hs_pipeline_stage"} <= set(names)
+        assert all({"name", "type", "fieldType"} <= set(r) for r in records)
         assert hub.requests[0].path == "/properties/v2/tickets/properties"
 
-    def test_send_refuses_absolute_urls(self, hub: FakeHubSpot) -> None:
+    @pytest.mark.parametrize("shape", ["bare list", "results"])
+    def test_properties_accepts_both_shapes(self, shape: str) -> None:
+        defs = [{"name": "subject", "type": "string"}, {"name": "status", "type": "enumeration"}]
+        body: Any = defs if shape == "bare list" else {"results": defs}
+        with canned_server(body) as (url, _), TicketsClient(TOKEN, base_url=url) as client:
+            assert client.properties() == defs
+
+    def test_properties_refuses_another_shape(self) -> None:
+        with (
+            canned_server({"objects": []}) as (url, _),
+            TicketsClient(TOKEN, base_url=url) as c,
+            pytest.raises(HubSpotError, match="property definitions") as info,
+        ):
+            c.properties()
+        assert info.value.error == "INVALID_RESPONSE"
+
+
+# -------------------------------------------------------------------- history
+class TestHistory:
+    def test_history_alone_returns_every_version_of_every_property(self, hub: FakeHubSpot) -> None:
+        ids = edited(hub, 3)
         with client_for(hub) as client:
-            for path in ("https://evil.example/x", "//evil.example/x", "relative"):
-                with pytest.raises(ValueError):
-                    client.send("GET", path)
-        assert hub.requests == []
+            read = client.batch_read(ids, history=True)
+            one = client.get(ids[0], history=True)
+            paged = {t["objectId"]: t for t in client.iter_tickets(history=True)}
+        for i in ids:
+            stored = versions(hub.ticket(i))  # every property, whole history
+            assert any(len(v) == 3 for v in stored.values())
+            assert versions(read[str(i)]) == stored
+            assert versions(paged[i]) == stored
+        assert versions(one) == versions(hub.ticket(ids[0]))
+        paths = [r.path for r in hub.requests]
+        assert paths.count(PROPERTIES_V2) == 1  # the names are read once per client
+
+    def test_readme_example_gives_one_row_per_version(self, hub: FakeHubSpot) -> None:
+        ids = edited(hub, 4)
+        edits = pd.DataFrame(
+            {"status": ["CLOSED"] * 4}, index=pd.Index([str(i) for i in ids], name="Ticket ID")
+        )
+        with client_for(hub) as client:
+            history = ht.flatten(client.batch_read(edits.index, history=True))  # as in README
+        expected = sum(
+            len(prop["versions"]) for i in ids for prop in hub.ticket(i)["properties"].values()
+        )
+        assert len(history) == expected
+        counts = history.groupby(["objectId", "property"], observed=True).size()
+        assert counts.loc[(ids[0], "subject")] == 3
+        assert counts.loc[(ids[0], "status")] == 3
+
+    def test_without_history_nothing_extra_is_asked(self, hub: FakeHubSpot) -> None:
+        ids = hub.seed_tickets(2)
+        with client_for(hub) as client:
+            client.batch_read(ids, history=False)
+            client.get(ids[0])
+            list(client.iter_tickets())
+        assert [r.query for r in hub.requests] == ["", "", ""]
+
+    def test_names_are_split_over_requests_and_merged(self, hub: FakeHubSpot) -> None:
+        ids = edited(hub, 3)
+        with client_for(hub) as whole:
+            expected = whole.batch_read(ids, history=True)
+        hub.clear_log()
+        with client_for(hub) as client:
+            client._max_query_chars = 150  # a few names a request
+            read = client.batch_read(ids, history=True)
+            one = client.get(ids[1], history=True)
+        assert read == expected
+        assert one == expected[str(ids[1])]
+        reads = [r for r in hub.requests if r.path == f"{V1_TICKETS}/batch-read"]
+        assert len(reads) > 2
+        assert all(len(r.query) <= 150 for r in reads)
+        asked = [name for r in reads for name in r.query.split("&")]
+        assert len(asked) == len(set(asked))  # every name asked once
+
+    def test_iter_pages_with_split_names_pages_once(self, hub: FakeHubSpot) -> None:
+        edited(hub, 130)
+        with client_for(hub) as whole:
+            expected = {t["objectId"]: t for t in whole.iter_tickets(history=True)}
+        hub.clear_log()
+        with client_for(hub) as client:
+            client._max_query_chars = 150
+            pages = list(client.iter_pages(history=True))
+        got = {t["objectId"]: t for page in pages for t in page["objects"]}
+        assert got == expected
+        assert [len(p["objects"]) for p in pages] == [100, 30]
+        paged = [r for r in hub.requests if r.path == f"{V1_TICKETS}/paged"]
+        reads = [r for r in hub.requests if r.path == f"{V1_TICKETS}/batch-read"]
+        assert len(paged) == 2  # one pagination
+        assert len(reads) % 2 == 0 and reads  # the other names, per page
+        assert [r.objects for r in reads] == [100] * (len(reads) // 2) + [30] * (len(reads) // 2)
+
+    def test_a_long_list_of_names_fits_the_servers_url_limit(self, hub: FakeHubSpot) -> None:
+        ids = edited(hub, 2)
+        many = [f"custom_property_{i:04d}" for i in range(400)] + ["status"]
+        with client_for(hub) as client:
+            with pytest.raises(HubSpotError) as info:  # unsplit, the emulator refuses it
+                client.send(
+                    "POST",
+                    f"{V1_TICKETS}/batch-read",
+                    params={"propertiesWithHistory": many},
+                    body={"ids": ids},
+                )
+            read = client.batch_read(ids, many)
+        assert info.value.status == 414
+        assert {name for t in read.values() for name in t["properties"]} == {"status"}
+        assert len(read[str(ids[0])]["properties"]["status"]["versions"]) == 3
+
+    def test_definitions_are_read_once_across_threads(self, hub: FakeHubSpot) -> None:
+        ids = edited(hub, 3)
+        with client_for(hub) as client, ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: client.batch_read(ids, history=True), range(8)))
+        assert all(a == answers[0] for a in answers)
+        assert [r.path for r in hub.requests].count(PROPERTIES_V2) == 1
+
+    def test_split_names_keeps_order_and_limit(self) -> None:
+        names = [f"hs_custom_property_number_{i:05d}_{'x' * (i % 17)}" for i in range(1000)]
+        key = "propertiesWithHistory"
+        chunks = _split_names(key, names, MAX_QUERY_CHARS)
+        assert [n for chunk in chunks for n in chunk] == names
+        assert len(chunks) > 10
+        for chunk, following in itertools.pairwise(chunks):
+            query = urlencode([(key, n) for n in chunk])
+            assert len(query) <= MAX_QUERY_CHARS
+            longer = urlencode([(key, n) for n in [*chunk, following[0]]])
+            assert len(longer) > MAX_QUERY_CHARS  # each request is as full as it may be
+        assert _split_names(key, ["x" * 5000], MAX_QUERY_CHARS) == [["x" * 5000]]

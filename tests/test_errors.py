@@ -31,6 +31,7 @@ EXAMPLES = [
     lambda: errors.FlattenError("not a ticket"),
     lambda: errors.ConfigurationError("no token"),
     lambda: errors.TransportError("refused", attempts=3),
+    lambda: errors.UnreachableError("cannot connect", attempts=2, url="http://127.0.0.1:9"),
     lambda: errors.HubSpotError(400, "bad", error="INVALID_DATE", body={"a": 1}, attempts=2),
     lambda: errors.RateLimitError(429, "daily", policy="DAILY", error="RATE_LIMIT"),
     lambda: errors.UpdateStopped("stopped", _result()),

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 
@@ -378,3 +379,16 @@ def test_a_second_ctrl_c_stops_waiting_for_batches_in_flight():
         assert (report["status"] == "not_sent").all()
         in_flight = report["message"] == "in flight when interrupted: may or may not have landed"
         assert int(in_flight.sum()) == 20  # two workers, two batches of 10
+
+
+def test_unreachable_url_stops_the_run_with_every_row_not_sent() -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    client = ht.TicketsClient("pat-na1-unused", base_url=url, backoff_factor=0.01)
+    with client, pytest.raises(UpdateStopped) as info:
+        edits(250).hubtickets.update(client, check_properties=False, progress=False)
+    report = info.value.result.report
+    assert (report["status"] == "not_sent").all()
+    assert isinstance(info.value.__cause__, ht.UnreachableError)
+    assert url in str(info.value) and "nothing was sent" in str(info.value)

@@ -3,7 +3,8 @@
 Each request goes through the same steps:
 
 1. **route** (:func:`~.api.resolve`): an unknown path is a 404, a wrong
-   method a 405, before any authentication;
+   method a 405, a request target (path and query) longer than
+   ``MAX_TARGET_LENGTH`` a 414, before any authentication;
 2. **admission**, under the lock: authentication (401), one draw from the
    seeded fault generator, the rate limits (429, not counted), then an
    injected 429/500/502/503 if one was drawn;
@@ -48,6 +49,11 @@ __all__ = ["FakeHubSpot", "RequestRecord"]
 _SEED_EPOCH_MS = 1_700_000_000_000
 """Seeded tickets are created within a year of this moment (2023-11-14), well in the past."""
 _YEAR_MS = 365 * 86_400_000
+MAX_TARGET_LENGTH = 8192
+"""Longest request target (path and query) answered; longer ones get 414 ``URI_TOO_LONG``.
+
+HubSpot does not document its limit; front ends commonly refuse request lines
+from about 8 KB (Apache 8,190 bytes, nginx 8 KB header buffers)."""
 _SERVER_ERRORS = {
     500: ("An internal error occurred.", "INTERNAL_ERROR"),
     503: ("Service temporarily unavailable; try again later.", "SERVICE_UNAVAILABLE"),
@@ -545,6 +551,13 @@ class FakeHubSpot:
         handler: Handler | None
         reply: Reply | None
         try:
+            if len(target) > MAX_TARGET_LENGTH:
+                raise ApiError(
+                    414,
+                    f"The request target is {len(target)} characters long; "
+                    f"at most {MAX_TARGET_LENGTH} are accepted",
+                    ("URI_TOO_LONG",),
+                )
             handler, params = resolve(method, url.path)
         except ApiError as error:
             handler, params, reply = None, (), error.reply()

@@ -508,6 +508,23 @@ def test_batch_read_without_properties_gives_current_values_of_all(
     assert obj["properties"]["status"]["value"] == "CLOSED"
 
 
+def test_many_names_are_read_and_an_overlong_target_is_414(seeded: FakeHubSpot, http: Http) -> None:
+    http.update((176602, {"status": "CLOSED"}))
+    many = [f"custom_property_{i:04d}" for i in range(160)] + ["status"]  # about 7,100 chars
+
+    r = http.post(f"{V1}/batch-read", {"ids": [176602]}, params={"propertiesWithHistory": many})
+    too_long = http.post(
+        f"{V1}/batch-read", {"ids": [176602]}, params={"propertiesWithHistory": many * 2}
+    )
+
+    assert r.status_code == 200
+    assert set(r.json()["176602"]["properties"]) == {"status"}  # unknown names are ignored
+    assert len(r.json()["176602"]["properties"]["status"]["versions"]) == 2
+    assert too_long.status_code == 414
+    assert "8192" in too_long.json()["message"]
+    assert seeded.requests[-1].codes == ("URI_TOO_LONG",)
+
+
 def test_paged_visits_every_live_ticket_once(hub: FakeHubSpot, http: Http) -> None:
     ids = hub.seed_tickets(250)
     http.request("DELETE", f"{V1}/{ids[10]}")

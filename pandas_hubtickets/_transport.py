@@ -1,0 +1,851 @@
+"""The transport under :class:`~pandas_hubtickets.client.TicketsClient`: auth, rate limits, retries.
+
+This module knows HTTP and HubSpot's transport rules, and no endpoint. It
+holds the access token (:class:`Secret`, sent only by an auth hook in the
+``Authorization`` header), the checks of the connection arguments, the
+retry plumbing, the parsing of error bodies, and :class:`Transport`, which
+owns the session and the rate limiter and sends every request.
+
+How a request travels (see :meth:`Transport.send`):
+
+1. The shared :class:`~pandas_hubtickets.limiter.RateLimiter` hands out a slot
+   (at most ``requests_per_10s`` starts in any rolling 10 s, across threads).
+2. ``requests`` sends it through an ``HTTPAdapter`` whose urllib3 ``Retry``
+   retries read timeouts, dropped connections and 500/502/503/504 -- POST
+   included (``allowed_methods=None``: sending the same batch update twice
+   writes the same values) -- with exponential backoff and jitter, honouring
+   ``Retry-After`` (cut to 60 s). Every retry takes a limiter slot too.
+3. A connection that cannot be opened (refused, no such host, connect
+   timeout) is tried once more, at once, and then the call fails with
+   :class:`~pandas_hubtickets.errors.UnreachableError`: nothing was sent.
+   Failures after a request went out stay
+   :class:`~pandas_hubtickets.errors.TransportError` ("may or may not have
+   been applied").
+4. A 429 comes back to a small loop in :meth:`Transport.send`, because
+   only the *body* says what kind of 429 it is, and urllib3 decides before the
+   body is read: ``DAILY`` stops at once with :class:`RateLimitError`;
+   ``TEN_SECONDLY_ROLLING``/``SECONDLY`` pause every worker thread (backoff,
+   ``Retry-After`` when present, and until the limiter's window has room when
+   HubSpot reports no requests left) and try again.
+5. Both layers draw on one budget: a call makes at most ``max_retries + 1``
+   attempts, and reports how many it made (``Reply.attempts``,
+   ``exc.attempts``).
+
+Works with every urllib3 2.x: ``Retry-After`` is capped by overriding
+:meth:`_HubSpotRetry.parse_retry_after`, not with ``retry_after_max=`` (which
+urllib3 has only from 2.6.3).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
+from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    InvalidHeader,
+    MaxRetryError,
+    ProtocolError,
+    ProxyError,
+    ReadTimeoutError,
+    ResponseError,
+)
+from urllib3.util.retry import Retry
+
+from ._version import __version__
+from .errors import (
+    ConfigurationError,
+    HubSpotError,
+    RateLimitError,
+    TransportError,
+    UnreachableError,
+)
+from .limiter import RateLimiter
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+    from urllib3.connectionpool import ConnectionPool
+    from urllib3.response import BaseHTTPResponse
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "TOKEN_ENV_VAR",
+    "USER_AGENT",
+    "Reply",
+    "Secret",
+    "Transport",
+]
+
+log = logging.getLogger("pandas_hubtickets.client")
+
+DEFAULT_BASE_URL: Final = "https://api.hubapi.com"
+TOKEN_ENV_VAR: Final = "HUBSPOT_ACCESS_TOKEN"
+RETRY_STATUSES: Final = frozenset({500, 502, 503, 504})
+RETRY_AFTER_MAX: Final = 60  # seconds; a longer Retry-After is cut to this
+BACKOFF_MAX: Final = 30.0  # seconds between two attempts, at most
+CONNECT_RETRIES: Final = 1  # a connection that cannot be opened is tried twice in all
+USER_AGENT: Final = f"pandas-hubtickets/{__version__} python-requests/{requests.__version__}"
+_REDACTED: Final = "<redacted>"
+
+
+# --------------------------------------------------------------------- secret
+class Secret:
+    """A string that never shows itself: ``repr`` and ``str`` are redacted.
+
+    Parameters
+    ----------
+    value : str
+        The secret (an access token).
+
+    Examples
+    --------
+    >>> token = Secret("pat-na1-0000")
+    >>> token
+    Secret(<redacted>)
+    >>> str(token)
+    '<redacted>'
+    >>> token.reveal()
+    'pat-na1-0000'
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the secret itself. Call it only to build the request header."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({_REDACTED})"
+
+    def __str__(self) -> str:
+        return _REDACTED
+
+    def __format__(self, spec: str) -> str:
+        return _REDACTED
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Secret cannot be pickled")
+
+    def scrub(self, text: str) -> str:
+        """Return ``text`` with every occurrence of the secret redacted.
+
+        Examples
+        --------
+        >>> Secret("abc123").scrub("token abc123 leaked")
+        'token <redacted> leaked'
+        """
+        return text.replace(self._value, _REDACTED) if self._value else text
+
+
+class _BearerAuth(AuthBase):
+    """Puts ``Authorization: Bearer <token>`` on each request, and nothing else."""
+
+    def __init__(self, token: Secret) -> None:
+        self._token = token
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        return r
+
+    def __repr__(self) -> str:
+        return f"_BearerAuth({_REDACTED})"
+
+
+# ---------------------------------------------------------------------- reply
+@dataclass(frozen=True)
+class Reply:
+    """One successful (2xx) answer from HubSpot.
+
+    Attributes
+    ----------
+    status : int
+        The HTTP status (do not rely on 200 vs 201 vs 204; read ``data``).
+    data : Any
+        The parsed JSON body, or ``None`` for an empty body.
+    attempts : int
+        Requests it took: 1, plus one per retry (either retry layer).
+    headers : Mapping[str, str]
+        The response headers (case-insensitive).
+
+    Examples
+    --------
+    >>> Reply(200, [{"objectId": 1}], attempts=2)
+    Reply(status=200, data=[{'objectId': 1}], attempts=2)
+    """
+
+    status: int
+    data: Any
+    attempts: int = 1
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+
+# ------------------------------------------------------------- retry plumbing
+@dataclass
+class _CallState:
+    """Per-call bookkeeping shared by the hand-written loop and urllib3's Retry."""
+
+    method: str
+    path: str
+    max_attempts: int
+    attempts: int = 0
+    #: True once an attempt may have reached the server (anything but a
+    #: connection that could not be opened): from then on, a failure may
+    #: have been applied.
+    sent: bool = False
+
+
+class _Hooks:
+    """What the urllib3 layer needs from the client: the limiter and the current call."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+        self._local = threading.local()
+
+    @property
+    def state(self) -> _CallState | None:
+        state: _CallState | None = getattr(self._local, "state", None)
+        return state
+
+    @state.setter
+    def state(self, value: _CallState | None) -> None:
+        self._local.state = value
+
+
+def _never_connected(error: BaseException | None) -> bool:
+    """True for a connection that could not be opened: refused, no such host, connect timeout.
+
+    urllib3's ``NewConnectionError`` and ``NameResolutionError`` are
+    ``ConnectTimeoutError`` subclasses; nothing of the request was sent.
+    """
+    if isinstance(error, ProxyError):
+        error = error.original_error
+    return isinstance(error, ConnectTimeoutError)
+
+
+def _describe(error: Exception | None, response: BaseHTTPResponse | None) -> str:
+    if response is not None:
+        return f"HTTP {response.status}"
+    if error is None:
+        return "unknown error"
+    inner = error.args[1] if isinstance(error, ProtocolError) and len(error.args) > 1 else error
+    return f"{type(inner).__name__}: {inner}" if str(inner) else type(inner).__name__
+
+
+class _HubSpotRetry(Retry):
+    """urllib3's ``Retry`` plus the client's shared attempt budget and rate limiter.
+
+    - Every retry first takes a slot from the shared limiter (in :meth:`sleep`,
+      which urllib3 calls just before it sends again).
+    - A call's attempts, counted across this layer and the 429 loop, stay
+      within ``max_retries + 1``.
+    - 429 is never retried here, even with a ``Retry-After`` header: only the
+      body tells a ``DAILY`` limit (stop) from a rolling one (wait, retry).
+    - It notes in the call's state whether an attempt may have reached the
+      server, so that a call that never connected can say nothing was sent.
+    - ``Retry-After`` is cut to ``RETRY_AFTER_MAX`` seconds here, on every
+      urllib3 2.x (``retry_after_max=`` exists only from urllib3 2.6.3).
+
+    Examples
+    --------
+    >>> _HubSpotRetry(total=1).parse_retry_after("3600")
+    60.0
+    """
+
+    RETRY_AFTER_STATUS_CODES = frozenset({503})
+
+    def __init__(self, *args: Any, hooks: _Hooks | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hooks = hooks
+
+    def new(self, **kw: Any) -> Self:
+        kw.setdefault("hooks", self.hooks)
+        return super().new(**kw)
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        state = self.hooks.state if self.hooks is not None else None
+        if state is not None and self.hooks is not None:
+            state.sent = state.sent or not _never_connected(error)
+            if response is not None:
+                self.hooks.limiter.observe(response.headers)
+            if state.attempts >= state.max_attempts:
+                reason = error or ResponseError(
+                    ResponseError.SPECIFIC_ERROR.format(
+                        status_code=response.status if response is not None else "?"
+                    )
+                )
+                raise MaxRetryError(_pool, url, reason) from reason  # type: ignore[arg-type]
+        new = super().increment(method, url, response, error, _pool, _stacktrace)
+        if state is not None:
+            log.warning(
+                "%s %s: %s; retrying (attempt %d of %d)",
+                state.method,
+                state.path,
+                _describe(error, response),
+                state.attempts + 1,
+                state.max_attempts,
+            )
+        return new
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        return min(float(RETRY_AFTER_MAX), float(super().parse_retry_after(retry_after)))
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        super().sleep(response)
+        if self.hooks is not None:
+            state = self.hooks.state
+            if state is not None:
+                state.attempts += 1
+            self.hooks.limiter.acquire()
+
+
+# ------------------------------------------------------------------- helpers
+def _is_loopback(host: str) -> bool:
+    if host.lower() in {"localhost", "localhost."}:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_base_url(base_url: str) -> str:
+    if not isinstance(base_url, str) or not base_url.strip():
+        raise ConfigurationError("base_url must be a non-empty URL such as https://api.hubapi.com")
+    parts = urlsplit(base_url.strip())
+    host = parts.hostname or ""
+    if parts.username is not None or parts.password is not None:
+        raise ConfigurationError("base_url must not contain credentials (user:password@)")
+    if parts.query or parts.fragment:
+        raise ConfigurationError("base_url must not contain a query string or a fragment")
+    if not host:
+        raise ConfigurationError(f"base_url {base_url!r} has no host")
+    if parts.scheme == "https":
+        pass
+    elif parts.scheme == "http" and _is_loopback(host):
+        pass  # a local emulator: the token never leaves the machine
+    else:
+        raise ConfigurationError(
+            f"base_url {base_url!r} must use https (plain http is accepted only for "
+            "loopback hosts such as 127.0.0.1, ::1 or localhost, e.g. a local emulator): "
+            "the access token must never cross a network in clear text"
+        )
+    return base_url.strip().rstrip("/")
+
+
+def _check_timeout(timeout: object) -> float | tuple[float, float]:
+    def ok(x: object) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x < float("inf")
+
+    if ok(timeout):
+        return float(timeout)  # type: ignore[arg-type]
+    if isinstance(timeout, tuple) and len(timeout) == 2 and all(ok(t) for t in timeout):
+        return (float(timeout[0]), float(timeout[1]))
+    raise ConfigurationError(
+        f"timeout must be a positive number of seconds or a (connect, read) pair, got {timeout!r}"
+    )
+
+
+def _resolve_token(token: str | None) -> Secret:
+    source = "token argument"
+    if token is None:
+        token = os.environ.get(TOKEN_ENV_VAR)
+        source = f"{TOKEN_ENV_VAR} environment variable"
+    if token is None or not str(token).strip():
+        raise ConfigurationError(
+            "no HubSpot access token: pass TicketsClient(token=...) or set the "
+            f"{TOKEN_ENV_VAR} environment variable to a private-app access token "
+            "(Settings > Integrations > Private apps) or an OAuth access token"
+        )
+    if not isinstance(token, str):
+        raise ConfigurationError(f"the token must be a str, got {type(token).__name__}")
+    token = token.strip()
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in token):
+        raise ConfigurationError(
+            f"the access token from the {source} contains whitespace or control characters"
+        )
+    return Secret(token)
+
+
+def _check_verify(verify: bool | str) -> bool | str:
+    if verify is True:
+        return True
+    if verify is False:
+        raise ConfigurationError(
+            "verify=False is refused: the client sends your access token and must be sure "
+            "of the server. Pass verify='/path/to/ca-bundle.pem' for a private CA, or use "
+            "http://127.0.0.1:PORT for a local emulator"
+        )
+    if isinstance(verify, (str, os.PathLike)):
+        path = os.fspath(verify)
+        if not os.path.exists(path):
+            raise ConfigurationError(f"verify: no CA bundle at {path!r}")
+        return path
+    raise ConfigurationError(f"verify must be True or a CA bundle path, got {verify!r}")
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigurationError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _encode_json(obj: Any) -> bytes:
+    try:
+        return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    except ValueError as exc:  # NaN / inf: JSON cannot carry them
+        raise ValueError(
+            f"the request body cannot be encoded as JSON ({exc}); NaN and infinity are not "
+            "JSON values -- drop them (NaN means 'leave unchanged') or send '' to clear"
+        ) from exc
+
+
+def _parse_json(content: bytes) -> tuple[Any, bool]:
+    """``(parsed, ok)``: ``(None, True)`` for an empty body, ``(None, False)`` if not JSON."""
+    if not content.strip():
+        return None, True
+    try:
+        return json.loads(content), True
+    except ValueError:
+        return None, False
+
+
+_CONNECTION_REPR = re.compile(r"^(<[^>]*>|\w+\([^)]*\)): ")
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def _text_summary(content: bytes, limit: int = 200) -> str:
+    """A short, single-line account of a non-JSON body (an HTML error page, say)."""
+    match = _TITLE.search(content)
+    raw = match.group(1) if match else content
+    text = _TAGS.sub(" ", raw.decode("utf-8", errors="replace"))
+    text = " ".join(text.split())
+    return text[:limit] + ("..." if len(text) > limit else "")
+
+
+_STATUS_CODES: Final = {401: "INVALID_AUTHENTICATION", 403: "MISSING_SCOPES", 429: "RATE_LIMIT"}
+
+
+def _error_fields(parsed: Any) -> tuple[str | None, str | None, str | None]:
+    """``(code, message, correlation_id)`` read from an error body of any known shape."""
+    if not isinstance(parsed, Mapping):
+        return None, None, None
+    code: str | None = None
+    results = parsed.get("validationResults")
+    if isinstance(results, list):
+        for result in results:
+            if isinstance(result, Mapping) and isinstance(result.get("error"), str):
+                code = result["error"]
+                break
+    if code is None:
+        errors = parsed.get("errors")  # date-versioned API: errors[].code
+        if isinstance(errors, list):
+            for err in errors:
+                if isinstance(err, Mapping) and isinstance(err.get("code"), str):
+                    code = err["code"]
+                    break
+    if code is None:
+        for key in ("errorType", "category", "error", "subCategory"):
+            value = parsed.get(key)
+            if isinstance(value, str) and value:
+                code = value
+                break
+    message = parsed.get("message")
+    cid = parsed.get("correlationId")
+    return (
+        code,
+        message if isinstance(message, str) else None,
+        cid if isinstance(cid, str) else None,
+    )
+
+
+# ------------------------------------------------------------------ transport
+class Transport:
+    """One HubSpot account over HTTP: the token, the session, the rate limiter and retries.
+
+    Thread-safe. It knows no endpoint: :class:`~pandas_hubtickets.client.TicketsClient`
+    builds one from its own (documented) arguments and sends every call through
+    :meth:`send`.
+
+    Parameters
+    ----------
+    token : str or None
+        The access token; ``None`` reads the ``HUBSPOT_ACCESS_TOKEN`` variable.
+    base_url, requests_per_10s, max_workers, timeout, max_retries, backoff_factor, verify, \
+session, limiter
+        As for :class:`~pandas_hubtickets.client.TicketsClient`, which documents them.
+
+    Raises
+    ------
+    ConfigurationError
+        No token, a non-https base URL, ``verify=False``, a bad argument.
+
+    Examples
+    --------
+    >>> transport = Transport("pat-na1-example", base_url="https://api.hubapi.com",
+    ...     requests_per_10s=100, max_workers=4, timeout=(5.0, 30.0), max_retries=5,
+    ...     backoff_factor=0.5, verify=True, session=None, limiter=None)
+    >>> transport
+    Transport(base_url='https://api.hubapi.com', requests_per_10s=100, token=<redacted>)
+    >>> transport.close()
+    """
+
+    def __init__(
+        self,
+        token: str | None,
+        *,
+        base_url: str,
+        requests_per_10s: int,
+        max_workers: int,
+        timeout: float | tuple[float, float],
+        max_retries: int,
+        backoff_factor: float,
+        verify: bool | str,
+        session: requests.Session | None,
+        limiter: RateLimiter | None,
+    ) -> None:
+        self._token = _resolve_token(token)
+        self.base_url = _check_base_url(base_url)
+        self.requests_per_10s = _check_int("requests_per_10s", requests_per_10s, 1)
+        self.max_workers = _check_int("max_workers", max_workers, 1)
+        self.max_retries = _check_int("max_retries", max_retries, 0)
+        if (
+            isinstance(backoff_factor, bool)
+            or not isinstance(backoff_factor, (int, float))
+            or not 0 <= backoff_factor <= BACKOFF_MAX
+        ):
+            raise ConfigurationError(
+                f"backoff_factor must be a number of seconds in [0, {BACKOFF_MAX:g}], "
+                f"got {backoff_factor!r}"
+            )
+        self.backoff_factor = float(backoff_factor)
+        self.timeout = _check_timeout(timeout)
+        self.verify = _check_verify(verify)
+        if limiter is not None and not isinstance(limiter, RateLimiter):
+            raise ConfigurationError(f"limiter must be a RateLimiter, got {limiter!r}")
+        self.limiter = limiter or RateLimiter(
+            self.requests_per_10s, 10.0, margin=self.max_workers - 1
+        )
+        if limiter is not None:
+            self.requests_per_10s = limiter.max_requests
+
+        self._auth = _BearerAuth(self._token)
+        self._hooks = _Hooks(self.limiter)
+        self._retry = _HubSpotRetry(
+            total=self.max_retries,
+            connect=CONNECT_RETRIES,  # never connected: nothing sent, fail fast
+            read=None,
+            redirect=False,
+            status=None,
+            other=0,  # TLS failures and the like: retrying will not help
+            allowed_methods=None,  # POST too: a batch update of the same values is idempotent
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=self.backoff_factor,
+            backoff_jitter=self.backoff_factor,
+            backoff_max=BACKOFF_MAX,
+            raise_on_status=False,  # give back the last response; send() builds the error
+            respect_retry_after_header=True,
+            hooks=self._hooks,
+        )
+        self._adapter = HTTPAdapter(
+            max_retries=self._retry,
+            pool_connections=1,
+            pool_maxsize=max(10, self.max_workers),
+        )
+        self._owns_session = session is None
+        self._session = session if session is not None else requests.Session()
+        self._session.mount(self.base_url + "/", self._adapter)
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return (
+            f"Transport(base_url={self.base_url!r}, requests_per_10s={self.requests_per_10s}, "
+            f"token={_REDACTED})"
+        )
+
+    def __getstate__(self) -> Any:
+        raise TypeError("a Transport cannot be pickled (it holds a token and a session)")
+
+    def close(self) -> None:
+        """Release the connections (and the session, if the transport made it); idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_session:
+            self._session.close()
+        else:
+            self._adapter.close()
+
+    # -------------------------------------------------------------- low level
+    def _url(self, path: str) -> str:
+        if not isinstance(path, str) or not path.startswith("/") or path.startswith("//"):
+            raise ValueError(f"path must be relative to base_url and start with '/', got {path!r}")
+        if "://" in path or "\\" in path:
+            raise ValueError(f"path must be relative to base_url, got {path!r}")
+        return self.base_url + path
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        body: Any = None,
+    ) -> Reply:
+        """Send one request, with rate limiting and retries (documented at ``TicketsClient.send``).
+
+        Examples
+        --------
+        >>> reply = client.send("GET", "/crm-objects/v1/objects/tickets/176602")
+        >>> reply.status, reply.attempts
+        (200, 1)
+        """
+        if self._closed:
+            raise ConfigurationError("this TicketsClient is closed; create a new one")
+        method = method.upper()
+        url = self._url(path)
+        log_path = path.split("?", 1)[0]
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        data: bytes | None = None
+        if body is not None:
+            if isinstance(body, bytes):
+                data = body
+            elif isinstance(body, str):
+                data = body.encode("utf-8")
+            else:
+                data = _encode_json(body)
+            headers["Content-Type"] = "application/json"
+
+        state = _CallState(method=method, path=log_path, max_attempts=self.max_retries + 1)
+        self._hooks.state = state
+        rate_limited = 0
+        broken_reads = 0
+        try:
+            while True:
+                state.attempts += 1
+                self.limiter.acquire()
+                started = time.monotonic()
+                try:
+                    resp = self._session.request(
+                        method,
+                        url,
+                        params=params,
+                        data=data,
+                        headers=headers,
+                        auth=self._auth,
+                        timeout=self.timeout,
+                        verify=self.verify,
+                        allow_redirects=False,
+                    )
+                except requests.RequestException as exc:
+                    if self._broke_mid_body(exc):
+                        state.sent = True
+                    if self._broke_mid_body(exc) and state.attempts < state.max_attempts:
+                        # urllib3 retries only until the headers; a body cut off
+                        # half-way lands here, and is retried by hand.
+                        broken_reads += 1
+                        delay = self._backoff(broken_reads)
+                        log.warning(
+                            "%s %s: %s; retrying in %.2f s (attempt %d of %d)",
+                            method,
+                            log_path,
+                            type(exc).__name__,
+                            delay,
+                            state.attempts + 1,
+                            state.max_attempts,
+                        )
+                        self.limiter.hold(delay)
+                        continue
+                    raise self._transport_error(exc, state) from self._sanitized(exc)
+                elapsed = time.monotonic() - started
+                state.sent = True
+                status = resp.status_code
+                log.debug(
+                    "%s %s -> %d (attempt %d, %.3f s)",
+                    method,
+                    log_path,
+                    status,
+                    state.attempts,
+                    elapsed,
+                )
+                self.limiter.observe(resp.headers)
+                content = resp.content or b""
+                parsed, is_json = _parse_json(content)
+                if 200 <= status < 300:
+                    if not is_json:
+                        raise HubSpotError(
+                            status,
+                            "the response body is not JSON: " + _text_summary(content),
+                            error="INVALID_RESPONSE",
+                            body=content.decode("utf-8", errors="replace"),
+                            attempts=state.attempts,
+                        )
+                    return Reply(status, parsed, state.attempts, CaseInsensitiveDict(resp.headers))
+                if status == 429:
+                    rate_limited += 1
+                    delay = self._rate_limit_delay(resp, parsed, content, state, rate_limited)
+                    self.limiter.hold(delay)
+                    continue
+                raise self._hubspot_error(resp, parsed, is_json, content, state)
+        finally:
+            self._hooks.state = None
+
+    # The helpers of send() -------------------------------------------------
+    def _backoff(self, n: int) -> float:
+        base = self.backoff_factor * (2 ** (n - 1))
+        return float(min(BACKOFF_MAX, base + random.uniform(0, self.backoff_factor)))
+
+    @staticmethod
+    def _broke_mid_body(exc: requests.RequestException) -> bool:
+        """True for a failure while reading the body (after urllib3's retries applied)."""
+        if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+            return True
+        if isinstance(exc, requests.exceptions.SSLError):
+            return False
+        inner = exc.args[0] if exc.args else None
+        return isinstance(exc, requests.ConnectionError) and isinstance(
+            inner, (ReadTimeoutError, ProtocolError)
+        )
+
+    @staticmethod
+    def _sanitized(exc: requests.RequestException) -> requests.RequestException:
+        # requests' exceptions keep the prepared request, whose headers hold the token.
+        exc.request = None
+        exc.response = None
+        return exc
+
+    def _transport_error(self, exc: requests.RequestException, state: _CallState) -> TransportError:
+        inner: BaseException = exc
+        if exc.args and isinstance(exc.args[0], MaxRetryError):
+            inner = exc.args[0].reason or exc.args[0]
+        elif exc.args and isinstance(exc.args[0], BaseException):
+            inner = exc.args[0]
+        if isinstance(inner, ProtocolError) and len(inner.args) > 1:
+            reason = f"{inner.args[0]} ({inner.args[1]!r})"
+        else:  # drop urllib3's "<...HTTPConnection object at 0x..>: " prefix
+            reason = _CONNECTION_REPR.sub("", str(inner)) or type(inner).__name__
+        noun = "attempt" if state.attempts == 1 else "attempts"
+        cause = f"{type(inner).__name__}: {reason}"
+        if _never_connected(inner) and not state.sent:
+            return UnreachableError(
+                self._token.scrub(
+                    f"cannot connect to {self.base_url} ({cause}; {state.attempts} {noun}); "
+                    f"nothing was sent, so nothing was changed. Check base_url and the "
+                    f"network, then run again"
+                ),
+                attempts=state.attempts,
+                url=self.base_url,
+            )
+        message = self._token.scrub(
+            f"{state.method} {state.path} failed after {state.attempts} {noun}: {cause}"
+        )
+        return TransportError(message, attempts=state.attempts)
+
+    def _rate_limit_delay(
+        self,
+        resp: requests.Response,
+        parsed: Any,
+        content: bytes,
+        state: _CallState,
+        n: int,
+    ) -> float:
+        """Seconds to pause after a 429 -- or raise when it must not (or cannot) be retried."""
+        policy = parsed.get("policyName") if isinstance(parsed, Mapping) else None
+        policy = policy.upper() if isinstance(policy, str) else None
+        if policy is None and resp.headers.get("X-HubSpot-RateLimit-Daily-Remaining") == "0":
+            policy = "DAILY"
+        if policy == "DAILY" or state.attempts >= state.max_attempts:
+            raise self._hubspot_error(resp, parsed, True, content, state, policy=policy)
+        retry_after = resp.headers.get("Retry-After")
+        delay: float | None = None
+        if retry_after:
+            try:
+                delay = self._retry.parse_retry_after(retry_after)  # at most RETRY_AFTER_MAX
+            except InvalidHeader:
+                delay = None
+        if delay is None:
+            # No Retry-After (HubSpot sends none): back off exponentially, at
+            # most one window. observe() has already held the limiter until
+            # its window has room if HubSpot said no requests are left.
+            interval = 1.0 if policy == "SECONDLY" else self.limiter.window
+            interval_ms = resp.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds", "")
+            if policy != "SECONDLY" and interval_ms.isdigit() and int(interval_ms) > 0:
+                interval = int(interval_ms) / 1000.0  # the server's window is the truth
+            delay = min(interval, self._backoff(n))
+        log.warning(
+            "%s %s: 429 %s; pausing all requests %.2f s (attempt %d of %d)",
+            state.method,
+            state.path,
+            policy or "rate limit",
+            delay,
+            state.attempts + 1,
+            state.max_attempts,
+        )
+        return delay
+
+    def _hubspot_error(
+        self,
+        resp: requests.Response,
+        parsed: Any,
+        is_json: bool,
+        content: bytes,
+        state: _CallState,
+        policy: str | None = None,
+    ) -> HubSpotError:
+        status = resp.status_code
+        code, message, cid = _error_fields(parsed)
+        if code is None:
+            code = _STATUS_CODES.get(status)
+        if message is None:
+            summary = _text_summary(content) if content.strip() else ""
+            message = summary or resp.reason or f"HTTP {status}"
+        if 300 <= status < 400:
+            message = f"unexpected redirect to {resp.headers.get('Location', '?')!r} ({message})"
+        cid = cid or resp.headers.get("X-HubSpot-Correlation-Id")
+        body: Any = (
+            parsed
+            if (is_json and parsed is not None)
+            else (self._token.scrub(content.decode("utf-8", errors="replace")) if content else None)
+        )
+        message = self._token.scrub(message)
+        if status == 429:
+            return RateLimitError(
+                status,
+                message,
+                policy=policy,
+                error=code,
+                body=body,
+                correlation_id=cid,
+                attempts=state.attempts,
+            )
+        return HubSpotError(
+            status, message, error=code, body=body, correlation_id=cid, attempts=state.attempts
+        )
+
+    # ------------------------------------------------------------ the calls

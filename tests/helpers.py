@@ -1,0 +1,70 @@
+"""What tests/test_transport.py and tests/test_client.py share: a token, clients, servers."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from pandas_hubtickets.client import TicketsClient
+from pandas_hubtickets.testing import FakeHubSpot
+
+TOKEN = "pat-na1-11111111-2222-3333-4444-SECRETSECRET"
+
+
+def client_for(hub: FakeHubSpot, token: str | None = None, **kwargs: Any) -> TicketsClient:
+    """A client of ``hub`` with tiny timeouts and backoff."""
+    options: dict[str, Any] = {
+        "base_url": hub.base_url,
+        "backoff_factor": 0.01,
+        "timeout": (2.0, 2.0),
+        "max_retries": 5,
+    }
+    options.update(kwargs)
+    return TicketsClient(token or hub.token, **options)
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that was free a moment ago (nothing listens on it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def update_body(ticket_id: int, **props: str) -> list[dict[str, Any]]:
+    return [
+        {"objectId": ticket_id, "properties": [{"name": k, "value": v} for k, v in props.items()]}
+    ]
+
+
+@contextmanager
+def canned_server(body: Any) -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """A local server answering every GET with ``body`` (JSON); yields its URL and headers seen."""
+    seen: list[dict[str, str]] = []
+    payload = json.dumps(body).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(dict(self.headers.items()))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
