@@ -16,6 +16,7 @@ the answers are merged per ticket.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from numbers import Integral
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 __all__ = [
+    "BASE_URL_ENV_VAR",
     "DEFAULT_BASE_URL",
     "MAX_QUERY_CHARS",
     "TOKEN_ENV_VAR",
@@ -42,6 +44,8 @@ __all__ = [
     "TicketsClient",
 ]
 
+#: The environment variable that overrides the default base URL (a sandbox, a proxy, the emulator).
+BASE_URL_ENV_VAR: Final = "HUBSPOT_BASE_URL"
 V1_TICKETS: Final = "/crm-objects/v1/objects/tickets"
 PROPERTIES_V2: Final = "/properties/v2/tickets/properties"
 MAX_BATCH: Final = 100
@@ -130,9 +134,11 @@ class TicketsClient:
     token : str, optional
         A private-app / service-key / OAuth access token. Defaults to the
         ``HUBSPOT_ACCESS_TOKEN`` environment variable.
-    base_url : str, default "https://api.hubapi.com"
-        Must be https; plain http is accepted only for loopback hosts
-        (127.0.0.0/8, ::1, localhost), e.g. the local emulator.
+    base_url : str, optional
+        Defaults to the ``HUBSPOT_BASE_URL`` environment variable, else
+        ``"https://api.hubapi.com"``. Must be https; plain http is accepted
+        only for loopback hosts (127.0.0.0/8, ::1, localhost), e.g. the local
+        emulator.
     requests_per_10s : int, default 100
         Your account's burst limit (100 Free/Starter, 190 Professional and
         Enterprise, 250 with the limit increase pack). Ignored if ``limiter``
@@ -190,7 +196,7 @@ class TicketsClient:
         self,
         token: str | None = None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         requests_per_10s: int = 100,
         max_workers: int = 4,
         timeout: float | tuple[float, float] = (5.0, 30.0),
@@ -200,6 +206,8 @@ class TicketsClient:
         session: requests.Session | None = None,
         limiter: RateLimiter | None = None,
     ) -> None:
+        if base_url is None:
+            base_url = os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL
         self._transport = Transport(
             token,
             base_url=base_url,

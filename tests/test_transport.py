@@ -70,6 +70,20 @@ class TestConstruction:
             assert client.get(ticket_id)["objectId"] == ticket_id
         assert [r.status for r in hub.requests] == [200]
 
+    def test_base_url_from_env(self, hub: FakeHubSpot, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
+        monkeypatch.setenv("HUBSPOT_BASE_URL", hub.base_url)
+        (ticket_id,) = hub.seed_tickets(1)
+        with TicketsClient() as client:
+            assert client.base_url == hub.base_url
+            assert client.get(ticket_id)["objectId"] == ticket_id
+        monkeypatch.setenv("HUBSPOT_BASE_URL", "http://example.com")  # checked like the argument
+        with pytest.raises(ConfigurationError, match="must use https"):
+            TicketsClient()
+        monkeypatch.delenv("HUBSPOT_BASE_URL")
+        with TicketsClient() as client:
+            assert client.base_url == "https://api.hubapi.com"
+
     def test_argument_beats_env(self, hub: FakeHubSpot, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-wrong")
         (ticket_id,) = hub.seed_tickets(1)
