@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-pandas22 demo bench clean
+.PHONY: test test-min demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,16 +19,22 @@ test: $(STAMP)
 	$(PY) -m ruff format --check pandas_hubtickets tests benchmarks tools conftest.py
 	$(PY) -m mypy
 
-## make test-pandas22: the pytest suite again on the oldest supported pandas (2.2)
-OLD_VENV := .venv-pandas22
-$(OLD_VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(OLD_VENV)
-	$(OLD_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(OLD_VENV)/bin/python -m pip install --quiet -e '.[test]' 'pandas==2.2.*'
+## make test-min: the pytest suite with every dependency at its declared lower bound
+## (.ci/constraints-min.txt) on the oldest supported Python, where it is installed
+PYTHON_MIN ?= $(shell python3.10 -c '' 2>/dev/null && echo python3.10 \
+	|| { p=$$(pyenv prefix 3.10 2>/dev/null) && echo $$p/bin/python3.10; } || echo $(PYTHON))
+MIN_VENV := .venv-min
+MIN_CONSTRAINTS := .ci/constraints-min.txt
+$(MIN_VENV)/.installed: pyproject.toml $(MIN_CONSTRAINTS)
+	rm -rf $(MIN_VENV)
+	$(PYTHON_MIN) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MIN_VENV)/bin/python -m pip install --quiet -e '.[test]' -c $(MIN_CONSTRAINTS)
 	touch $@
 
-test-pandas22: $(OLD_VENV)/.installed
-	$(OLD_VENV)/bin/python -m pytest tests pandas_hubtickets --doctest-modules -q
+test-min: $(MIN_VENV)/.installed
+	$(MIN_VENV)/bin/python tools/check_min_versions.py --installed
+	$(MIN_VENV)/bin/python -m pytest tests pandas_hubtickets --doctest-modules -q
 
 ## make demo: the main job against the built-in local emulator (no account, no network)
 demo: $(STAMP)
@@ -39,4 +45,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) $(OLD_VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(MIN_VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
