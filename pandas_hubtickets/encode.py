@@ -46,8 +46,6 @@ _EPOCH = pd.Timestamp(0, tz="UTC")
 _ONE_MS = pd.Timedelta(1, "ms")
 _MS_PER_UNIT = {"s": (1000, 1), "ms": (1, 1), "us": (1, 1000), "ns": (1, 1_000_000)}
 _INT_SAFE = 2.0**63
-# string_view arrived in pyarrow 16; before it no array can have that type.
-_is_string_view = getattr(pa.types, "is_string_view", lambda t: False)
 
 #: Problems found in one column: (row positions, code, reason) triples.
 Problems = list[tuple[np.ndarray, str, str]]
@@ -138,7 +136,7 @@ def _encode_arrow(arr: pa.Array) -> tuple[pa.StringArray, Problems]:
         return _take_encoded(_encode_arrow(arr.dictionary), codes, missing)
     if pa.types.is_null(t):
         return pa.nulls(len(arr), pa.string()), []
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or _is_string_view(t):
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
         return _checked_text(arr.cast(pa.string()))
     if pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_decimal(t):
         return arr.cast(pa.string()), []
