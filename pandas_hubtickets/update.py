@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 import logging
-import sys
 import threading
 import time
 import uuid
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 import pandas as pd
 
+from ._progress import Progress, progress_bar
 from .definitions import check_values
 from .errors import (
     FlattenError,
@@ -291,14 +291,6 @@ class _Sender:
             result.responses.append(reply.data)
 
 
-def _progress_bar(progress: bool | None, total: int) -> Any:
-    from tqdm.auto import tqdm
-
-    if progress is None:
-        progress = sys.stderr.isatty() or "ipykernel" in sys.modules
-    return tqdm(total=total, unit="row", desc="hubtickets update", disable=not progress)
-
-
 def _journal_rows(run: _Run, result: _BatchResult, run_id: str) -> Iterator[dict[str, Any]]:
     frags = run.encoded.fragments
     for o in result.outcomes:
@@ -369,7 +361,7 @@ def update(
     sender = _Sender(client, encoded)
     run_id = uuid.uuid4().hex
     stop: BaseException | None = None
-    bar = _progress_bar(progress, len(pending))
+    bar = progress_bar(len(pending), desc="hubtickets update", unit="row", enabled=progress)
     pool = ThreadPoolExecutor(max_workers=client.max_workers, thread_name_prefix="hubtickets")
     unrecorded = {pool.submit(sender, i, rows): rows for i, rows in enumerate(batches)}
     try:
@@ -413,7 +405,7 @@ def _findings(client: TicketsClient, encoded: EncodedFrame) -> list[Problem]:
 
 
 def _finish(
-    run: _Run, result: _BatchResult, book: Journal | None, run_id: str, bar: Any
+    run: _Run, result: _BatchResult, book: Journal | None, run_id: str, bar: Progress
 ) -> BaseException | None:
     """Record a finished batch (and journal it); return why the run must stop, if it must."""
     run.record(result)
