@@ -9,7 +9,9 @@ from . import accessor as _accessor  # noqa: F401  (registers DataFrame.hubticke
 from ._version import __version__
 from .client import TicketsClient
 from .errors import (
+    ArgumentTypeError,
     ConfigurationError,
+    DefinitionsUnavailable,
     FlattenError,
     HubSpotError,
     HubTicketsError,
@@ -20,14 +22,16 @@ from .errors import (
     UpdateInterrupted,
     UpdateStopped,
 )
-from .flatten import current, flatten, read_tidy
+from .flatten import current, flatten, read_tidy, write_tidy
 from .update import UpdateResult
 
 # A library logs, the application decides where it goes (nothing is printed by default).
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "ArgumentTypeError",
     "ConfigurationError",
+    "DefinitionsUnavailable",
     "FlattenError",
     "HubSpotError",
     "HubTicketsError",
@@ -43,4 +47,5 @@ __all__ = [
     "current",
     "flatten",
     "read_tidy",
+    "write_tidy",
 ]

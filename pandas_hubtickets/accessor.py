@@ -83,7 +83,8 @@ class HubTicketsAccessor:
         ------
         PayloadError
             Listing every problem at once (``.problems`` is a DataFrame with
-            columns ``row``, ``objectId``, ``column``, ``problem``): a missing
+            columns ``row``, ``objectId``, ``column``, ``code``, ``value``,
+            ``problem``): a missing
             id column; ids missing, not whole, not positive or duplicated;
             bad property names; values that cannot be sent.
 
@@ -107,22 +108,22 @@ class HubTicketsAccessor:
 
     def to_batches(
         self,
-        size: int = 100,
+        batch_size: int = 100,
         properties: Sequence[Hashable] | str | None = None,
         *,
         id_column: str = "objectId",
         na: NaMode = "skip",
         api: Api = "v1",
     ) -> Iterator[Any]:
-        """Bodies of at most ``size`` tickets each, in row order.
+        """Bodies of at most ``batch_size`` tickets each, in row order.
 
         The frame is validated and encoded before this returns, so a bad frame
         raises here and not half-way through the iteration.
 
         Parameters
         ----------
-        size : int, default 100
-            Tickets per body, from 1 to 100 (HubSpot's limit).
+        batch_size : int, default 100
+            Tickets per body, from 1 to 100 (HubSpot's limit), as in :meth:`update`.
         properties, id_column, na, api
             As in :meth:`to_payload`.
 
@@ -138,9 +139,9 @@ class HubTicketsAccessor:
         >>> [len(b) for b in df.hubtickets.to_batches(2)]
         [2, 1]
         """
-        size = check_batch_size(size)
+        batch_size = check_batch_size(batch_size)
         encoded = encode_frame(self._obj, properties, id_column=id_column, na=na, api=api)
-        return (encoded.flavor.wrap(encoded.records(rows)) for rows in encoded.batches(size))
+        return (encoded.flavor.wrap(encoded.records(rows)) for rows in encoded.batches(batch_size))
 
     def to_json(
         self,
@@ -204,8 +205,14 @@ class HubTicketsAccessor:
             the same update again with the same journal sends only the rows
             not yet updated with these values.
         dry_run : bool, default False
-            Send nothing (no request at all); the result's ``payload`` is the
-            body that would be sent (without the rows the journal says are done).
+            Every check of a real run (the property definitions are read:
+            one GET request), nothing written. Rows that would be sent are
+            ``dry_run``, rows that would be refused ``failed`` with the code
+            (with ``on_invalid="raise"``, the same PayloadError a real run
+            raises); the result's ``payload`` is the body that would be sent
+            (without the rows the journal says are done). Only HubSpot can
+            tell an unknown ticket id: such a row is ``dry_run`` here and
+            ``failed`` in a real run.
         check_properties : bool, default True
             Read HubSpot's ticket property definitions first (one request) and
             check every column and value against them: unknown or read-only
@@ -213,31 +220,48 @@ class HubTicketsAccessor:
             instead of values), booleans, numbers, dates not at midnight UTC,
             spaces around non-text values. HubSpot refuses a whole batch for
             one such value, so finding them here saves the requests that
-            would isolate them. Skipped, with a logged warning, when the
-            definitions cannot be read.
+            would isolate them. When the definitions cannot be read, the run
+            raises :class:`~pandas_hubtickets.DefinitionsUnavailable`; pass
+            ``False`` to send without the check.
         on_invalid : {"raise", "skip"}, default "raise"
-            What the check does with bad values: ``"raise"`` refuses the frame
-            with a :class:`~pandas_hubtickets.PayloadError` listing them all;
-            ``"skip"`` reports those rows ``failed`` (with HubSpot's code) and
-            sends the others. A bad column always raises.
+            What to do with rows that cannot be sent as they are (bad ids,
+            duplicates, unsendable values, values the definitions refuse),
+            all found in one pass: ``"raise"`` refuses the frame with a
+            :class:`~pandas_hubtickets.PayloadError` listing them all;
+            ``"skip"`` reports those rows ``failed`` (``error`` holds the
+            first code, ``result.problems`` every problem) and sends the
+            others. A frame-level problem (no id column, a column HubSpot
+            does not have, a read-only one) always raises.
 
         Returns
         -------
         UpdateResult
             ``.report`` has one row per input row (same index and order):
-            ``objectId``, ``status``, ``http_status``, ``error``, ``message``,
-            ``attempts``, ``batch``; ``.tickets`` is the tidy frame of what
-            HubSpot returned; ``.failed_rows()`` the rows to fix and resend.
+            ``objectId``, ``status`` (``updated``; ``already_updated``, the
+            journal's rows from an earlier run; ``failed``; ``skipped``,
+            nothing to send; ``not_sent``; ``dry_run``), ``http_status``,
+            ``error``, ``message``, ``attempts``, ``batch``; ``.counts`` the
+            rows per status; ``.problems`` every problem of the rows refused
+            before sending; ``.tickets`` the tidy frame of what HubSpot
+            returned; ``.failed_rows()`` the rows to fix and resend.
 
         Raises
         ------
+        ArgumentTypeError
+            An argument of the wrong type (a ``TypeError``), e.g. a URL
+            instead of a ``TicketsClient``.
+        ConfigurationError
+            A bad argument value (a ``ValueError``): ``batch_size`` out of
+            range, an unknown ``na`` or ``on_invalid``, a journal folder.
         PayloadError
             Bad input, before anything is sent: see :meth:`to_payload`, and
             ``check_properties``.
+        DefinitionsUnavailable
+            The property definitions could not be read (nothing was sent).
         UpdateStopped
-            The run stopped early (HubSpot's DAILY limit, an authentication
-            error, an unexpected error); ``exc.result`` is the partial result,
-            every row ``updated``, ``failed``, ``skipped`` or ``not_sent``.
+            The run stopped early (HubSpot unreachable, its DAILY limit, an
+            authentication error, an unexpected error); ``exc.result`` is the
+            partial result, rows not sent are ``not_sent``.
         UpdateInterrupted
             Ctrl-C; a ``KeyboardInterrupt`` carrying ``exc.result`` likewise.
 
