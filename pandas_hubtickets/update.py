@@ -15,12 +15,14 @@ from __future__ import annotations
 import html
 import itertools
 import logging
+import signal
 import threading
 import time
 import uuid
 import warnings
 from collections.abc import Hashable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -48,6 +50,7 @@ from .payload import EncodedFrame, NaMode, Problem, ProblemList, check_batch_siz
 
 if TYPE_CHECKING:
     import os
+    from types import FrameType
 
     from .client import TicketsClient
 
@@ -434,22 +437,28 @@ def update(
     bar = progress_bar(len(pending), desc="hubtickets update", unit="row", enabled=progress)
     pool = ThreadPoolExecutor(max_workers=client.max_workers, thread_name_prefix="hubtickets")
     unrecorded = {pool.submit(sender, i, rows): rows for i, rows in enumerate(batches)}
+    ctrl_c = _CtrlC()
     try:
-        while unrecorded and stop is None:
-            done, _ = wait(unrecorded, return_when=FIRST_COMPLETED)
-            for future in done:
-                del unrecorded[future]
-                stop = _finish(run, future.result(), book, run_id, bar) or stop
+        with ctrl_c.installed():
+            while unrecorded and stop is None:
+                done, _ = wait(unrecorded, return_when=FIRST_COMPLETED)
+                for future in done:
+                    with ctrl_c.deferred():  # recorded and journaled, or neither
+                        del unrecorded[future]
+                        stop = _finish(run, future.result(), book, run_id, bar) or stop
     except (Exception, KeyboardInterrupt) as exc:  # stop, and keep every outcome we have
         stop = exc
     finally:
         sender.stopped.set()  # no new request starts, not even a split half
         pool.shutdown(wait=False, cancel_futures=True)
         try:
-            for future in list(unrecorded):  # batches in flight when the run stopped
-                if not future.cancelled():
-                    _finish(run, future.result(), book, run_id, bar)
-                del unrecorded[future]
+            with ctrl_c.installed():
+                for future in list(unrecorded):  # batches in flight when the run stopped
+                    outcome = None if future.cancelled() else future.result()
+                    with ctrl_c.deferred():
+                        if outcome is not None:
+                            _finish(run, outcome, book, run_id, bar)
+                        del unrecorded[future]
         except KeyboardInterrupt as again:  # a second Ctrl-C: stop waiting for them
             stop = again
             for future, rows in unrecorded.items():
@@ -534,6 +543,51 @@ def _stopped(stop: BaseException, result: UpdateResult) -> str:
             "so running it again is safe; see .result"
         )
     return f"update stopped early: {stop}; see .result"
+
+
+class _CtrlC:
+    """Ctrl-C stops a run between two recorded batches, never half-way through recording one.
+
+    While :meth:`installed` (main thread only, and only over Python's default
+    handler), SIGINT raises ``KeyboardInterrupt`` at once, except inside
+    :meth:`deferred`, where it is held until the block ends: a batch is then
+    both in the report and in the journal, or in neither.
+    """
+
+    def __init__(self) -> None:
+        self._holding = False
+        self._pending = False
+
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        if self._holding:
+            self._pending = True
+        else:
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        own = (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        )
+        if own:
+            signal.signal(signal.SIGINT, self._handler)
+        try:
+            yield
+        finally:
+            if own:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+        if self._pending:
+            self._pending = False
+            raise KeyboardInterrupt
 
 
 def _finish(

@@ -293,6 +293,36 @@ def test_journal_resume_after_interrupt_sends_only_the_rest(tmp_path):
         assert third.report.loc["r0", "message"] is pd.NA
 
 
+class _CtrlCOnFirstBatch:
+    """A progress bar that presses Ctrl-C when the first batch is recorded, before its journal."""
+
+    def __init__(self, total, **kwargs):
+        self.pressed = False
+
+    def update(self, n):
+        if not self.pressed:
+            self.pressed = True
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, delivered to the main thread
+
+    def close(self):
+        pass
+
+
+def test_ctrl_c_while_a_batch_is_recorded_keeps_report_and_journal_alike(
+    tmp_path, hub, monkeypatch
+):
+    import pandas_hubtickets.update as update_module
+
+    monkeypatch.setattr(update_module, "progress_bar", _CtrlCOnFirstBatch)
+    journal = tmp_path / "push.jsonl"
+    with pytest.raises(UpdateInterrupted) as info:
+        edits(40).hubtickets.update(make_client(hub, max_workers=1), batch_size=10, journal=journal)
+    report = info.value.result.report
+    updated = set(report.loc[report["status"] == "updated", "objectId"])
+    entries = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert updated and {e["objectId"] for e in entries} == updated
+
+
 def test_journal_survives_a_line_cut_short(tmp_path, hub):
     journal = tmp_path / "push.jsonl"
     df = edits(10)
