@@ -8,13 +8,16 @@ import logging
 from . import accessor as _accessor  # noqa: F401  (registers DataFrame.hubtickets)
 from .client import TicketsClient
 from .errors import (
+    ArgumentTypeError,
     ConfigurationError,
+    DefinitionsUnavailable,
     FlattenError,
     HubSpotError,
     HubTicketsError,
     PayloadError,
     RateLimitError,
     TransportError,
+    UnreachableError,
     UpdateInterrupted,
     UpdateStopped,
 )
@@ -25,7 +28,9 @@ from .update import UpdateResult
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "ArgumentTypeError",
     "ConfigurationError",
+    "DefinitionsUnavailable",
     "FlattenError",
     "HubSpotError",
     "HubTicketsError",
@@ -33,6 +38,7 @@ __all__ = [
     "RateLimitError",
     "TicketsClient",
     "TransportError",
+    "UnreachableError",
     "UpdateInterrupted",
     "UpdateResult",
     "UpdateStopped",

@@ -107,22 +107,22 @@ class HubTicketsAccessor:
 
     def to_batches(
         self,
-        size: int = 100,
+        batch_size: int = 100,
         properties: Sequence[Hashable] | str | None = None,
         *,
         id_column: str = "objectId",
         na: NaMode = "skip",
         api: Api = "v1",
     ) -> Iterator[Any]:
-        """Bodies of at most ``size`` tickets each, in row order.
+        """Bodies of at most ``batch_size`` tickets each, in row order.
 
         The frame is validated and encoded before this returns, so a bad frame
         raises here and not half-way through the iteration.
 
         Parameters
         ----------
-        size : int, default 100
-            Tickets per body, from 1 to 100 (HubSpot's limit).
+        batch_size : int, default 100
+            Tickets per body, from 1 to 100 (HubSpot's limit), as in :meth:`update`.
         properties, id_column, na, api
             As in :meth:`to_payload`.
 
@@ -138,9 +138,9 @@ class HubTicketsAccessor:
         >>> [len(b) for b in df.hubtickets.to_batches(2)]
         [2, 1]
         """
-        size = check_batch_size(size)
+        batch_size = check_batch_size(batch_size)
         encoded = encode_frame(self._obj, properties, id_column=id_column, na=na, api=api)
-        return (encoded.flavor.wrap(encoded.records(rows)) for rows in encoded.batches(size))
+        return (encoded.flavor.wrap(encoded.records(rows)) for rows in encoded.batches(batch_size))
 
     def to_json(
         self,

@@ -82,7 +82,7 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"... {len(edits):,} rows, {edits.shape[1]} properties")
 
         _title("2. Dry run: what would be sent (nothing is)")
-        preview = update(edits, client, id_column="Ticket ID", dry_run=True)
+        preview = update(edits, client, id_column="Ticket ID", dry_run=True, on_invalid="skip")
         for obj in preview.payload[:3]:
             print(json.dumps(obj))
         print(preview)

@@ -20,13 +20,16 @@ if TYPE_CHECKING:
     from .update import UpdateResult
 
 __all__ = [
+    "ArgumentTypeError",
     "ConfigurationError",
+    "DefinitionsUnavailable",
     "FlattenError",
     "HubSpotError",
     "HubTicketsError",
     "PayloadError",
     "RateLimitError",
     "TransportError",
+    "UnreachableError",
     "UpdateInterrupted",
     "UpdateStopped",
 ]
@@ -103,6 +106,23 @@ class ConfigurationError(HubTicketsError, ValueError):
     """A bad argument to the client or to an update run (no token, http base URL, ...)."""
 
 
+class ArgumentTypeError(HubTicketsError, TypeError):
+    """An argument of the wrong type; the message names the type expected.
+
+    A ``TypeError``, so that generic ``except TypeError`` code keeps working.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import pandas_hubtickets as ht
+    >>> edits = pd.DataFrame({"objectId": [1], "subject": ["a"]})
+    >>> edits.hubtickets.update("https://api.hubapi.com")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pandas_hubtickets.errors.ArgumentTypeError: client must be a TicketsClient (...), got str
+    """
+
+
 class TransportError(HubTicketsError):
     """The request could not be completed (connection refused, timeouts) after all retries.
 
@@ -115,6 +135,10 @@ class TransportError(HubTicketsError):
     def __init__(self, message: str, *, attempts: int | None = None) -> None:
         self.attempts = attempts
         super().__init__(message)
+
+
+class UnreachableError(TransportError):
+    """The connection was never opened (refused, DNS failure): nothing can have been applied."""
 
 
 class HubSpotError(HubTicketsError):
@@ -169,6 +193,16 @@ class RateLimitError(HubSpotError):
     def __init__(self, status: int, message: str, *, policy: str | None = None, **kw: Any) -> None:
         self.policy = policy
         super().__init__(status, message, **kw)
+
+
+class DefinitionsUnavailable(HubTicketsError):
+    """HubSpot's ticket property definitions could not be read, so values cannot be checked.
+
+    Raised by an update run before anything is sent; the cause (a
+    :class:`HubSpotError` such as a 403 for a token without the schema scope,
+    or a :class:`TransportError`) is chained as ``__cause__``. Pass
+    ``check_properties=False`` to send without the check.
+    """
 
 
 class UpdateStopped(HubTicketsError):

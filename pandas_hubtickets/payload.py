@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .encode import encode_column
-from .errors import PROBLEM_COLUMNS, PayloadError
+from .errors import PROBLEM_COLUMNS, ArgumentTypeError, ConfigurationError, PayloadError
 
 __all__ = [
     "MAX_BATCH",
@@ -123,14 +123,37 @@ def _flavor(api: str) -> Flavor:
     try:
         return FLAVORS[api]
     except KeyError:
-        raise ValueError(f"api must be one of {sorted(FLAVORS)}, not {api!r}") from None
+        message = f"api must be one of {sorted(FLAVORS)}, not {api!r}"
+        raise ConfigurationError(message) from None
 
 
-def check_batch_size(size: object) -> int:
-    """Return ``size`` if it is a whole number from 1 to 100 (HubSpot's limit), else raise."""
-    if isinstance(size, bool) or not isinstance(size, int | np.integer) or not 1 <= size <= 100:
-        raise ValueError(f"batch size must be a whole number from 1 to {MAX_BATCH}, not {size!r}")
-    return int(size)
+def check_batch_size(batch_size: object) -> int:
+    """Return ``batch_size`` if it is a whole number from 1 to 100 (HubSpot's limit), else raise.
+
+    Raises
+    ------
+    ArgumentTypeError
+        When it is not an int (a float, a bool or a string is refused).
+    ConfigurationError
+        When it is out of range.
+
+    Examples
+    --------
+    >>> check_batch_size(50)
+    50
+    >>> check_batch_size(0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pandas_hubtickets.errors.ConfigurationError: batch_size must be ... from 1 to 100, not 0
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
+        got = type(batch_size).__name__
+        message = f"batch_size must be an int from 1 to {MAX_BATCH}, got {got} {batch_size!r}"
+        raise ArgumentTypeError(message)
+    if not 1 <= batch_size <= MAX_BATCH:
+        message = f"batch_size must be a whole number from 1 to {MAX_BATCH}, not {batch_size!r}"
+        raise ConfigurationError(message)
+    return int(batch_size)
 
 
 @dataclass(frozen=True)
@@ -208,11 +231,11 @@ class EncodedFrame:
             frags = frags.take(pa.array(np.asarray(positions), pa.int64()))
         return self.flavor.wrap_text(",".join(frags.drop_null().to_pylist()))
 
-    def batches(self, size: int) -> Iterator[np.ndarray]:
-        """Positions of the sendable rows, in chunks of at most ``size``."""
+    def batches(self, batch_size: int) -> Iterator[np.ndarray]:
+        """Positions of the sendable rows, in chunks of at most ``batch_size``."""
         rows = np.flatnonzero(self.sendable)
-        for start in range(0, len(rows), size):
-            yield rows[start : start + size]
+        for start in range(0, len(rows), batch_size):
+            yield rows[start : start + batch_size]
 
 
 def _json_strings(arr: pa.StringArray) -> pa.StringArray:
@@ -506,8 +529,16 @@ def encode_frame(
     >>> found.frame()[["row", "code"]].values.tolist()
     [[0, 'DUPLICATE_ID'], [1, 'DUPLICATE_ID']]
     """
+    if not isinstance(df, pd.DataFrame):
+        raise ArgumentTypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    if not isinstance(id_column, str):
+        got = type(id_column).__name__
+        raise ArgumentTypeError(f"id_column must be a str (a column or index name), got {got}")
+    if properties is not None and not isinstance(properties, Iterable):
+        got = type(properties).__name__
+        raise ArgumentTypeError(f"properties must be a list of column names or None, got {got}")
     if na not in _NA_MODES:
-        raise ValueError(f"na must be one of {_NA_MODES}, not {na!r}")
+        raise ConfigurationError(f"na must be one of {_NA_MODES}, not {na!r}")
     flavor = _flavor(api)
     collect = problems is not None
     found = problems if problems is not None else ProblemList(df.index)

@@ -13,6 +13,7 @@ and reads back parsed replies or typed errors.
 from __future__ import annotations
 
 import html
+import itertools
 import logging
 import threading
 import time
@@ -29,10 +30,15 @@ import pandas as pd
 from ._progress import Progress, progress_bar
 from .definitions import check_values
 from .errors import (
+    ArgumentTypeError,
+    ConfigurationError,
+    DefinitionsUnavailable,
     FlattenError,
     HubSpotError,
+    HubTicketsError,
     RateLimitError,
     TransportError,
+    UnreachableError,
     UpdateInterrupted,
     UpdateStopped,
 )
@@ -49,9 +55,14 @@ __all__ = ["REPORT_COLUMNS", "STATUSES", "UpdateResult", "update"]
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("updated", "failed", "skipped", "not_sent", "dry_run")
+STATUSES = ("updated", "already_updated", "failed", "skipped", "not_sent", "dry_run")
 REPORT_COLUMNS = ["objectId", "status", "http_status", "error", "message", "attempts", "batch"]
 _NOT_LANDED = ("failed", "not_sent")
+_RESUMED = "already updated by an earlier run (journal)"
+
+
+def _no_problems() -> pd.DataFrame:
+    return ProblemList(pd.RangeIndex(0)).frame()
 
 
 @dataclass(frozen=True)
@@ -82,9 +93,10 @@ class UpdateResult:
     ----------
     report : pandas.DataFrame
         One row per input row, same index and order; columns ``objectId``,
-        ``status`` (``updated``, ``failed``, ``skipped``, ``not_sent``,
-        ``dry_run``), ``http_status``, ``error`` (HubSpot's code such as
-        ``INVALID_DATE`` or the transport failure), ``message``, ``attempts``
+        ``status`` (one of :data:`STATUSES`: ``updated``, ``already_updated``,
+        ``failed``, ``skipped``, ``not_sent``, ``dry_run``), ``http_status``,
+        ``error`` (the first problem's code, HubSpot's code such as
+        ``INVALID_DATE``, or the transport failure), ``message``, ``attempts``
         (requests that carried the row), ``batch``.
     tickets : pandas.DataFrame
         The tidy frame (see :func:`pandas_hubtickets.flatten`) of everything
@@ -93,6 +105,12 @@ class UpdateResult:
         With ``dry_run=True``, the body that would have been sent.
     elapsed : float
         Seconds the run took.
+    problems : pandas.DataFrame
+        Every (row, column) problem of the rows refused before sending
+        (``on_invalid="skip"``), with the columns of
+        :attr:`PayloadError.problems <pandas_hubtickets.PayloadError>`:
+        ``row``, ``objectId``, ``column``, ``code``, ``value``, ``problem``.
+        A refused row's ``report`` entry shows only its first code.
     """
 
     report: pd.DataFrame
@@ -100,6 +118,7 @@ class UpdateResult:
     frame: pd.DataFrame = field(repr=False)
     payload: Any = None
     elapsed: float = 0.0
+    problems: pd.DataFrame = field(default_factory=_no_problems, repr=False)
 
     @property
     def counts(self) -> pd.Series:
@@ -108,7 +127,7 @@ class UpdateResult:
 
     @property
     def ok(self) -> bool:
-        """True when no row failed or was left unsent."""
+        """True when no row failed or was left unsent (``already_updated`` rows landed)."""
         return not self.report["status"].isin(_NOT_LANDED).any()
 
     def failed_rows(self) -> pd.DataFrame:
@@ -128,6 +147,8 @@ class UpdateResult:
         if len(failed):
             shown = failed[["objectId", "error", "message"]].head(5).to_string()
             lines.append("failed rows:\n" + shown + ("\n..." if len(failed) > 5 else ""))
+        if len(self.problems):
+            lines.append(f"{len(self.problems):,} problems found before sending: see .problems")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -151,19 +172,33 @@ class _Run:
         self.attempts = np.zeros(n, dtype=np.int64)
         self.batch = np.full(n, np.nan)
         self.responses: list[Any] = []
+        self.problems = _no_problems()
         self.started = time.monotonic()
 
-    def refuse(self, findings: list[Problem]) -> None:
-        """Fail, without sending them, the rows holding values HubSpot would refuse."""
-        for f in findings:
-            assert f.rows is not None, "a finding about a whole column refuses the frame"
-            rows = f.rows[self.status[f.rows] != "updated"]  # done by an earlier run: keep
-            first = rows[self.status[rows] == "not_sent"]
+    def refuse(self, found: ProblemList) -> None:
+        """Fail, without sending them, the rows with a problem; keep all their problems.
+
+        Rows an earlier run updated (the journal) keep ``already_updated``.
+        """
+        for p in found.items:
+            assert p.rows is not None, "a problem of a whole column refuses the frame"
+            rows = p.rows[self.status[p.rows] != "already_updated"]
+            first = rows[self.status[rows] != "failed"]
             self.status[rows] = "failed"
-            self.error[first] = f.code
-            for pos in rows.tolist():
-                note = f"{f.message} (found before sending)"
-                self.message[pos] = f"{self.message[pos]}; {note}" if self.message[pos] else note
+            self.error[first] = p.code
+            before = self.message[rows]
+            known = ~pd.isna(before)
+            note = f"{p.message} (found before sending)"
+            joined = np.where(known, before, "").astype(object) + ("; " + note)
+            self.message[rows] = np.where(known, joined, note)
+        refused = self.status == "failed"
+        kept = ProblemList(found.index, found.ids)
+        for p in found.items:
+            assert p.rows is not None
+            keep = refused[p.rows]
+            values = None if p.values is None else list(itertools.compress(p.values, keep))
+            kept.add(p.rows[keep], p.column, p.code, p.message, values)
+        self.problems = kept.frame()
 
     def record(self, result: _BatchResult) -> None:
         for o in result.outcomes:
@@ -195,6 +230,7 @@ class _Run:
             frame=self.frame,
             payload=payload,
             elapsed=time.monotonic() - self.started,
+            problems=self.problems,
         )
 
     def _tickets(self) -> pd.DataFrame:
@@ -232,10 +268,21 @@ def _is_fatal(exc: HubSpotError) -> bool:
     return daily or exc.status in (401, 403)
 
 
+def _stops_run(exc: HubSpotError | TransportError) -> bool:
+    """Whether a failure to read the definitions means no batch could be sent either.
+
+    A 403 there may be a scope the token lacks only for the definitions: it
+    does not stop the run but asks for ``check_properties=False``.
+    """
+    if isinstance(exc, HubSpotError):
+        return _is_fatal(exc) and exc.status != 403
+    return isinstance(exc, UnreachableError)
+
+
 class _Stop(Exception):
     """Raised inside a batch after an error that ends the whole run."""
 
-    def __init__(self, cause: HubSpotError) -> None:
+    def __init__(self, cause: HubTicketsError) -> None:
         self.cause = cause
         super().__init__(str(cause))
 
@@ -280,6 +327,9 @@ class _Sender:
                 self.stopped.set()
                 raise _Stop(exc) from exc
             return
+        except UnreachableError as exc:  # never connected: nothing applied, nothing will be
+            self.stopped.set()
+            raise _Stop(exc) from exc
         except TransportError as exc:
             status, code, message = _failure(exc)
             attempts = carried + (exc.attempts or 1)
@@ -317,8 +367,8 @@ def _resume(run: _Run, journal: Journal) -> None:
     frags = run.encoded.fragments
     for pos in np.flatnonzero(run.encoded.sendable).tolist():
         if (int(run.encoded.object_ids[pos]), fingerprint(frags[pos].as_py())) in done:
-            run.status[pos] = "updated"
-            run.message[pos] = "already updated by an earlier run (journal)"
+            run.status[pos] = "already_updated"
+            run.message[pos] = _RESUMED
 
 
 def update(
@@ -334,28 +384,48 @@ def update(
     dry_run: bool = False,
     check_properties: bool = True,
     on_invalid: Literal["raise", "skip"] = "raise",
+    problems: ProblemList | None = None,
 ) -> UpdateResult:
-    """Send a wide frame as v1 batch updates; see ``DataFrame.hubtickets.update``."""
-    if on_invalid not in ("raise", "skip"):
-        raise ValueError(f"on_invalid must be 'raise' or 'skip', not {on_invalid!r}")
+    """Send a wide frame as v1 batch updates; see ``DataFrame.hubtickets.update``.
+
+    Parameters
+    ----------
+    problems : ProblemList, optional
+        Problems the caller found in ``df`` itself (a command line that parses
+        dates per row, say), built with ``ProblemList(df.index)``: reported in
+        the same pass as every problem found here, under the same
+        ``on_invalid`` rule. The list is filled in place.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from pandas_hubtickets.payload import ProblemList
+    >>> edits = pd.DataFrame({"objectId": [176602, 178218], "subject": ["a", "b"]})
+    >>> found = ProblemList(edits.index)
+    >>> found.add(np.array([1]), "due_date", "INVALID_DATE", "'soon' is not a date", ["soon"])
+    >>> result = update(edits, client, on_invalid="skip", problems=found, progress=False)
+    >>> result.report["status"].tolist()
+    ['updated', 'failed']
+    >>> result.problems[["row", "column", "code", "value"]].values.tolist()
+    [[1, 'due_date', 'INVALID_DATE', 'soon']]
+    """
+    _check_arguments(df, client, on_invalid, problems, dry_run, check_properties, progress)
     batch_size = check_batch_size(batch_size)
-    encoded = encode_frame(df, properties, id_column=id_column, na=na)
+    found = problems if problems is not None else ProblemList(df.index)
+    encoded = encode_frame(df, properties, id_column=id_column, na=na, problems=found)
     book = Journal(journal) if journal is not None else None
     run = _Run(df, encoded)
     if book is not None:
         _resume(run, book)
+    if check_properties and (run.status == "not_sent").any():
+        found.extend(_findings(client, run))
+    if found.refuses_frame or (len(found) and on_invalid == "raise"):
+        found.raise_if_any()
+    run.refuse(found)
     pending = np.flatnonzero(run.status == "not_sent")
     if dry_run:
         run.status[pending] = "dry_run"
         return run.result(payload=encoded.flavor.wrap(encoded.records(pending)))
-    if check_properties and len(pending):
-        findings = _findings(client, encoded)
-        found = ProblemList(encoded.index, pd.Series(encoded.object_ids))
-        found.extend(findings)
-        if found.refuses_frame or (findings and on_invalid == "raise"):
-            found.raise_if_any()
-        run.refuse(findings)
-        pending = np.flatnonzero(run.status == "not_sent")
     batches = [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)]
     _ = encoded.fragments  # build every row's JSON once, before the worker threads share it
     sender = _Sender(client, encoded)
@@ -390,18 +460,80 @@ def update(
     if isinstance(stop, KeyboardInterrupt):
         raise UpdateInterrupted("update interrupted; see .result", result) from stop
     if stop is not None:
-        raise UpdateStopped(f"update stopped early: {stop}; see .result", result) from stop
+        raise UpdateStopped(_stopped(stop, result), result) from stop
     return result
 
 
-def _findings(client: TicketsClient, encoded: EncodedFrame) -> list[Problem]:
-    """What HubSpot's property definitions say it would refuse (one GET request)."""
+def _check_arguments(
+    df: object,
+    client: object,
+    on_invalid: object,
+    problems: object,
+    dry_run: object,
+    check_properties: object,
+    progress: object,
+) -> None:
+    """Refuse arguments of the wrong type or value before anything else happens."""
+    from .client import TicketsClient
+
+    if not isinstance(df, pd.DataFrame):
+        raise ArgumentTypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    if not isinstance(client, TicketsClient):
+        raise ArgumentTypeError(
+            "client must be a TicketsClient (e.g. ht.TicketsClient(...)), "
+            f"got {type(client).__name__}"
+        )
+    if on_invalid not in ("raise", "skip"):
+        raise ConfigurationError(f"on_invalid must be 'raise' or 'skip', not {on_invalid!r}")
+    for name, flag in (("dry_run", dry_run), ("check_properties", check_properties)):
+        if not isinstance(flag, bool):
+            raise ArgumentTypeError(f"{name} must be True or False, got {type(flag).__name__}")
+    if progress is not None and not isinstance(progress, bool):
+        got = type(progress).__name__
+        raise ArgumentTypeError(f"progress must be True, False or None, got {got}")
+    if problems is not None:
+        if not isinstance(problems, ProblemList):
+            got = type(problems).__name__
+            raise ArgumentTypeError(f"problems must be a ProblemList or None, got {got}")
+        if not problems.index.equals(df.index):
+            raise ConfigurationError("problems must be a ProblemList(df.index) of this frame")
+
+
+def _findings(client: TicketsClient, run: _Run) -> list[Problem]:
+    """What HubSpot's property definitions say it would refuse (one GET request).
+
+    Raises
+    ------
+    UpdateStopped
+        HubSpot cannot be reached at all, the token is refused (401) or the
+        DAILY limit is spent: the run stops with nothing sent.
+    DefinitionsUnavailable
+        Any other failure to read the definitions (a 403 for a token without
+        the scope, a server error after its retries).
+    """
     try:
         definitions = client.properties()
-    except (HubSpotError, TransportError) as exc:  # e.g. a token without the schema scope
-        log.warning("ticket property definitions unavailable (%s); values not checked", exc)
-        return []
-    return check_values(encoded, definitions)
+    except (HubSpotError, TransportError) as exc:
+        if _stops_run(exc):  # nothing else would succeed: stop before sending
+            result = run.result()
+            raise UpdateStopped(_stopped(exc, result), result) from exc
+        # e.g. a token without the scope, a server error after its retries
+        raise DefinitionsUnavailable(
+            f"could not read HubSpot's ticket property definitions to check the values "
+            f"before sending ({exc}); pass check_properties=False to send without this check"
+        ) from exc
+    return check_values(run.encoded, definitions)
+
+
+def _stopped(stop: BaseException, result: UpdateResult) -> str:
+    """The message of an UpdateStopped: why, and what it means for the rows left."""
+    if isinstance(stop, UnreachableError):
+        left = int((result.report["status"] == "not_sent").sum())
+        return (
+            f"update stopped: {stop}; nothing was sent for the {left:,} rows left not_sent, "
+            "so running it again is safe; see .result"
+        )
+    return f"update stopped early: {stop}; see .result"
 
 
 def _finish(

@@ -59,7 +59,7 @@ def test_push_dry_run_sends_nothing(hub, tmp_path):
     csv = tmp_path / "edits.csv"
     csv.write_text(f"Ticket ID,status\n{FIRST},CLOSED\n")
     assert main(["push", str(csv), "--base-url", hub.base_url, "--dry-run"]) == 0
-    assert hub.requests == []
+    assert [r.method for r in hub.requests] == ["GET"] and hub.writes == []  # the definitions
 
 
 def test_push_reports_bad_input_without_sending(hub, tmp_path, capsys):
@@ -67,7 +67,7 @@ def test_push_reports_bad_input_without_sending(hub, tmp_path, capsys):
     csv.write_text(f"Ticket ID,status\n{FIRST},CLOSED\n{FIRST},OPEN\n")
     assert main(["push", str(csv), "--base-url", hub.base_url]) == 2
     assert "appears in more than one row" in capsys.readouterr().err
-    assert hub.requests == []
+    assert [r.method for r in hub.requests] == ["GET"] and hub.writes == []  # the definitions
 
 
 def test_pull_saves_every_ticket(hub, tmp_path, capsys):

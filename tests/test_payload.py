@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 import pandas_hubtickets  # noqa: F401  (registers the accessor)
-from pandas_hubtickets import PayloadError
+from pandas_hubtickets import ArgumentTypeError, ConfigurationError, PayloadError
+from pandas_hubtickets.payload import encode_frame
 
 DATA = Path(__file__).parent / "data"
 
@@ -88,6 +89,17 @@ def test_bad_na_and_api_arguments(seed_frame):
         seed_frame.hubtickets.to_payload(na="drop")
     with pytest.raises(ValueError, match="api must be one of"):
         seed_frame.hubtickets.to_payload(api="v4")
+    with pytest.raises(ConfigurationError):  # under HubTicketsError too
+        seed_frame.hubtickets.to_payload(api="v4")
+
+
+def test_wrong_argument_types_name_what_was_expected(seed_frame):
+    with pytest.raises(ArgumentTypeError, match=r"id_column must be a str.*got int"):
+        seed_frame.hubtickets.to_payload(id_column=0)
+    with pytest.raises(ArgumentTypeError, match="properties must be a list of column names"):
+        seed_frame.hubtickets.to_payload(3)
+    with pytest.raises(TypeError, match="expected a pandas DataFrame, got dict"):
+        encode_frame({"objectId": [1]})
 
 
 def test_all_problems_reported_at_once_in_row_order():
@@ -209,9 +221,12 @@ def test_large_integer_ids_stay_exact():
 def test_to_batches_sizes_and_validation(seed_frame):
     df = pd.DataFrame({"objectId": range(1, 251), "a": "x"})
     assert [len(b) for b in df.hubtickets.to_batches()] == [100, 100, 50]
-    assert [len(b) for b in df.hubtickets.to_batches(size=1)][:3] == [1, 1, 1]
-    for bad in (0, 101, 2.0, True, "10"):
-        with pytest.raises(ValueError, match="batch size"):
+    assert [len(b) for b in df.hubtickets.to_batches(batch_size=1)][:3] == [1, 1, 1]
+    for bad in (0, 101):
+        with pytest.raises(ConfigurationError, match="batch_size"):
+            df.hubtickets.to_batches(bad)
+    for bad in (2.0, True, "10"):  # a wrong type is a TypeError naming the type expected
+        with pytest.raises(ArgumentTypeError, match="batch_size must be an int"):
             df.hubtickets.to_batches(bad)
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
+import pickle
 import signal
+import socket
 import threading
 import time
 
@@ -128,14 +131,15 @@ def test_bad_input_raises_before_anything_is_sent(hub):
     df.loc["r3", "objectId"] = FIRST  # a duplicate id
     with pytest.raises(PayloadError):
         df.hubtickets.update(make_client(hub), progress=False)
-    assert hub.requests == []
+    assert batch_updates(hub) == [] and hub.writes == []  # only the definitions were read
 
 
 def test_dry_run_sends_nothing(hub):
     df = edits(120)
     df.loc["r5", ["status", "subject"]] = None
     result = df.hubtickets.update(make_client(hub), dry_run=True, progress=False)
-    assert hub.requests == []
+    assert [r.path for r in hub.requests] == ["/properties/v2/tickets/properties"]
+    assert hub.writes == []
     assert result.counts["dry_run"] == 119 and result.counts["skipped"] == 1
     assert result.payload == df.hubtickets.to_payload()
 
@@ -240,7 +244,7 @@ def test_unauthorized_stops_the_run(hub):
     df = edits(30)
     client = ht.TicketsClient("pat-na1-wrong-token-1234", base_url=hub.base_url, max_workers=1)
     with pytest.raises(UpdateStopped) as info:
-        df.hubtickets.update(client, batch_size=10, progress=False)
+        df.hubtickets.update(client, batch_size=10, check_properties=False, progress=False)
     assert info.value.result.report["status"].tolist() == ["failed"] * 10 + ["not_sent"] * 20
     assert "wrong-token" not in str(info.value)
 
@@ -270,10 +274,17 @@ def test_journal_resume_after_interrupt_sends_only_the_rest(tmp_path):
 
         slow.clear_log()
         second = df.hubtickets.update(client, batch_size=10, journal=journal, progress=False)
-        assert (second.report["status"] == "updated").all()
+        assert second.report["status"].isin(["updated", "already_updated"]).all()
+        assert second.ok
         assert sum(r.objects for r in batch_updates(slow)) == 300 - done
         resumed = second.report["message"] == "already updated by an earlier run (journal)"
         assert int(resumed.sum()) == done
+        already = second.report["status"] == "already_updated"
+        assert (
+            second.report.loc[already, "message"] == "already updated by an earlier run (journal)"
+        ).all()
+        assert second.counts["already_updated"] == done
+        assert second.counts["updated"] == 300 - done
 
         # a row whose values changed since is sent again
         slow.clear_log()
@@ -292,7 +303,7 @@ def test_journal_survives_a_line_cut_short(tmp_path, hub):
     hub.clear_log()
     with pytest.warns(UserWarning, match="line 11 is not a journal entry"):
         again = df.hubtickets.update(make_client(hub), journal=journal, progress=False)
-    assert (again.report["status"] == "updated").all() and batch_updates(hub) == []
+    assert (again.report["status"] == "already_updated").all() and batch_updates(hub) == []
     df.loc["r0", "subject"] = "after the crash"
     with pytest.warns(UserWarning):
         df.hubtickets.update(make_client(hub), journal=journal, progress=False)
@@ -319,9 +330,9 @@ def test_dry_run_leaves_out_rows_the_journal_says_are_done(tmp_path, hub):
     df.iloc[:4].hubtickets.update(make_client(hub), journal=journal, progress=False)
     hub.clear_log()
     preview = df.hubtickets.update(make_client(hub), journal=journal, dry_run=True)
-    assert preview.report["status"].tolist() == ["updated"] * 4 + ["dry_run"] * 2
+    assert preview.report["status"].tolist() == ["already_updated"] * 4 + ["dry_run"] * 2
     assert [o["objectId"] for o in preview.payload] == [FIRST + 4, FIRST + 5]
-    assert hub.requests == []
+    assert batch_updates(hub) == [] and hub.writes == []
 
 
 def test_token_never_leaks(tmp_path, hub, caplog, capsys):
@@ -353,7 +364,7 @@ def test_token_never_leaks(tmp_path, hub, caplog, capsys):
 
 
 def test_batch_size_is_checked(hub):
-    with pytest.raises(ValueError, match="batch size"):
+    with pytest.raises(ValueError, match="batch_size"):
         edits(3).hubtickets.update(make_client(hub), batch_size=101)
 
 
@@ -378,3 +389,183 @@ def test_a_second_ctrl_c_stops_waiting_for_batches_in_flight():
         assert (report["status"] == "not_sent").all()
         in_flight = report["message"] == "in flight when interrupted: may or may not have landed"
         assert int(in_flight.sum()) == 20  # two workers, two batches of 10
+
+
+PROPERTIES_PATH = "/properties/v2/tickets/properties"
+
+
+def messy(n: int = 10) -> pd.DataFrame:
+    """A frame with a problem of every kind a row can have, and one row with nothing to send."""
+    df = edits(n).assign(hs_ticket_priority="LOW", is_escalated="true", hubspot_owner_id=1.0)
+    df.loc["r1", "hs_ticket_priority"] = "High"  # a label, not the option value
+    df.loc["r2", "objectId"] = FIRST + 3  # the same ticket as r3
+    df.loc["r5", "hubspot_owner_id"] = np.inf  # cannot be encoded
+    df.loc["r6", ["hs_ticket_priority", "is_escalated"]] = [" LOW", "yes"]  # two problems
+    df.loc["r8", :] = df.loc["r8", :].where(df.columns == "objectId", None)  # nothing to send
+    return df
+
+
+MESSY_STATUSES = ["updated", "failed", "failed", "failed", "updated"]
+MESSY_STATUSES += ["failed", "failed", "updated", "skipped", "updated"]
+MESSY_PROBLEMS = [
+    ["r1", "hs_ticket_priority", "INVALID_OPTION", "High"],
+    ["r2", "objectId", "DUPLICATE_ID", FIRST + 3],
+    ["r3", "objectId", "DUPLICATE_ID", FIRST + 3],
+    ["r5", "hubspot_owner_id", "INFINITE_NUMBER", np.inf],
+    ["r6", "hs_ticket_priority", "INVALID_WHITESPACE", " LOW"],
+    ["r6", "is_escalated", "INVALID_BOOLEAN", "yes"],
+]
+
+
+def test_a_dry_run_gives_the_verdicts_of_a_real_run_and_writes_nothing(hub):
+    df = messy()
+    dry = df.hubtickets.update(make_client(hub), dry_run=True, on_invalid="skip", progress=False)
+    assert [r.path for r in hub.requests] == [PROPERTIES_PATH]  # one GET, nothing written
+    assert hub.writes == []
+    real = df.hubtickets.update(make_client(hub), on_invalid="skip", progress=False)
+
+    assert real.report["status"].tolist() == MESSY_STATUSES
+    dry_verdicts = dry.report["status"].astype(str).replace({"dry_run": "updated"})
+    assert dry_verdicts.tolist() == MESSY_STATUSES
+    assert dry.report["error"].equals(real.report["error"])
+    assert dry.report["message"].equals(real.report["message"])
+    pd.testing.assert_frame_equal(dry.problems, real.problems)
+    assert not dry.ok and not real.ok  # the CLI exits alike
+    # what the dry run would send is what the real run sent
+    sent = {w["objectId"] for w in hub.writes}
+    assert (
+        {o["objectId"] for o in dry.payload}
+        == sent
+        == set(df.loc[["r0", "r4", "r7", "r9"], "objectId"])
+    )
+
+
+def test_a_dry_run_refuses_what_a_real_run_refuses(hub):
+    df = messy()
+    with pytest.raises(PayloadError) as dry:
+        df.hubtickets.update(make_client(hub), dry_run=True, progress=False)
+    with pytest.raises(PayloadError) as real:
+        df.hubtickets.update(make_client(hub), progress=False)
+    pd.testing.assert_frame_equal(dry.value.problems, real.value.problems)
+    assert str(dry.value) == str(real.value)
+    assert batch_updates(hub) == [] and hub.writes == []
+
+
+def test_every_problem_comes_in_one_pass(hub):
+    df = messy().assign(stauts="OPEN", createdate=0)
+    for on_invalid in ("raise", "skip"):  # an unknown or read-only column refuses the frame
+        with pytest.raises(PayloadError) as info:
+            df.hubtickets.update(make_client(hub), on_invalid=on_invalid, progress=False)
+        problems = info.value.problems
+        assert problems[["row", "column", "code"]].values.tolist() == [
+            [None, "stauts", "PROPERTY_DOESNT_EXIST"],
+            [None, "createdate", "READ_ONLY_VALUE"],
+            *([row, column, code] for row, column, code, _ in MESSY_PROBLEMS),
+        ]
+    assert batch_updates(hub) == []
+
+
+def test_skipping_refuses_each_row_with_a_problem_and_keeps_all_its_problems(hub):
+    result = messy().hubtickets.update(make_client(hub), on_invalid="skip", progress=False)
+    problems = result.problems
+    assert list(problems.columns) == ["row", "objectId", "column", "code", "value", "problem"]
+    assert problems[["row", "column", "code", "value"]].values.tolist() == MESSY_PROBLEMS
+    report = result.report
+    assert report.loc["r6", "error"] == "INVALID_WHITESPACE"  # the first of its two problems
+    assert "no leading or trailing spaces" in report.loc["r6", "message"]
+    assert "true or false" in report.loc["r6", "message"]
+    assert report.loc["r5", "error"] == "INFINITE_NUMBER"  # found while encoding
+    assert report.loc["r2", "error"] == report.loc["r3", "error"] == "DUPLICATE_ID"
+    assert {w["objectId"] for w in hub.writes}.isdisjoint({FIRST + 3, FIRST + 5, FIRST + 6})
+    assert "6 problems found before sending" in repr(result)
+
+
+def test_problems_found_by_the_caller_come_in_the_same_pass(hub):
+    from pandas_hubtickets.payload import ProblemList
+    from pandas_hubtickets.update import update
+
+    def unparseable_dates(df: pd.DataFrame) -> ProblemList:
+        found = ProblemList(df.index)
+        message = "not a date: write it as 2026-01-31"
+        found.add(np.array([1, 3]), "due_date", "INVALID_DATE", message, ["soon", "31/02"])
+        return found
+
+    df = edits(4)
+    df.loc["r0", "status"] = "NOPE"
+    with pytest.raises(PayloadError) as info:
+        update(df, make_client(hub), problems=unparseable_dates(df), progress=False)
+    assert info.value.problems[["row", "code", "value"]].values.tolist() == [
+        ["r0", "INVALID_OPTION", "NOPE"],
+        ["r1", "INVALID_DATE", "soon"],
+        ["r3", "INVALID_DATE", "31/02"],
+    ]
+    assert batch_updates(hub) == []
+    result = update(
+        df, make_client(hub), problems=unparseable_dates(df), on_invalid="skip", progress=False
+    )
+    assert result.report["status"].tolist() == ["failed", "failed", "updated", "failed"]
+    assert result.report.loc["r1", "error"] == "INVALID_DATE"
+    assert result.problems["value"].tolist() == ["NOPE", "soon", "31/02"]
+    with pytest.raises(ht.ConfigurationError, match=r"ProblemList\(df.index\)"):
+        update(df, make_client(hub), problems=ProblemList(pd.RangeIndex(4)), progress=False)
+
+
+def test_unreadable_definitions_are_an_error_unless_the_check_is_off():
+    with FakeHubSpot(seed=3, faults=Faults(rate_500=1.0)) as broken:
+        broken.seed_tickets(5, start_id=FIRST)
+        client = make_client(broken, max_retries=0)
+        for dry_run in (False, True):
+            with pytest.raises(ht.DefinitionsUnavailable, match="check_properties=False") as info:
+                edits(5).hubtickets.update(client, dry_run=dry_run, progress=False)
+            assert isinstance(info.value.__cause__, ht.HubSpotError)
+            assert "500" in str(info.value)
+        assert batch_updates(broken) == []
+        result = edits(5).hubtickets.update(client, check_properties=False, progress=False)
+        assert [r.path for r in broken.requests].count(PROPERTIES_PATH) == 2
+        assert len(batch_updates(broken)) >= 1  # sent, without the check
+        assert (result.report["status"] == "failed").all()
+
+
+def test_a_refused_token_stops_before_sending_when_reading_the_definitions(hub):
+    client = ht.TicketsClient("pat-na1-wrong-token-1234", base_url=hub.base_url)
+    with pytest.raises(UpdateStopped) as info:
+        edits(5).hubtickets.update(client, dry_run=True, progress=False)
+    assert (info.value.result.report["status"] == "not_sent").all()
+    assert batch_updates(hub) == [] and "wrong-token" not in str(info.value)
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pandas_hubtickets._transport") is None,
+    reason="needs the transport that raises UnreachableError (part A of issue 6)",
+)
+@pytest.mark.parametrize("check_properties", [True, False])
+def test_an_unreachable_hubspot_stops_the_run_with_nothing_sent(check_properties):
+    client = ht.TicketsClient("pat-na1-x", base_url=f"http://127.0.0.1:{_closed_port()}")
+    with pytest.raises(UpdateStopped) as info:
+        edits(30).hubtickets.update(
+            client, batch_size=10, check_properties=check_properties, progress=False
+        )
+    assert isinstance(info.value.__cause__, ht.UnreachableError)
+    assert (info.value.result.report["status"] == "not_sent").all()
+    assert "nothing was sent for the 30 rows left not_sent" in str(info.value)
+
+
+def test_wrong_argument_types_say_what_was_expected(hub):
+    df = edits(2)
+    with pytest.raises(ht.ArgumentTypeError) as info:
+        df.hubtickets.update("http://127.0.0.1:1")
+    assert str(info.value) == "client must be a TicketsClient (e.g. ht.TicketsClient(...)), got str"
+    assert isinstance(info.value, TypeError) and isinstance(info.value, ht.HubTicketsError)
+    again = pickle.loads(pickle.dumps(info.value))
+    assert type(again) is ht.ArgumentTypeError and str(again) == str(info.value)
+    with pytest.raises(ht.ArgumentTypeError, match="dry_run must be True or False, got str"):
+        df.hubtickets.update(make_client(hub), dry_run="yes")
+    with pytest.raises(ht.ConfigurationError, match="on_invalid must be 'raise' or 'skip'"):
+        df.hubtickets.update(make_client(hub), on_invalid="ignore")
+    assert hub.requests == []
