@@ -32,11 +32,20 @@ class InputFileError(HubTicketsError, ValueError):
     """A file given on the command line that cannot be read or used as it is."""
 
 
-def _read_text(path: str | os.PathLike[str], **kwargs: object) -> pd.DataFrame:
-    """A CSV file as typed: every cell text, only empty cells missing."""
+def _read_text(path: str | os.PathLike[str], *, header: int | None = 0) -> pd.DataFrame:
+    """A CSV file as typed: every cell text, only empty cells missing.
+
+    Without a header (``header=None``) blank lines are kept, so that row
+    positions are line numbers.
+    """
     try:
         table: pd.DataFrame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_values=[""], **kwargs
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            header=header,
+            skip_blank_lines=header is not None,
         )
     except UnicodeDecodeError:
         raise InputFileError(f"cannot read {path}: it is not UTF-8 text") from None
@@ -143,7 +152,7 @@ def read_ids(path: str | os.PathLike[str], id_column: str) -> list[int]:
     >>> read_ids(io.StringIO("objectId\\n5\\n\\n6\\n"), "Ticket ID")
     [5, 6]
     """
-    table = _read_text(path, header=None, skip_blank_lines=False)
+    table = _read_text(path, header=None)
     first = table.iloc[0].tolist()
     lines = pd.RangeIndex(1, len(table) + 1)
     if id_column in first:

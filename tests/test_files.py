@@ -75,9 +75,9 @@ def test_unreadable_files_are_input_errors_naming_the_file(tmp_path, content, ma
     path = tmp_path / "edits.csv"
     if content is not None:
         path.write_bytes(content)
-    with pytest.raises(InputFileError, match=f"cannot read .*edits.csv.*{match}"):
+    with pytest.raises(InputFileError, match=rf"cannot read .*edits\.csv.*{match}"):
         read_edits(path, "Ticket ID")
-    with pytest.raises(InputFileError, match="cannot read .*edits.csv"):
+    with pytest.raises(InputFileError, match=r"cannot read .*edits\.csv"):
         read_ids(path, "Ticket ID")
 
 
@@ -104,7 +104,7 @@ def test_read_ids_names_every_bad_line_and_the_file(tmp_path):
 def test_read_ids_refuses_a_csv_without_the_id_column_and_an_empty_list(tmp_path):
     path = tmp_path / "ids.csv"
     path.write_text("id,subject\n1,a\n")
-    with pytest.raises(InputFileError, match="2 columns and none is named 'Ticket ID'.*--id-col"):
+    with pytest.raises(InputFileError, match=r"2 columns and none is named 'Ticket ID'.*--id-col"):
         read_ids(path, "Ticket ID")
     path.write_text("Ticket ID\n\n")
     with pytest.raises(InputFileError, match="holds no ticket ids"):
@@ -117,7 +117,10 @@ def tidy():
     ticket = {
         "objectId": 7,
         "portalId": 62515,
-        "properties": {"status": {"value": "OPEN", "versions": [version]}, "subject": {"value": "x"}},
+        "properties": {
+            "status": {"value": "OPEN", "versions": [version]},
+            "subject": {"value": "x"},
+        },
     }
     return ht.flatten([ticket])
 
