@@ -21,7 +21,7 @@ from .errors import (
     UpdateInterrupted,
     UpdateStopped,
 )
-from .flatten import current, flatten, read_tidy
+from .flatten import current, flatten, read_tidy, write_tidy
 from .update import UpdateResult
 
 # A library logs, the application decides where it goes (nothing is printed by default).
@@ -45,4 +45,5 @@ __all__ = [
     "current",
     "flatten",
     "read_tidy",
+    "write_tidy",
 ]

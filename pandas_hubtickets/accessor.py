@@ -83,7 +83,8 @@ class HubTicketsAccessor:
         ------
         PayloadError
             Listing every problem at once (``.problems`` is a DataFrame with
-            columns ``row``, ``objectId``, ``column``, ``problem``): a missing
+            columns ``row``, ``objectId``, ``column``, ``code``, ``value``,
+            ``problem``): a missing
             id column; ids missing, not whole, not positive or duplicated;
             bad property names; values that cannot be sent.
 
@@ -204,8 +205,14 @@ class HubTicketsAccessor:
             the same update again with the same journal sends only the rows
             not yet updated with these values.
         dry_run : bool, default False
-            Send nothing (no request at all); the result's ``payload`` is the
-            body that would be sent (without the rows the journal says are done).
+            Every check of a real run (the property definitions are read:
+            one GET request), nothing written. Rows that would be sent are
+            ``dry_run``, rows that would be refused ``failed`` with the code
+            (with ``on_invalid="raise"``, the same PayloadError a real run
+            raises); the result's ``payload`` is the body that would be sent
+            (without the rows the journal says are done). Only HubSpot can
+            tell an unknown ticket id: such a row is ``dry_run`` here and
+            ``failed`` in a real run.
         check_properties : bool, default True
             Read HubSpot's ticket property definitions first (one request) and
             check every column and value against them: unknown or read-only
@@ -213,31 +220,48 @@ class HubTicketsAccessor:
             instead of values), booleans, numbers, dates not at midnight UTC,
             spaces around non-text values. HubSpot refuses a whole batch for
             one such value, so finding them here saves the requests that
-            would isolate them. Skipped, with a logged warning, when the
-            definitions cannot be read.
+            would isolate them. When the definitions cannot be read, the run
+            raises :class:`~pandas_hubtickets.DefinitionsUnavailable`; pass
+            ``False`` to send without the check.
         on_invalid : {"raise", "skip"}, default "raise"
-            What the check does with bad values: ``"raise"`` refuses the frame
-            with a :class:`~pandas_hubtickets.PayloadError` listing them all;
-            ``"skip"`` reports those rows ``failed`` (with HubSpot's code) and
-            sends the others. A bad column always raises.
+            What to do with rows that cannot be sent as they are (bad ids,
+            duplicates, unsendable values, values the definitions refuse),
+            all found in one pass: ``"raise"`` refuses the frame with a
+            :class:`~pandas_hubtickets.PayloadError` listing them all;
+            ``"skip"`` reports those rows ``failed`` (``error`` holds the
+            first code, ``result.problems`` every problem) and sends the
+            others. A frame-level problem (no id column, a column HubSpot
+            does not have, a read-only one) always raises.
 
         Returns
         -------
         UpdateResult
             ``.report`` has one row per input row (same index and order):
-            ``objectId``, ``status``, ``http_status``, ``error``, ``message``,
-            ``attempts``, ``batch``; ``.tickets`` is the tidy frame of what
-            HubSpot returned; ``.failed_rows()`` the rows to fix and resend.
+            ``objectId``, ``status`` (``updated``; ``already_updated``, the
+            journal's rows from an earlier run; ``failed``; ``skipped``,
+            nothing to send; ``not_sent``; ``dry_run``), ``http_status``,
+            ``error``, ``message``, ``attempts``, ``batch``; ``.counts`` the
+            rows per status; ``.problems`` every problem of the rows refused
+            before sending; ``.tickets`` the tidy frame of what HubSpot
+            returned; ``.failed_rows()`` the rows to fix and resend.
 
         Raises
         ------
+        ArgumentTypeError
+            An argument of the wrong type (a ``TypeError``), e.g. a URL
+            instead of a ``TicketsClient``.
+        ConfigurationError
+            A bad argument value (a ``ValueError``): ``batch_size`` out of
+            range, an unknown ``na`` or ``on_invalid``, a journal folder.
         PayloadError
             Bad input, before anything is sent: see :meth:`to_payload`, and
             ``check_properties``.
+        DefinitionsUnavailable
+            The property definitions could not be read (nothing was sent).
         UpdateStopped
-            The run stopped early (HubSpot's DAILY limit, an authentication
-            error, an unexpected error); ``exc.result`` is the partial result,
-            every row ``updated``, ``failed``, ``skipped`` or ``not_sent``.
+            The run stopped early (HubSpot unreachable, its DAILY limit, an
+            authentication error, an unexpected error); ``exc.result`` is the
+            partial result, rows not sent are ``not_sent``.
         UpdateInterrupted
             Ctrl-C; a ``KeyboardInterrupt`` carrying ``exc.result`` likewise.
 

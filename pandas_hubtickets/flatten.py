@@ -27,9 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .errors import FlattenError
+from .errors import ArgumentTypeError, FlattenError
 
-__all__ = ["TIDY_COLUMNS", "current", "flatten", "read_tidy"]
+__all__ = ["TIDY_COLUMNS", "current", "flatten", "read_tidy", "write_tidy"]
 
 TIDY_COLUMNS = (
     "objectId",
@@ -116,6 +116,8 @@ def flatten(response: Any) -> pd.DataFrame:
 
     Raises
     ------
+    ArgumentTypeError
+        When given a DataFrame or Series: there is nothing to flatten.
     FlattenError
         When the input is not valid JSON or not made of ticket objects. The
         message names the first offending ticket object by its position in
@@ -170,6 +172,12 @@ def flatten(response: Any) -> pd.DataFrame:
     >>> tidy["timestamp"].iloc[1]
     Timestamp('2018-04-04 19:39:19.430000+0000', tz='UTC')
     """
+    if isinstance(response, pd.DataFrame | pd.Series):
+        raise ArgumentTypeError(
+            "flatten takes the JSON HubSpot returned (dicts, lists, str or bytes), not a "
+            f"{type(response).__name__}; a tidy frame (one row per version) has nothing "
+            "left to flatten"
+        )
     gathered = _gather(response)
     try:
         envelope = pa.array(gathered.tickets, type=_TICKET)
@@ -211,13 +219,52 @@ def flatten(response: Any) -> pd.DataFrame:
     return tidy
 
 
-def read_tidy(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read back a tidy frame saved with ``DataFrame.to_parquet``, with its exact dtypes.
+def write_tidy(tidy: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Save a tidy frame as Parquet that any reader opens without help.
 
-    ``pd.read_parquet`` cannot rebuild the ``sourceVid`` column from the
-    metadata pandas writes for it (it raises ``data type 'list<item:
-    int64>[pyarrow]' not understood``, on pandas 2.2 and 3.x alike); this reads
-    the Arrow table and gives every column the dtype :func:`flatten` gives it.
+    ``tidy.to_parquet(path)`` writes pandas metadata from which
+    ``pd.read_parquet`` cannot rebuild ``sourceVid`` (``data type 'list<item:
+    int64>[pyarrow]' not understood``, on pandas 2.2 and 3.x alike). This
+    writes the same Arrow columns without that metadata: ``pd.read_parquet``,
+    ``pyarrow.parquet.read_table``, DuckDB and polars open it (``sourceVid`` a
+    list of int64, ``objectType``, ``property`` and ``source``
+    dictionary-encoded strings, ``timestamp`` in UTC milliseconds), and
+    :func:`read_tidy` gives back the exact dtypes.
+
+    Parameters
+    ----------
+    tidy : pandas.DataFrame
+        A frame made by :func:`flatten` (its index is not written).
+    path : str or os.PathLike
+        The Parquet file to write.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> import pandas_hubtickets as ht
+    >>> tidy = ht.flatten({"objectId": 1, "portalId": 7, "properties": {"a": {"value": "x"}}})
+    >>> path = os.path.join(tempfile.mkdtemp(), "history.parquet")
+    >>> ht.write_tidy(tidy, path)
+    >>> pd.read_parquet(path)[["objectId", "property", "value"]]
+       objectId property value
+    0         1        a     x
+    >>> ht.read_tidy(path).equals(tidy)
+    True
+    """
+    if not isinstance(tidy, pd.DataFrame):
+        raise ArgumentTypeError(f"tidy must be a DataFrame, got {type(tidy).__name__}")
+    table = pa.Table.from_pandas(tidy, preserve_index=False)
+    pq.write_table(table.replace_schema_metadata(None), path)
+
+
+def read_tidy(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read back a saved tidy frame with its exact dtypes.
+
+    Reads files written by :func:`write_tidy` and by ``DataFrame.to_parquet``
+    (which plain ``pd.read_parquet`` cannot open: see :func:`write_tidy`); this
+    reads the Arrow table and gives every column the dtype :func:`flatten`
+    gives it.
 
     Parameters
     ----------
@@ -282,8 +329,8 @@ def current(tidy: pd.DataFrame) -> pd.DataFrame:
 
     Raises
     ------
-    ValueError
-        When a needed column is missing, an ``objectId`` or ``property`` is
+    FlattenError
+        (a ``ValueError``) When a needed column is missing, an ``objectId`` or ``property`` is
         missing, or a ticket has two current values for one property (as
         when two responses for the same ticket were concatenated).
 
@@ -310,20 +357,22 @@ def current(tidy: pd.DataFrame) -> pd.DataFrame:
     0         1    OPEN      Hi
     1         2  CLOSED    <NA>
     """
+    if not isinstance(tidy, pd.DataFrame):
+        raise ArgumentTypeError(f"tidy must be a DataFrame, got {type(tidy).__name__}")
     missing = [c for c in _NEEDS_CURRENT if c not in tidy.columns]
     if missing:
-        raise ValueError(f"not a tidy ticket frame: missing column(s) {', '.join(missing)}")
+        raise FlattenError(f"not a tidy ticket frame: missing column(s) {', '.join(missing)}")
     latest = tidy[tidy["version"] == 0]
     ticket_codes, object_ids = pd.factorize(latest["objectId"])
     prop_codes, names = pd.factorize(latest["property"])
     if (ticket_codes < 0).any() or (prop_codes < 0).any():
-        raise ValueError("objectId and property must not be missing in the current rows")
+        raise FlattenError("objectId and property must not be missing in the current rows")
     cell = prop_codes * len(object_ids) + ticket_codes
     order = np.argsort(cell, kind="stable")
     repeated = np.flatnonzero(np.diff(cell[order]) == 0)
     if len(repeated):
         row = order[repeated[0]]
-        raise ValueError(
+        raise FlattenError(
             f"{len(repeated)} cell(s) with two current values, e.g. objectId "
             f"{object_ids[ticket_codes[row]]}, property {names[prop_codes[row]]!r}"
         )

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .errors import ArgumentTypeError, ConfigurationError
+
 __all__ = ["Journal", "fingerprint"]
 
 _FIELDS = frozenset({"objectId", "fingerprint", "status"})
@@ -42,11 +44,16 @@ class Journal:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        if not isinstance(path, str | os.PathLike):
+            got = type(path).__name__
+            raise ArgumentTypeError(f"journal must be a path (str or os.PathLike), got {got}")
         self.path = Path(path)
         if self.path.is_dir():
-            raise ValueError(f"journal must be a file, not the folder {str(self.path)!r}")
+            message = f"journal must be a file, not the folder {str(self.path)!r}"
+            raise ConfigurationError(message)
         if not self.path.parent.is_dir():
-            raise ValueError(f"journal folder {str(self.path.parent)!r} does not exist")
+            message = f"journal folder {str(self.path.parent)!r} does not exist"
+            raise ConfigurationError(message)
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"

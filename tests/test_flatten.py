@@ -12,12 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pandas_hubtickets import FlattenError
-from pandas_hubtickets.flatten import TIDY_COLUMNS, current, flatten, read_tidy
+from pandas_hubtickets import ArgumentTypeError, FlattenError
+from pandas_hubtickets.flatten import TIDY_COLUMNS, current, flatten, read_tidy, write_tidy
 
 DATA = Path(__file__).parent / "data"
 STRING = pd.ArrowDtype(pa.string())
@@ -516,3 +517,35 @@ def test_read_tidy_restores_a_saved_frame_exactly(tmp_path):
     empty = flatten([])
     empty.to_parquet(tmp_path / "e.parquet")
     pd.testing.assert_frame_equal(read_tidy(tmp_path / "e.parquet"), empty)
+
+
+def test_write_tidy_opens_with_plain_readers(tmp_path):
+    versions = [
+        {"value": "OPEN", "timestamp": 1522876779774, "source": "API", "sourceVid": [7, 8]},
+        {"value": "NEW", "timestamp": 1522870759430, "source": "CALCULATED"},
+    ]
+    ticket = {"objectId": 1, "portalId": 7, "properties": {"status": {"versions": versions}}}
+    response = json.loads((DATA / "example-batch-update-response.json").read_text())
+    tidy = flatten([ticket, response])
+    path = tmp_path / "h.parquet"
+    write_tidy(tidy, path)
+    plain = pd.read_parquet(path)  # no help from this package
+    assert plain.columns.tolist() == list(TIDY_COLUMNS)
+    assert plain["value"].tolist() == tidy["value"].tolist()
+    assert plain["property"].astype(str).tolist() == tidy["property"].astype(str).tolist()
+    assert plain["timestamp"].equals(tidy["timestamp"])
+    assert [list(v) for v in plain["sourceVid"]] == [list(v) for v in tidy["sourceVid"]]
+    table = pq.read_table(path)  # what other Parquet readers see: plain Arrow types
+    assert table.schema.metadata is None or b"pandas" not in table.schema.metadata
+    assert table.column("sourceVid").to_pylist()[0] == [7, 8]
+    pd.testing.assert_frame_equal(read_tidy(path), tidy)
+
+
+def test_flatten_of_a_frame_says_what_it_takes():
+    tidy = flatten({"objectId": 1, "portalId": 7, "properties": {"a": {"value": "x"}}})
+    with pytest.raises(ArgumentTypeError, match="takes the JSON HubSpot returned") as info:
+        flatten(tidy)
+    assert "nothing left to flatten" in str(info.value)
+    assert isinstance(info.value, TypeError)
+    with pytest.raises(ArgumentTypeError, match="tidy must be a DataFrame, got list"):
+        current([])

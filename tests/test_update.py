@@ -569,3 +569,11 @@ def test_wrong_argument_types_say_what_was_expected(hub):
     with pytest.raises(ht.ConfigurationError, match="on_invalid must be 'raise' or 'skip'"):
         df.hubtickets.update(make_client(hub), on_invalid="ignore")
     assert hub.requests == []
+
+
+def test_a_bad_journal_argument_is_a_package_error(tmp_path, hub):
+    with pytest.raises(ht.ArgumentTypeError, match="journal must be a path"):
+        edits(2).hubtickets.update(make_client(hub), journal=3, progress=False)
+    with pytest.raises(ht.ConfigurationError, match="not the folder"):
+        edits(2).hubtickets.update(make_client(hub), journal=tmp_path, progress=False)
+    assert hub.requests == []
