@@ -15,14 +15,21 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from .errors import HubTicketsError
+from .flatten import write_tidy
 from .payload import ProblemList
 
-__all__ = ["TIDY_FORMATS", "InputFileError", "read_edits", "read_ids", "write_tidy"]
+__all__ = [
+    "TIDY_FORMATS",
+    "InputFileError",
+    "check_tidy_path",
+    "read_edits",
+    "read_ids",
+    "write_tidy_file",
+]
 
-#: Output formats of :func:`write_tidy`, by file extension.
+#: Output formats of :func:`write_tidy_file`, by file extension.
 TIDY_FORMATS = (".parquet", ".csv")
 ISO_HINT = "YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]"
 _SHOWN = 5
@@ -190,30 +197,27 @@ def check_tidy_path(path: str | os.PathLike[str]) -> str:
     return suffix
 
 
-def write_tidy(tidy: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write a tidy frame that any reader opens without help, in the format of the extension.
+def write_tidy_file(tidy: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a tidy frame in the format its file name's extension names.
 
-    ``.parquet``: plain Arrow types without pandas metadata, so that
-    ``pd.read_parquet``, DuckDB and polars read it (``sourceVid`` is a list
-    of int64; :func:`pandas_hubtickets.read_tidy` gives back the exact
-    dtypes). ``.csv``: one line per version, ``sourceVid`` as ``;``-separated
-    numbers.
+    ``.parquet``: :func:`pandas_hubtickets.write_tidy` (any reader opens it;
+    :func:`pandas_hubtickets.read_tidy` gives back the exact dtypes).
+    ``.csv``: one line per version, ``sourceVid`` as ``;``-separated numbers.
 
     Examples
     --------
     >>> import os, tempfile
     >>> import pandas_hubtickets as ht
     >>> tidy = ht.flatten({"objectId": 1, "portalId": 7, "properties": {"a": {"value": "x"}}})
-    >>> path = os.path.join(tempfile.mkdtemp(), "history.parquet")
-    >>> write_tidy(tidy, path)
-    >>> pd.read_parquet(path)["value"].tolist()
-    ['x']
+    >>> path = os.path.join(tempfile.mkdtemp(), "history.csv")
+    >>> write_tidy_file(tidy, path)
+    >>> pd.read_csv(path)[["objectId", "property", "value"]]
+       objectId property value
+    0         1        a     x
     """
-    kind = check_tidy_path(path)
-    table = pa.Table.from_pandas(tidy, preserve_index=False)
-    if kind == ".parquet":
-        pq.write_table(table.replace_schema_metadata(None), path)
+    if check_tidy_path(path) == ".parquet":
+        write_tidy(tidy, path)
         return
-    vids = table.column("sourceVid").cast(pa.list_(pa.string()))
+    vids = pa.array(tidy["sourceVid"], pa.list_(pa.int64())).cast(pa.list_(pa.string()))
     text = tidy.assign(sourceVid=pd.arrays.ArrowExtensionArray(pc.binary_join(vids, ";")))
     text.to_csv(path, index=False)

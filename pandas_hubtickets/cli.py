@@ -23,10 +23,11 @@ from typing import Any
 
 import pandas as pd
 
-from ._files import InputFileError, check_tidy_path, read_edits, read_ids, write_tidy
+from ._files import InputFileError, check_tidy_path, read_edits, read_ids, write_tidy_file
 from ._progress import Progress, progress_bar
 from .client import TicketsClient
 from .errors import (
+    DefinitionsUnavailable,
     FlattenError,
     HubSpotError,
     HubTicketsError,
@@ -220,7 +221,7 @@ def _demo(args: argparse.Namespace) -> int:
 
         tidy = result.tickets
         path = out / "history.parquet"
-        write_tidy(tidy, path)
+        write_tidy_file(tidy, path)
         _title("7. Saved")
         print(f"{len(tidy):,} version rows of {tidy['objectId'].nunique():,} tickets -> {path}")
         print(f"  (pd.read_parquet({str(path)!r}) opens it; pandas_hubtickets.read_tidy too,")
@@ -363,7 +364,7 @@ def _pull(args: argparse.Namespace) -> int:
         ) as bar,
     ):
         tidy = flatten(_tickets(client, ids, args.properties or None, args.history, bar))
-    write_tidy(tidy, args.out)
+    write_tidy_file(tidy, args.out)
     found = tidy["objectId"].nunique()
     what = "every version" if args.history else "current values"
     print(f"{len(tidy):,} rows ({what}) of {found:,} tickets -> {args.out}")
@@ -555,6 +556,10 @@ def _stop_reason(exc: BaseException) -> str:
     return reason
 
 
+# The service, the connection or HubSpot's answers, not the input: exit 3.
+_STOPS = (UpdateStopped, DefinitionsUnavailable, HubSpotError, TransportError, FlattenError)
+
+
 def _failure(exc: BaseException) -> tuple[int, str]:
     """The exit status and the message for an exception that ended a command."""
     if isinstance(exc, KeyboardInterrupt):
@@ -563,10 +568,8 @@ def _failure(exc: BaseException) -> tuple[int, str]:
         n = len(exc.problems)
         noun = "problem" if n == 1 else "problems"
         return EXIT_BAD_INPUT, f"{n:,} {noun} found before sending; nothing was sent:"
-    if isinstance(exc, UpdateStopped | HubSpotError | TransportError | FlattenError):
+    if isinstance(exc, _STOPS):
         return EXIT_STOPPED, f"stopped: {_stop_reason(exc)}"
-    if isinstance(exc, HubTicketsError) and not isinstance(exc, ValueError):
-        return EXIT_STOPPED, f"stopped: {_stop_reason(exc)}"  # e.g. definitions unavailable
     return EXIT_BAD_INPUT, speak_cli(str(exc))
 
 
@@ -575,7 +578,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except (HubTicketsError, ValueError, OSError, KeyboardInterrupt) as exc:
+    except (HubTicketsError, OSError, KeyboardInterrupt) as exc:  # else a bug: the traceback
         code, message = _failure(exc)
         print(f"hubtickets {args.command}: {message}", file=sys.stderr)
         if isinstance(exc, PayloadError):

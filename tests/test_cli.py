@@ -330,18 +330,21 @@ def test_the_daily_limit_stops_with_3_and_the_same_command_resumes(tmp_path, mon
         monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
         csv = tmp_path / "edits.csv"
         csv.write_text("Ticket ID,status\n" + "".join(f"{i},CLOSED\n" for i in ids))
-        journal = tmp_path / "push.jsonl"
-        args = ["push", str(csv), "--journal", str(journal), "--base-url", hub.base_url]
+        journal, report = tmp_path / "push.jsonl", tmp_path / "report.csv"
+        args = ["push", str(csv), "--journal", str(journal), "--report", str(report)]
+        args += ["--base-url", hub.base_url]
         assert main(args) == 3
         captured = capsys.readouterr()
         assert "429 RATE_LIMIT: You have reached your daily limit" in captured.err
         assert captured.err.strip().splitlines()[-1] == (
             "to resume, run the same command again: the journal sends only what is left"
         )
+        landed = int((pd.read_csv(report)["status"] == "updated").sum())
+        assert landed in (150, 200)  # two of the three batches (100, 100, 50), sent at once
         hub._limiter.daily = None  # a new day
         assert main(args) == 0
         out = capsys.readouterr().out
-        assert "50 updated" in out and "200 already_updated" in out
+        assert f"250 rows: {250 - landed} updated, {landed} already_updated" in out
         assert all(hub.ticket(i)["properties"]["status"]["value"] == "CLOSED" for i in ids)
 
 

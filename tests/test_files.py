@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import pandas_hubtickets as ht
-from pandas_hubtickets._files import InputFileError, read_edits, read_ids, write_tidy
+from pandas_hubtickets._files import InputFileError, read_edits, read_ids, write_tidy_file
 
 
 def test_read_edits_keeps_what_was_typed_and_parses_only_named_dates(tmp_path):
@@ -127,7 +127,7 @@ def tidy():
 
 def test_parquet_opens_with_plain_read_parquet_and_read_tidy_gives_the_exact_frame(tmp_path, tidy):
     path = tmp_path / "history.parquet"
-    write_tidy(tidy, path)
+    write_tidy_file(tidy, path)
     plain = pd.read_parquet(path)
     assert plain["sourceVid"].map(list).tolist() == [[3, 4], []]
     assert plain["value"].tolist() == ["OPEN", "x"]
@@ -137,7 +137,7 @@ def test_parquet_opens_with_plain_read_parquet_and_read_tidy_gives_the_exact_fra
 
 def test_csv_output_is_csv_text(tmp_path, tidy):
     path = tmp_path / "history.csv"
-    write_tidy(tidy, path)
+    write_tidy_file(tidy, path)
     assert path.read_text().splitlines()[0].startswith("objectId,objectType,portalId")
     back = pd.read_csv(path, dtype=str, keep_default_na=False)
     assert back[["property", "value", "sourceVid"]].values.tolist() == [
@@ -148,5 +148,5 @@ def test_csv_output_is_csv_text(tmp_path, tidy):
 
 def test_other_extensions_are_refused_naming_the_accepted_ones(tmp_path, tidy):
     with pytest.raises(InputFileError, match=r"history\.xlsx.*\.parquet, \.csv"):
-        write_tidy(tidy, tmp_path / "history.xlsx")
+        write_tidy_file(tidy, tmp_path / "history.xlsx")
     assert not (tmp_path / "history.xlsx").exists()
