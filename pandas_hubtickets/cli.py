@@ -3,53 +3,140 @@
 ``demo`` is the main job end to end on the local emulator (no account, no
 network); ``serve`` runs the emulator in the foreground for your own
 experiments; ``push`` and ``pull`` are the library's two directions for a CSV
-file and a Parquet file, against HubSpot or any ``--base-url``.
+file of edits and a file of ticket history, against HubSpot or any ``--base-url``.
+
+Messages speak the command line: they name flags and files, never the Python
+arguments and attributes behind them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
-from collections.abc import Sequence
-from importlib import resources
+from collections.abc import Iterator, Sequence
+from importlib import metadata, resources
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from ._files import InputFileError, check_tidy_path, read_edits, read_ids, write_tidy_file
+from ._progress import Progress, progress_bar
 from .client import TicketsClient
-from .errors import HubTicketsError, PayloadError, UpdateInterrupted, UpdateStopped
+from .errors import (
+    DefinitionsUnavailable,
+    FlattenError,
+    HubSpotError,
+    HubTicketsError,
+    PayloadError,
+    TransportError,
+    UpdateInterrupted,
+    UpdateStopped,
+)
 from .flatten import flatten
-from .update import update
+from .payload import MAX_BATCH, ProblemList
+from .update import UpdateResult, update
 
 __all__ = ["main"]
 
 DEMO_FIRST_ID = 176_000
 DEMO_TICKETS = 1000
 
+EXIT_OK = 0
+EXIT_NOT_LANDED = 1
+EXIT_BAD_INPUT = 2
+EXIT_STOPPED = 3
+EXIT_INTERRUPTED = 130
 
-def read_edits(path: str | Path, id_column: str, date_columns: Sequence[str] = ()) -> pd.DataFrame:
-    """Read a CSV of ticket edits exactly as typed: every cell is text, ids as the index.
+EXIT_CODES = """\
+exit status:
+  0    everything landed, or was unchanged, skipped or already updated (journal)
+  1    some rows failed or were not sent (push), some --ids were not found (pull)
+  2    bad input or arguments: nothing was sent
+  3    stopped: authentication refused (401/403), HubSpot unreachable, the DAILY
+       limit reached, or the property definitions could not be read
+  130  interrupted (Ctrl-C)
+After a stop (3 or 130) during push, the last line says how to resume."""
 
-    Only empty cells are missing (the text ``NA`` or ``n/a`` is a value), and
-    nothing is guessed: ``01234`` stays ``"01234"`` and ``1.10`` stays
-    ``"1.10"``. The ``date_columns`` are parsed as ISO 8601 dates or
-    datetimes (naive taken as UTC) and sent as epoch milliseconds.
+#: How many (column, code) groups of problems the console shows.
+SHOWN_GROUPS = 10
+_SAMPLE_VALUES = 3
+
+# Library messages name Python arguments; the command line has flags for them.
+_CLI_WORDS = (
+    (re.compile(r"\s*[;(]?\s*see (?:exc)?\.(?:result|problems)\)?"), ""),
+    (re.compile(r"\bpass id_column="), "use --id-column"),
+    (re.compile(r" nor the index name \(the frame has "), " (the file has "),
+    (re.compile(r"\bid_column="), "--id-column"),
+    (re.compile(r"\bpass check_properties=False"), "use --no-check-properties"),
+    (re.compile(r"\bcheck_properties=False"), "--no-check-properties"),
+    (re.compile(r"\bon_invalid=['\"]skip['\"]"), "--skip-invalid"),
+    (re.compile(r"\bna=['\"](\w+)['\"]"), r"--na \1"),
+    (
+        re.compile(r"'([^']+)' takes epoch milliseconds \(send a date column\)"),
+        r"'\1' is a date: read it as one with --date-columns \1",
+    ),
+)
+
+
+def speak_cli(text: str) -> str:
+    """A library message in command-line words: flags instead of Python arguments.
+
+    Examples
+    --------
+    >>> speak_cli("no such column; pass id_column= to name the column holding the ids")
+    'no such column; use --id-column to name the column holding the ids'
+    >>> speak_cli("missing value (na='error'): fill it, or use na='skip' to leave it unchanged")
+    'missing value (--na error): fill it, or use --na skip to leave it unchanged'
+    >>> speak_cli("update interrupted; see .result")
+    'update interrupted'
+    >>> speak_cli("'due_date' takes epoch milliseconds (send a date column)")
+    "'due_date' is a date: read it as one with --date-columns due_date"
     """
-    edits: pd.DataFrame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    if id_column not in edits.columns:
-        raise ValueError(f"{path} has no id column {id_column!r} (see --id-column)")
-    edits = edits.set_index(id_column)  # not index_col=: pandas 2.2 would parse the ids
-    for column in date_columns:
-        if column not in edits.columns:
-            raise ValueError(f"--date-columns names {column!r}, which is not a column of {path}")
-        try:
-            edits[column] = pd.to_datetime(edits[column], format="ISO8601")
-        except ValueError as exc:
-            message = f"column {column!r} holds a value that is not an ISO 8601 date: {exc}"
-            raise ValueError(message) from None
-    return edits
+    for pattern, words in _CLI_WORDS:
+        text = pattern.sub(words, text)
+    return text
+
+
+def grouped_problems(problems: pd.DataFrame, limit: int = SHOWN_GROUPS) -> list[str]:
+    """One line per (column, code) of ``problems``, with counts, largest first.
+
+    Problems about a whole column or the file (they refuse every row) come
+    first; each line has the message of the group's first problem and, when
+    the group holds several values, the most frequent ones.
+
+    Examples
+    --------
+    >>> problems = pd.DataFrame({
+    ...     "row": [1, 2, 3], "objectId": [1, 2, 3], "column": ["is_escalated"] * 3,
+    ...     "code": ["INVALID_BOOLEAN"] * 3, "value": ["yes", "yes", "Y"],
+    ...     "problem": ["'is_escalated' takes true or false"] * 3,
+    ... })
+    >>> grouped_problems(problems)
+    ["  is_escalated: 3 x INVALID_BOOLEAN: 'is_escalated' takes true or false (values: 'yes', 'Y')"]
+    """
+    frame = problems.assign(
+        column=problems["column"].map(lambda c: "(file)" if c is None else str(c)),
+        whole=problems["row"].isna(),
+    )
+    groups = frame.groupby(["column", "code"], sort=False)
+    sizes = pd.DataFrame({"n": groups.size(), "whole": groups["whole"].any()})
+    sizes = sizes.sort_values(["whole", "n"], ascending=False, kind="stable")
+    lines = []
+    for column, code in sizes.index[:limit]:
+        group = groups.get_group((column, code))
+        line = f"  {column}: {len(group):,} x {code}: {speak_cli(str(group['problem'].iloc[0]))}"
+        values = group["value"].dropna().map(repr).value_counts(sort=True)
+        if len(values) > 1:
+            more = f", and {len(values) - _SAMPLE_VALUES:,} more" if len(values) > 3 else ""
+            line += f" (values: {', '.join(values.index[:_SAMPLE_VALUES])}{more})"
+        lines.append(line)
+    if len(sizes) > limit:
+        lines.append(f"  ... and {len(sizes) - limit:,} more kinds of problem")
+    return lines
 
 
 def _title(text: str) -> None:
@@ -77,22 +164,35 @@ def _demo(args: argparse.Namespace) -> int:
         _title("1. The spreadsheet (shipped with the package: data/demo_edits.csv)")
         source = resources.files("pandas_hubtickets") / "data" / "demo_edits.csv"
         with resources.as_file(source) as path:
-            edits = read_edits(path, "Ticket ID", date_columns=["due_date"])
+            edits, date_problems = read_edits(path, "Ticket ID", date_columns=["due_date"])
         print(edits.head().to_string())
         print(f"... {len(edits):,} rows, {edits.shape[1]} properties")
 
         _title("2. Dry run: what would be sent (nothing is)")
-        preview = update(edits, client, id_column="Ticket ID", dry_run=True, on_invalid="skip")
+
+        def problems() -> ProblemList:  # the date problems; a run adds its own to the list
+            found = ProblemList(edits.index)
+            found.extend(date_problems.items)
+            return found
+
+        preview = update(
+            edits,
+            client,
+            id_column="Ticket ID",
+            dry_run=True,
+            on_invalid="skip",
+            problems=problems(),
+        )
         for obj in preview.payload[:3]:
             print(json.dumps(obj))
         print(preview)
 
         _title("3. Checked against HubSpot's property definitions before sending")
         try:
-            update(edits, client, id_column="Ticket ID", progress=False)
+            update(edits, client, id_column="Ticket ID", progress=False, problems=problems())
         except PayloadError as refused:
             print(refused.problems.to_string(index=False))
-            print("Nothing was sent. Now the other rows, with on_invalid='skip':")
+            print("Nothing was sent. Now the other rows, with on_invalid='skip' (--skip-invalid):")
 
         _title("4. Push through the rate limiter (100 requests / 10 s, 4 in flight)")
         result = update(
@@ -102,6 +202,7 @@ def _demo(args: argparse.Namespace) -> int:
             journal=journal,
             progress=args.progress,
             on_invalid="skip",
+            problems=problems(),
         )
         print(result.counts[result.counts > 0].to_string())
         retried = int((result.report["attempts"] > 1).sum())
@@ -120,13 +221,14 @@ def _demo(args: argparse.Namespace) -> int:
 
         tidy = result.tickets
         path = out / "history.parquet"
-        tidy.to_parquet(path)
+        write_tidy_file(tidy, path)
         _title("7. Saved")
         print(f"{len(tidy):,} version rows of {tidy['objectId'].nunique():,} tickets -> {path}")
-        print(f"  (read it back with pandas_hubtickets.read_tidy({str(path)!r}))")
+        print(f"  (pd.read_parquet({str(path)!r}) opens it; pandas_hubtickets.read_tidy too,")
+        print("   with the exact dtypes of ht.flatten)")
         print(f"journal of every batch -> {journal}")
     print(f"\nDone in {time.monotonic() - started:.1f} s.")
-    return 0
+    return EXIT_OK
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -146,15 +248,66 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"  export HUBSPOT_ACCESS_TOKEN={hub.token}")
     print("Ctrl-C to stop.", flush=True)
     hub.serve_forever()
-    return 0
+    return EXIT_OK
 
 
 def _client(args: argparse.Namespace) -> TicketsClient:
     return TicketsClient(base_url=args.base_url, requests_per_10s=args.requests_per_10s)
 
 
+def _check_folder(flag: str, path: str | None) -> None:
+    """Refuse, before anything is sent, an output file whose folder does not exist."""
+    if path is not None and not Path(path).resolve().parent.is_dir():
+        folder = Path(path).resolve().parent
+        raise InputFileError(f"cannot write {flag} {path}: there is no folder {folder}")
+
+
+def _write_problems(path: str | None, problems: pd.DataFrame) -> None:
+    if path is not None:
+        problems.assign(problem=problems["problem"].map(speak_cli)).to_csv(path, index=False)
+
+
+def _say_problems(problems: pd.DataFrame, written_to: str | None, *, file: Any) -> None:
+    """The grouped problems, and where to find all of them."""
+    for line in grouped_problems(problems):
+        print(line, file=file)
+    where = f" -> {written_to}" if written_to is not None else ": --problems FILE"
+    noun = "problem" if len(problems) == 1 else "problems"
+    print(f"all {len(problems):,} {noun}{where}", file=file)
+
+
+def _summary(result: UpdateResult) -> str:
+    counts = result.counts
+    parts = [f"{n:,} {status}" for status, n in counts.items() if n]
+    rows = "1 row" if len(result.report) == 1 else f"{len(result.report):,} rows"
+    return f"{rows}: {', '.join(parts) or 'none'} in {result.elapsed:.1f} s"
+
+
+def _conclude(args: argparse.Namespace, result: UpdateResult) -> int:
+    """Print what the run did, write --report and --problems; the exit status it means."""
+    if args.report:
+        result.report.to_csv(args.report)
+    _write_problems(args.problems, result.problems)
+    print(_summary(result) + (" (dry run: nothing was sent)" if args.dry_run else ""))
+    if len(result.problems):
+        print("refused before sending:")
+        _say_problems(result.problems, args.problems, file=sys.stdout)
+    report = result.report
+    failed = report[(report["status"] == "failed") & (report["attempts"] > 0)]
+    if len(failed):
+        print("failed when sent:")
+        for error, group in failed.groupby("error", sort=False):
+            print(f"  {len(group):,} x {error}: {speak_cli(str(group['message'].iloc[0]))}")
+    if args.report:
+        print(f"report of every row -> {args.report}")
+    return EXIT_OK if result.ok else EXIT_NOT_LANDED
+
+
 def _push(args: argparse.Namespace) -> int:
-    edits = read_edits(args.csv, args.id_column, args.date_columns)
+    for flag, path in (("--report", args.report), ("--problems", args.problems)):
+        _check_folder(flag, path)
+    _check_folder("--journal", args.journal)
+    edits, date_problems = read_edits(args.csv, args.id_column, args.date_columns)
     with _client(args) as client:
         try:
             result = update(
@@ -164,82 +317,275 @@ def _push(args: argparse.Namespace) -> int:
                 na=args.na,
                 journal=args.journal,
                 dry_run=args.dry_run,
+                progress=args.progress,
+                check_properties=args.check_properties,
                 on_invalid="skip" if args.skip_invalid else "raise",
+                problems=date_problems,
             )
+        except PayloadError as refused:
+            _write_problems(args.problems, refused.problems)
+            raise
         except (UpdateStopped, UpdateInterrupted) as stop:
-            result = stop.result
-            print(f"stopped early: {stop}", file=sys.stderr)
-    print(result)
-    if args.report:
-        result.report.to_csv(args.report)
-    return 0 if result.ok else 1
+            _conclude(args, stop.result)
+            raise
+    return _conclude(args, result)
+
+
+def _tickets(
+    client: TicketsClient,
+    ids: list[int] | None,
+    properties: list[str] | None,
+    history: bool,
+    bar: Progress,
+) -> Iterator[Any]:
+    """Ticket objects, every ticket of the account or those of ``ids``, counted on ``bar``."""
+    if ids is None:
+        for ticket in client.iter_tickets(properties, history=history):
+            bar.update(1)
+            yield ticket
+        return
+    for start in range(0, len(ids), MAX_BATCH):
+        chunk = ids[start : start + MAX_BATCH]
+        yield from client.batch_read(chunk, properties, history=history).values()
+        bar.update(len(chunk))
 
 
 def _pull(args: argparse.Namespace) -> int:
-    with _client(args) as client:
-        tidy = flatten(client.iter_tickets(properties=args.properties or None))
-    tidy.to_parquet(args.out)
-    print(f"{len(tidy):,} version rows of {tidy['objectId'].nunique():,} tickets -> {args.out}")
-    return 0
+    check_tidy_path(args.out)
+    _check_folder("OUT", args.out)
+    ids = read_ids(args.ids, args.id_column) if args.ids else None
+    with (
+        _client(args) as client,
+        progress_bar(
+            None if ids is None else len(ids),
+            desc="hubtickets pull",
+            unit="ticket",
+            enabled=args.progress,
+        ) as bar,
+    ):
+        tidy = flatten(_tickets(client, ids, args.properties or None, args.history, bar))
+    write_tidy_file(tidy, args.out)
+    found = tidy["objectId"].nunique()
+    what = "every version" if args.history else "current values"
+    print(f"{len(tidy):,} rows ({what}) of {found:,} tickets -> {args.out}")
+    if ids is not None and found < len(ids):
+        print(f"{len(ids) - found:,} of the {len(ids):,} ids in {args.ids} are not tickets")
+        return EXIT_NOT_LANDED
+    return EXIT_OK
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults in every option's help; options without a value say what they do when absent."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        unset = action.default is None or action.default is False or action.default == []
+        if "default" in text or unset or action.default == argparse.SUPPRESS:
+            return text
+        return super()._get_help_string(action) or text
+
+
+def _add_service_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "--base-url", default="https://api.hubapi.com", help="HubSpot, or the emulator's URL"
+    )
+    cmd.add_argument(
+        "--requests-per-10s",
+        type=int,
+        default=100,
+        help="your HubSpot tier's limit: 100 (Free/Starter), 190 (Professional/Enterprise)",
+    )
+    cmd.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: only on a terminal)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hubtickets", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="hubtickets",
+        description=__doc__.splitlines()[0],
+        epilog=EXIT_CODES,
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=metadata.version("pandas-hubtickets")
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="the main job on the local emulator (no network)")
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, help=help_text, description=help_text, formatter_class=_HelpFormatter
+        )
+
+    demo = command("demo", "the main job on the local emulator (no network)")
     demo.add_argument("--out", default="hubtickets-demo", help="folder for the outputs")
-    demo.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    demo.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: only on a terminal)",
+    )
     demo.set_defaults(run=_demo)
 
-    serve = sub.add_parser("serve", help="run the local HubSpot emulator in the foreground")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8765)
-    serve.add_argument("--tickets", type=int, default=DEMO_TICKETS)
-    serve.add_argument("--token", default=None)
-    serve.add_argument("--requests-per-10s", type=int, default=100)
-    serve.add_argument("--latency", type=float, default=0.0)
-    serve.add_argument("--seed", type=int, default=0)
+    serve = command("serve", "run the local HubSpot emulator in the foreground")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8765, help="port to listen on")
+    serve.add_argument("--tickets", type=int, default=DEMO_TICKETS, help="tickets to seed")
+    serve.add_argument(
+        "--token", default=None, help="the token it accepts (default: a random one, printed)"
+    )
+    serve.add_argument("--requests-per-10s", type=int, default=100, help="its rate limit")
+    serve.add_argument("--latency", type=float, default=0.0, help="seconds added to each answer")
+    serve.add_argument("--seed", type=int, default=0, help="seed of the generated tickets")
     serve.set_defaults(run=_serve)
 
-    for name, help_text in (("push", "send a CSV of edits"), ("pull", "save all tickets")):
-        cmd = sub.add_parser(name, help=help_text + " (token from HUBSPOT_ACCESS_TOKEN)")
-        cmd.add_argument("--base-url", default="https://api.hubapi.com")
-        cmd.add_argument("--requests-per-10s", type=int, default=100)
-        if name == "push":
-            cmd.add_argument("csv")
-            cmd.add_argument("--id-column", default="Ticket ID")
-            cmd.add_argument(
-                "--date-columns",
-                nargs="*",
-                default=[],
-                help="columns of ISO 8601 dates to send as epoch milliseconds",
-            )
-            cmd.add_argument("--na", choices=["skip", "clear", "error"], default="skip")
-            cmd.add_argument("--journal", default=None, help="JSON Lines file, for resuming")
-            cmd.add_argument("--report", default=None, help="write the report to this CSV")
-            cmd.add_argument("--dry-run", action="store_true")
-            cmd.add_argument(
-                "--skip-invalid",
-                action="store_true",
-                help="send the valid rows and report the ones HubSpot's definitions refuse",
-            )
-            cmd.set_defaults(run=_push)
-        else:
-            cmd.add_argument("out", help="Parquet file for the tidy history")
-            cmd.add_argument("--properties", nargs="*", default=[])
-            cmd.set_defaults(run=_pull)
+    push = command("push", "send a CSV of edits (token from HUBSPOT_ACCESS_TOKEN)")
+    push.add_argument("csv", help="CSV file: the id column and one column per ticket property")
+    push.add_argument("--id-column", default="Ticket ID", help="header of the ticket ids")
+    push.add_argument(
+        "--date-columns",
+        nargs="*",
+        default=[],
+        metavar="COLUMN",
+        help="columns of ISO 8601 dates (YYYY-MM-DD[THH:MM[:SS][+HH:MM]]), sent as epoch "
+        "milliseconds (default: none; every cell is sent as typed)",
+    )
+    push.add_argument(
+        "--na",
+        choices=["skip", "clear", "error"],
+        default="skip",
+        help="empty cells: skip leaves the property unchanged, clear empties it, error refuses",
+    )
+    push.add_argument(
+        "--journal",
+        default=None,
+        metavar="FILE",
+        help="JSON Lines record of every batch; the same command with the same journal "
+        "sends only what is left (default: no journal)",
+    )
+    push.add_argument(
+        "--report",
+        default=None,
+        metavar="FILE",
+        help="write every row's outcome to this CSV (default: not written)",
+    )
+    push.add_argument(
+        "--problems",
+        default=None,
+        metavar="FILE",
+        help="write every problem found before sending to this CSV (default: not written)",
+    )
+    push.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check everything (one read of HubSpot's property definitions) and send nothing "
+        "(default: send)",
+    )
+    push.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="send the valid rows and report the others as failed (default: refuse the whole "
+        "file when a row has a problem)",
+    )
+    push.add_argument(
+        "--check-properties",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="check the values against HubSpot's property definitions before sending "
+        "(--no-check-properties: for a token without the schema scope)",
+    )
+    _add_service_options(push)
+    push.set_defaults(run=_push)
+
+    pull = command("pull", "save tickets as a tidy file (token from HUBSPOT_ACCESS_TOKEN)")
+    pull.add_argument(
+        "out", help="output file, *.parquet or *.csv: one row per ticket, property and version"
+    )
+    pull.add_argument(
+        "--properties",
+        nargs="*",
+        default=[],
+        metavar="NAME",
+        help="properties to read (default: all of them with --history, else HubSpot's default)",
+    )
+    pull.add_argument(
+        "--history",
+        action="store_true",
+        help="every version of every property (default: the current values only)",
+    )
+    pull.add_argument(
+        "--ids",
+        default=None,
+        metavar="FILE",
+        help="ticket ids, one a line or a CSV column named by --id-column (default: every "
+        "ticket of the account)",
+    )
+    pull.add_argument(
+        "--id-column", default="Ticket ID", help="header of the ids in a CSV --ids file"
+    )
+    _add_service_options(pull)
+    pull.set_defaults(run=_pull)
     return parser
 
 
+def _resume_hint(args: argparse.Namespace) -> str:
+    if args.journal is not None:
+        return "to resume, run the same command again: the journal sends only what is left"
+    landed = (
+        f"{args.report} lists what landed" if args.report else "--report FILE lists what landed"
+    )
+    return (
+        "to resume, run the same command again; it resends every row (safe: the same values). "
+        f"Add --journal FILE to send only what is left next time; {landed}"
+    )
+
+
+def _stop_reason(exc: BaseException) -> str:
+    """Why the run stopped, in the user's words (the cause of an UpdateStopped)."""
+    cause: BaseException | None = exc
+    if isinstance(exc, UpdateStopped) and exc.__cause__ is not None:
+        cause = exc.__cause__
+    reason = speak_cli(str(cause))
+    while cause is not None and not isinstance(cause, HubSpotError):
+        cause = cause.__cause__  # e.g. the 401 behind unreadable property definitions
+    if isinstance(cause, HubSpotError) and cause.status in (401, 403):
+        reason += " (check the token in HUBSPOT_ACCESS_TOKEN and its scopes)"
+    return reason
+
+
+# The service, the connection or HubSpot's answers, not the input: exit 3.
+_STOPS = (UpdateStopped, DefinitionsUnavailable, HubSpotError, TransportError, FlattenError)
+
+
+def _failure(exc: BaseException) -> tuple[int, str]:
+    """The exit status and the message for an exception that ended a command."""
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED, "interrupted"
+    if isinstance(exc, PayloadError):
+        n = len(exc.problems)
+        noun = "problem" if n == 1 else "problems"
+        return EXIT_BAD_INPUT, f"{n:,} {noun} found before sending; nothing was sent:"
+    if isinstance(exc, _STOPS):
+        return EXIT_STOPPED, f"stopped: {_stop_reason(exc)}"
+    return EXIT_BAD_INPUT, speak_cli(str(exc))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``hubtickets`` command."""
+    """Entry point of the ``hubtickets`` command; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except (HubTicketsError, ValueError, OSError) as exc:  # bad input: say so, no traceback
-        print(f"hubtickets {args.command}: {exc}", file=sys.stderr)
-        return 2
+    except (HubTicketsError, OSError, KeyboardInterrupt) as exc:  # else a bug: the traceback
+        code, message = _failure(exc)
+        print(f"hubtickets {args.command}: {message}", file=sys.stderr)
+        if isinstance(exc, PayloadError):
+            _say_problems(exc.problems, getattr(args, "problems", None), file=sys.stderr)
+        if args.command == "push" and code in (EXIT_STOPPED, EXIT_INTERRUPTED):
+            print(_resume_hint(args), file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":
