@@ -15,6 +15,7 @@ from .errors import (
     FlattenError,
     HubSpotError,
     HubTicketsError,
+    InputFileError,
     PayloadError,
     RateLimitError,
     TransportError,
@@ -23,6 +24,7 @@ from .errors import (
     UpdateStopped,
 )
 from .flatten import current, flatten, read_tidy, write_tidy
+from .limiter import RateLimiter
 from .update import UpdateResult
 
 # A library logs, the application decides where it goes (nothing is printed by default).
@@ -35,8 +37,10 @@ __all__ = [
     "FlattenError",
     "HubSpotError",
     "HubTicketsError",
+    "InputFileError",
     "PayloadError",
     "RateLimitError",
+    "RateLimiter",
     "TicketsClient",
     "TransportError",
     "UnreachableError",

@@ -16,13 +16,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import HubTicketsError
+from .errors import InputFileError
 from .flatten import write_tidy
 from .payload import ProblemList
 
 __all__ = [
     "TIDY_FORMATS",
-    "InputFileError",
     "check_tidy_path",
     "read_edits",
     "read_ids",
@@ -33,10 +32,6 @@ __all__ = [
 TIDY_FORMATS = (".parquet", ".csv")
 ISO_HINT = "YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]"
 _SHOWN = 5
-
-
-class InputFileError(HubTicketsError, ValueError):
-    """A file given on the command line that cannot be read or used as it is."""
 
 
 def _read_text(path: str | os.PathLike[str], *, header: int | None = 0) -> pd.DataFrame:

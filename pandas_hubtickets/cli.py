@@ -13,24 +13,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ._files import InputFileError, check_tidy_path, read_edits, read_ids, write_tidy_file
+from ._files import check_tidy_path, read_edits, read_ids, write_tidy_file
 from ._progress import Progress, progress_bar
-from .client import TicketsClient
+from ._version import __version__
+from .client import BASE_URL_ENV_VAR, DEFAULT_BASE_URL, TicketsClient
 from .errors import (
     DefinitionsUnavailable,
     FlattenError,
     HubSpotError,
     HubTicketsError,
+    InputFileError,
     PayloadError,
     TransportError,
     UpdateInterrupted,
@@ -387,7 +390,9 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescrip
 
 def _add_service_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument(
-        "--base-url", default="https://api.hubapi.com", help="HubSpot, or the emulator's URL"
+        "--base-url",
+        default=os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL,
+        help=f"HubSpot, or the emulator's URL (also set by the {BASE_URL_ENV_VAR} variable)",
     )
     cmd.add_argument(
         "--requests-per-10s",
@@ -410,9 +415,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=_HelpFormatter,
     )
-    parser.add_argument(
-        "--version", action="version", version=metadata.version("pandas-hubtickets")
-    )
+    parser.add_argument("--version", action="version", version=f"hubtickets {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:

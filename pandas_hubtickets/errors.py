@@ -27,6 +27,7 @@ __all__ = [
     "FlattenError",
     "HubSpotError",
     "HubTicketsError",
+    "InputFileError",
     "PayloadError",
     "RateLimitError",
     "TransportError",
@@ -97,6 +98,10 @@ class PayloadError(HubTicketsError, ValueError):
         super().__init__(
             f"{n} {noun} found before building the payload:\n" + "\n".join(lines) + more
         )
+
+
+class InputFileError(HubTicketsError, ValueError):
+    """A file named on the command line that cannot be read or used as it is."""
 
 
 class FlattenError(HubTicketsError, ValueError):

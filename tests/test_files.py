@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import pandas_hubtickets as ht
-from pandas_hubtickets._files import InputFileError, read_edits, read_ids, write_tidy_file
+from pandas_hubtickets._files import read_edits, read_ids, write_tidy_file
+from pandas_hubtickets.errors import InputFileError
 
 
 def test_read_edits_keeps_what_was_typed_and_parses_only_named_dates(tmp_path):
