@@ -204,11 +204,11 @@ def test_values_hubspot_would_refuse_are_found_before_sending(hub):
         "INVALID_OPTION",
         "INVALID_DATE",
         "INVALID_BOOLEAN",
-        "INVALID_WHITESPACE",
+        "LEADING_TRAILING_WHITESPACE",
     ]
     assert [problems["value"].iloc[i] for i in (0, 2, 3)] == ["High", "yes", " LOW"]
     assert problems["problem"].iloc[0] == (
-        "'High' is not an option of 'hs_ticket_priority' (did you mean 'HIGH'?)"
+        "'High' is not an option of 'hs_ticket_priority': use the option value 'HIGH'"
     )
     assert batch_updates(hub) == []
 
