@@ -85,6 +85,11 @@ class _Definition:
     labels: Mapping[str, str]
     read_only: bool
 
+    @property
+    def multiple(self) -> bool:
+        """Whether a value is several options joined with ``;`` (multiple checkboxes)."""
+        return self.type == "enumeration" and self.field_type == "checkbox"
+
 
 def _parse(definitions: pd.DataFrame) -> dict[str, _Definition]:
     """Definitions by name, from the v2 shape or the date-versioned one."""
@@ -129,14 +134,16 @@ def _per_value(
     taken = values.take(pa.array(rows, pa.int64()))
     distinct = pc.unique(taken)
     which = pc.index_in(taken, distinct).to_numpy(zero_copy_only=False)
-    order = np.argsort(which, kind="stable")
-    groups = np.split(rows[order], np.cumsum(np.bincount(which))[:-1])
+    quoted = distinct.slice(0, _QUOTED).to_pylist()
+    order = np.argsort(which, kind="stable")  # the rows of the first distinct value first
+    counts = np.bincount(which, minlength=len(quoted))[: len(quoted)].tolist()
+    starts = np.cumsum([0, *counts[:-1]]).tolist()
     found = [
-        Problem(group, name, code, describe(value), [value] * len(group))
-        for value, group in zip(distinct.to_pylist()[:_QUOTED], groups[:_QUOTED], strict=False)
+        Problem(rows[order[start : start + count]], name, code, describe(value), [value] * count)
+        for value, start, count in zip(quoted, starts, counts, strict=True)
     ]
-    if len(groups) > _QUOTED:
-        rest = np.sort(np.concatenate(groups[_QUOTED:]))
+    rest = rows[which >= _QUOTED]  # ascending, as rows are
+    if len(rest):
         found.append(_found(rest, name, code, general, values))
     return found
 
@@ -157,7 +164,7 @@ def _spaced(multiple: bool) -> Callable[[str], str]:
 
 
 def _options_of(d: _Definition, value: str) -> list[str]:
-    return value.split(";") if d.field_type == "checkbox" else [value]
+    return value.split(";") if d.multiple else [value]
 
 
 def _not_an_option(d: _Definition, name: str) -> Callable[[str], str]:
@@ -244,10 +251,9 @@ def _column_findings(values: pa.StringArray, d: _Definition, name: str) -> list[
         findings.extend(_per_value(values, hit, name, code, describe, general))
         pending = pc.and_(pending, pc.invert(hit))
 
-    multiple = d.type == "enumeration" and d.field_type == "checkbox"
     if d.type != "string":
-        padded = pc.match_substring_regex(values, _PADDED_OPTION if multiple else _PADDED)
-        refuse(padded, "LEADING_TRAILING_WHITESPACE", _spaced(multiple), "has spaces: strip them")
+        padded = pc.match_substring_regex(values, _PADDED_OPTION if d.multiple else _PADDED)
+        refuse(padded, "LEADING_TRAILING_WHITESPACE", _spaced(d.multiple), "has spaces: strip them")
     if d.options is not None:
         allowed = set(d.options)
         checked = pc.unique(values.filter(pc.fill_null(pending, False))).to_pylist()

@@ -148,7 +148,7 @@ def _encode_arrow(arr: pa.Array) -> tuple[pa.StringArray, Problems]:
     if pa.types.is_boolean(t) or pa.types.is_integer(t):
         return arr.cast(pa.string()), []
     if pa.types.is_decimal(t):  # Arrow writes "1.23E+4" for a negative scale
-        return _without_exponents(arr.cast(pa.string())), []
+        return _without_exponents(arr.cast(pa.string()), "E"), []
     if pa.types.is_floating(t):
         return _encode_floats(arr)
     if pa.types.is_timestamp(t):
@@ -182,13 +182,13 @@ def _epoch_ms(ints: pa.Array, mul: int, div: int) -> pa.StringArray:
     return pa.array(ms, mask=missing).cast(pa.string())
 
 
-def _without_exponents(text: pa.StringArray) -> pa.StringArray:
+def _without_exponents(text: pa.StringArray, marker: str = "e") -> pa.StringArray:
     """The same numbers with any exponent written out (``"1e-07"``: ``"0.0000001"``).
 
     Exact: the digits are the ones given, only the decimal point moves. Only the
     values whose text has an exponent (typically few) go through Python.
     """
-    has_exponent = pc.fill_null(pc.match_substring(text, "e", ignore_case=True), False)
+    has_exponent = pc.fill_null(pc.match_substring(text, marker), False)
     if not pc.any(has_exponent).as_py():
         return text
     plain = [format(decimal.Decimal(t), "f") for t in text.filter(has_exponent).to_pylist()]
