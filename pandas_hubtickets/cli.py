@@ -79,13 +79,14 @@ _CLI_WORDS = (
     (re.compile(r"\bon_invalid=['\"]skip['\"]"), "--skip-invalid"),
     (re.compile(r"\bna=['\"](\w+)['\"]"), r"--na \1"),
     (
-        re.compile(r"'([^']+)' takes epoch milliseconds \(send a date column\)"),
-        r"'\1' is a date: read it as one with --date-columns \1",
+        re.compile(r"\bsend a date or datetime column"),
+        "read the column as dates with --date-columns",
     ),
+    (re.compile(r", or a datetime column"), ", or read the column as dates with --date-columns"),
 )
 
 
-def speak_cli(text: str) -> str:
+def speak_cli(text: str, column: str | None = None) -> str:
     """A library message in command-line words: flags instead of Python arguments.
 
     Examples
@@ -96,11 +97,15 @@ def speak_cli(text: str) -> str:
     'missing value (--na error): fill it, or use --na skip to leave it unchanged'
     >>> speak_cli("update interrupted; see .result")
     'update interrupted'
-    >>> speak_cli("'due_date' takes epoch milliseconds (send a date column)")
-    "'due_date' is a date: read it as one with --date-columns due_date"
+    >>> speak_cli("'2024-01-01' is not epoch milliseconds: send a date or datetime column")
+    "'2024-01-01' is not epoch milliseconds: read the column as dates with --date-columns"
+    >>> speak_cli("'x' is not epoch milliseconds: send 0, or a datetime column", column="due")
+    "'x' is not epoch milliseconds: send 0, or read the column as dates with --date-columns due"
     """
     for pattern, words in _CLI_WORDS:
         text = pattern.sub(words, text)
+    if column is not None:
+        text = text.replace("--date-columns", f"--date-columns {column}")
     return text
 
 
@@ -131,7 +136,8 @@ def grouped_problems(problems: pd.DataFrame, limit: int = SHOWN_GROUPS) -> list[
     lines = []
     for column, code in sizes.index[:limit]:
         group = groups.get_group((column, code))
-        line = f"  {column}: {len(group):,} x {code}: {speak_cli(str(group['problem'].iloc[0]))}"
+        message = speak_cli(str(group["problem"].iloc[0]), column)
+        line = f"  {column}: {len(group):,} x {code}: {message}"
         values = group["value"].dropna().map(repr).value_counts(sort=True)
         if len(values) > 1:
             more = f", and {len(values) - _SAMPLE_VALUES:,} more" if len(values) > 3 else ""

@@ -5,28 +5,52 @@ refuse costs the updater about log2(batch size) extra requests to isolate,
 and a column that is wrong throughout (dates at local midnight, labels instead
 of option values, a misspelt property) costs two requests a row. Checking the
 encoded strings against the definitions first (``TicketsClient.properties()``)
-finds all of that before anything is sent, with HubSpot's own error codes:
+finds all of that before anything is sent, with HubSpot's own error codes.
 
-=====================  ==================================================
-code                   what is checked
-=====================  ==================================================
-PROPERTY_DOESNT_EXIST  the column names a ticket property
-READ_ONLY_VALUE        the property is writable
-INVALID_OPTION         enumeration values are option values (not labels);
-                       multiple checkboxes: each ``;``-separated value
-INVALID_BOOLEAN        ``"true"`` or ``"false"``
-INVALID_LONG           numbers, dates and datetimes are numbers (v1 takes
-                       no ISO 8601 text for dates)
-INVALID_DATE           a date is an epoch millisecond at midnight UTC
-INVALID_WHITESPACE     no leading or trailing spaces on non-text values
-=====================  ==================================================
+The rules, checked in this order; a value gets the code of the first it breaks
+(the emulator, ``pandas_hubtickets.testing``, applies the same rules in its own
+per-value code, and a property-based test holds the two to the same answers):
 
-An empty string always passes: it clears the property.
+===========================  ==================================================
+code                         what is checked
+===========================  ==================================================
+PROPERTY_DOESNT_EXIST        the column names a ticket property
+READ_ONLY_VALUE              the property is writable
+(accepted)                   ``""``: it clears the property
+TOO_LONG                     at most 65,536 characters, any type (found by the
+                             encoder, :mod:`pandas_hubtickets.encode`)
+LEADING_TRAILING_WHITESPACE  non-``string`` types: no whitespace (what
+                             ``str.isspace`` calls so, U+00A0 and U+001C-U+001F
+                             included) or invisible character (U+180E,
+                             U+200B-U+200D, U+2060, U+FEFF) at the start or
+                             end; multiple checkboxes: nor around any
+                             ``;``-separated value
+INVALID_INTEGER              ``number``: ``-?[0-9]+(\\.[0-9]+)?`` (ASCII digits;
+                             no ``+``, exponent, ``1.``, ``.5`` or separators;
+                             ``-0``, leading zeros and any length pass)
+INVALID_LONG                 ``date``, ``datetime``: ``-?[0-9]+`` within the
+                             signed 64-bit range (epoch milliseconds; v1 takes
+                             no ISO 8601 text)
+INVALID_DATE                 ``date``: a multiple of 86,400,000 (midnight UTC)
+INVALID_OPTION               ``enumeration``: an option's value, exactly (not
+                             its label); multiple checkboxes: each
+                             ``;``-separated value. Any value with
+                             ``externalOptions``; none when there are no options
+INVALID_BOOLEAN              ``bool``: ``true`` or ``false``, lower case
+===========================  ==================================================
+
+A ``string`` property takes any text within the length limit. Each message
+quotes the offending value and says the fix; values are described once per
+distinct value (never per row): the first 100 distinct values of a column and
+code one by one, any further ones together.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import datetime as dt
+import decimal
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,8 +67,18 @@ __all__ = ["check_values"]
 Definitions = pd.DataFrame | Sequence[Mapping[str, Any]]
 """Property definitions: ``TicketsClient.properties()``'s records, or a frame of them."""
 
-_NUMBER = r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
-_INTEGER = r"^-?\d+$"
+_SPACE = (
+    r"[\t-\r\x1c- \x{85}\x{a0}\x{1680}\x{180e}\x{2000}-\x{200d}\x{2028}\x{2029}"
+    r"\x{202f}\x{205f}\x{2060}\x{3000}\x{feff}]"
+)
+_PADDED = f"^{_SPACE}|{_SPACE}$"
+_PADDED_OPTION = f"(^|;){_SPACE}|{_SPACE}(;|$)"
+_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
+_LONG = r"^-?[0-9]+$"
+_INT64_DIGITS = 18  # a text of at most this many digits always fits in int64
+_QUOTED = 100  # distinct values described one by one, per column and code
+_SHOWN_OPTIONS = 10
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -54,6 +88,11 @@ class _Definition:
     options: tuple[str, ...] | None  # None: any value (external options, or not an enumeration)
     labels: Mapping[str, str]
     read_only: bool
+
+    @property
+    def multiple(self) -> bool:
+        """Whether a value is several options joined with ``;`` (multiple checkboxes)."""
+        return self.type == "enumeration" and self.field_type == "checkbox"
 
 
 def _parse(definitions: Definitions) -> dict[str, _Definition]:
@@ -71,7 +110,7 @@ def _parse(definitions: Definitions) -> dict[str, _Definition]:
         choices = (
             [o for o in options if isinstance(o, Mapping)] if isinstance(options, list) else []
         )
-        enumerated = record.get("type") == "enumeration" and len(choices) > 0
+        enumerated = record.get("type") == "enumeration" and isinstance(options, list)
         enumerated = enumerated and record.get("externalOptions") is not True
         out[str(record["name"])] = _Definition(
             type=str(record.get("type") or "string"),
@@ -81,6 +120,39 @@ def _parse(definitions: Definitions) -> dict[str, _Definition]:
             read_only=read_only,
         )
     return out
+
+
+def _rows(mask: pa.Array) -> np.ndarray:
+    return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
+
+
+def _per_value(
+    values: pa.StringArray,
+    bad: pa.Array,
+    name: str,
+    code: str,
+    describe: Callable[[str], str],
+    general: str,
+) -> list[Problem]:
+    """One Problem per distinct value at ``bad`` (the first ``_QUOTED``), then one for the rest."""
+    rows = _rows(bad)
+    if not len(rows):
+        return []
+    taken = values.take(pa.array(rows, pa.int64()))
+    distinct = pc.unique(taken)
+    which = pc.index_in(taken, distinct).to_numpy(zero_copy_only=False)
+    quoted = distinct.slice(0, _QUOTED).to_pylist()
+    order = np.argsort(which, kind="stable")  # the rows of the first distinct value first
+    counts = np.bincount(which, minlength=len(quoted))[: len(quoted)].tolist()
+    starts = np.cumsum([0, *counts[:-1]]).tolist()
+    found = [
+        Problem(rows[order[start : start + count]], name, code, describe(value), [value] * count)
+        for value, start, count in zip(quoted, starts, counts, strict=True)
+    ]
+    rest = rows[which >= _QUOTED]  # ascending, as rows are
+    if len(rest):
+        found.append(_found(rest, name, code, general, values))
+    return found
 
 
 def _found(
@@ -93,62 +165,143 @@ def _found(
     return Problem(rows, name, code, message, taken)
 
 
-def _rows(mask: pa.Array) -> np.ndarray:
-    return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
+def _spaced(multiple: bool) -> Callable[[str], str]:
+    where = "around an option" if multiple else "around it"
+    return lambda value: f"{value!r} has spaces {where}: strip them"
 
 
-def _bad_options(values: pa.StringArray, d: _Definition, name: str) -> list[Problem]:
+def _options_of(d: _Definition, value: str) -> list[str]:
+    return value.split(";") if d.multiple else [value]
+
+
+def _not_an_option(d: _Definition, name: str) -> Callable[[str], str]:
     assert d.options is not None
     allowed = set(d.options)
-    multiple = d.field_type == "checkbox"
-    bad: dict[str, str] = {}
-    for value in pc.unique(values.drop_null()).to_pylist():
-        parts = value.split(";") if multiple else [value]
+    known = {o.lower(): o for o in d.options} | dict(d.labels)
+    shown = ", ".join(repr(o) for o in d.options[:_SHOWN_OPTIONS])
+    shown += ", ..." if len(d.options) > _SHOWN_OPTIONS else ""
+
+    def describe(value: str) -> str:
+        parts = _options_of(d, value)
         wrong = [p for p in parts if p not in allowed]
-        if value and wrong:
-            hints = [d.labels[w.lower()] for w in wrong if w.lower() in d.labels]
-            hint = f" (did you mean {';'.join(hints)!r}?)" if len(hints) == len(wrong) else ""
-            bad[value] = f"{';'.join(wrong)!r} is not an option of {name!r}{hint}"
-    findings = []
-    for value, message in bad.items():
-        rows = _rows(pc.equal(values, value))
-        findings.append(_found(rows, name, "INVALID_OPTION", message, values))
-    return findings
+        what = f"{';'.join(wrong)!r} is not an option of {name!r}"
+        if len(wrong) < len(parts):
+            what = f"{value!r}: {what}"
+        if all(w.lower() in known for w in wrong):
+            fixed = ";".join(p if p in allowed else known[p.lower()] for p in parts)
+            return f"{what}: use the option value {fixed!r}"
+        if not d.options:
+            return f"{what}, which has no options"
+        return f"{what}: use one of {shown}"
+
+    return describe
+
+
+def _not_a_number(value: str) -> str:
+    try:
+        number = decimal.Decimal(value)
+    except decimal.InvalidOperation:
+        number = None
+    if number is not None and number.is_finite() and abs(number.adjusted()) < 100:
+        return f"{value!r} is not a plain decimal number: send {number:f}"
+    return f"{value!r} is not a number: send digits with an optional '-' and '.', e.g. -1234.5"
+
+
+def _not_epoch_ms(value: str) -> str:
+    if re.fullmatch(_LONG, value):
+        return f"{value!r} is beyond the range of epoch milliseconds: send a date or datetime"
+    if re.match(r"\d{4}-\d\d-\d\d", value):
+        try:
+            ts = pd.Timestamp(value)
+            ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+            example = f"{ts.value // 1_000_000} ({ts:%Y-%m-%d %H:%M} UTC)"
+            return f"{value!r} is not epoch milliseconds: send {example}, or a datetime column"
+        except (ValueError, OverflowError):
+            pass
+    return f"{value!r} is not epoch milliseconds: send a date or datetime column"
+
+
+def _not_midnight(value: str) -> str:
+    ms = int(value)
+    nearest = (ms + MS_PER_DAY // 2 - 1) // MS_PER_DAY * MS_PER_DAY  # ties: the day before
+    try:
+        when = _EPOCH + dt.timedelta(milliseconds=ms)
+        at = f" ({when:%Y-%m-%d %H:%M}{':%S' if when.second or when.microsecond else ''} UTC)"
+    except OverflowError:
+        at = ""
+    return f"{value} is not midnight UTC{at}: convert to UTC midnight, e.g. {nearest}"
+
+
+def _not_boolean(value: str) -> str:
+    return f"{value!r} is not a boolean: send true or false"
+
+
+def _is_long(values: pa.StringArray) -> pa.Array:
+    """Which values are ``-?[0-9]+`` within int64 (Python checks only the longest, rare)."""
+    digits = pc.fill_null(pc.match_substring_regex(values, _LONG), False)
+    long_text = pc.and_(digits, pc.greater(pc.utf8_length(values), _INT64_DIGITS))
+    if not pc.any(long_text).as_py():
+        return digits
+    distinct = pc.unique(values.filter(long_text)).to_pylist()
+    too_big = [v for v in distinct if not -(2**63) <= int(v) < 2**63]
+    return pc.and_(digits, pc.invert(pc.is_in(values, pa.array(too_big, pa.string()))))
 
 
 def _column_findings(values: pa.StringArray, d: _Definition, name: str) -> list[Problem]:
-    present = pc.and_(pc.is_valid(values), pc.not_equal(values, ""))
-    findings = []
+    """The value problems of one column, each value with the first rule it breaks."""
+    pending = pc.and_(pc.is_valid(values), pc.not_equal(values, ""))
+    findings: list[Problem] = []
+
+    def refuse(bad: pa.Array, code: str, describe: Callable[[str], str], general: str) -> None:
+        nonlocal pending
+        hit = pc.and_(pending, pc.fill_null(bad, False))
+        findings.extend(_per_value(values, hit, name, code, describe, general))
+        pending = pc.and_(pending, pc.invert(hit))
+
     if d.type != "string":
-        spaced = pc.and_(present, pc.not_equal(values, pc.utf8_trim_whitespace(values)))
-        rows = _rows(spaced)
-        if len(rows):
-            message = f"{name!r} is not text: no leading or trailing spaces allowed"
-            findings.append(_found(rows, name, "INVALID_WHITESPACE", message, values))
-            # the spaces are the fault: do not also report " LOW" as no option
-            values = pc.if_else(spaced, pa.scalar(None, pa.string()), values)
-            present = pc.and_(present, pc.invert(spaced))
+        padded = pc.match_substring_regex(values, _PADDED_OPTION if d.multiple else _PADDED)
+        refuse(padded, "LEADING_TRAILING_WHITESPACE", _spaced(d.multiple), "has spaces: strip them")
     if d.options is not None:
-        findings += _bad_options(values, d, name)
+        allowed = set(d.options)
+        checked = pc.unique(values.filter(pc.fill_null(pending, False))).to_pylist()
+        wrong = [v for v in checked if not allowed.issuperset(_options_of(d, v))]
+        refuse(
+            pc.is_in(values, pa.array(wrong, pa.string())),
+            "INVALID_OPTION",
+            _not_an_option(d, name),
+            f"not an option of {name!r}: use an option's value, not its label",
+        )
     elif d.type == "bool":
-        rows = _rows(pc.and_(present, pc.invert(pc.is_in(values, pa.array(["true", "false"])))))
-        if len(rows):
-            message = f"{name!r} takes true or false"
-            findings.append(_found(rows, name, "INVALID_BOOLEAN", message, values))
-    elif d.type in ("number", "date", "datetime"):
-        pattern = _NUMBER if d.type == "number" else _INTEGER
-        numeric = pc.match_substring_regex(values, pattern)
-        rows = _rows(pc.and_(present, pc.invert(numeric)))
-        if len(rows):
-            what = "a number" if d.type == "number" else "epoch milliseconds (send a date column)"
-            findings.append(_found(rows, name, "INVALID_LONG", f"{name!r} takes {what}", values))
+        refuse(
+            pc.invert(pc.is_in(values, pa.array(["true", "false"]))),
+            "INVALID_BOOLEAN",
+            _not_boolean,
+            "not a boolean: send true or false",
+        )
+    elif d.type == "number":
+        refuse(
+            pc.invert(pc.match_substring_regex(values, _NUMBER)),
+            "INVALID_INTEGER",
+            _not_a_number,
+            "not a plain decimal number: send digits with an optional '-' and '.'",
+        )
+    elif d.type in ("date", "datetime"):
+        is_long = _is_long(values)
+        refuse(
+            pc.invert(is_long),
+            "INVALID_LONG",
+            _not_epoch_ms,
+            "not epoch milliseconds: send a date or datetime column",
+        )
         if d.type == "date":
-            ints = pc.cast(pc.if_else(numeric, values, None), pa.int64()).fill_null(0)
-            off = np.asarray(ints.to_numpy(zero_copy_only=False)) % MS_PER_DAY != 0
-            rows = np.flatnonzero(off)
-            if len(rows):
-                message = f"{name!r} is a date: epoch milliseconds at midnight UTC"
-                findings.append(_found(rows, name, "INVALID_DATE", message, values))
+            ints = pc.cast(pc.if_else(is_long, values, "0"), pa.int64())
+            off = ints.to_numpy(zero_copy_only=False) % MS_PER_DAY != 0
+            refuse(
+                pa.array(off),
+                "INVALID_DATE",
+                _not_midnight,
+                "not midnight UTC: convert to UTC midnight (dates, not datetimes)",
+            )
     return findings
 
 
@@ -183,7 +336,7 @@ def check_values(encoded: EncodedFrame, definitions: Definitions) -> list[Proble
     >>> [(p.rows.tolist(), p.code, p.values) for p in check_values(frame, defs)]
     [([1], 'INVALID_OPTION', ['Closed'])]
     >>> check_values(frame, defs)[0].message
-    "'Closed' is not an option of 'status' (did you mean 'CLOSED'?)"
+    "'Closed' is not an option of 'status': use the option value 'CLOSED'"
     """
     known = _parse(definitions)
     findings: list[Problem] = []

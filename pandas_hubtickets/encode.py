@@ -14,11 +14,13 @@ value                                       sent as
 str                                         unchanged (at most 65,536 characters)
 bool, numpy bool, pandas boolean            ``"true"`` / ``"false"``
 int, nullable Int64, whole float (``3.0``)  decimal digits, no ``.0``
-other float                                 shortest round-tripping decimal
+other float                                 shortest decimal that round-trips in the
+                                            column's own precision, never an exponent
+                                            (``1e-07`` is ``0.0000001``)
 datetime (any unit; naive taken as UTC)     epoch milliseconds
 date, pyarrow date                          epoch milliseconds of midnight UTC
 list, tuple, set                            values joined with ``;`` (sets sorted)
-Decimal                                     its exact decimal string
+Decimal, pyarrow decimal                    its exact digits, never an exponent
 categorical                                 its value, encoded as above
 missing (None, NaN, NaT, pd.NA)             null: left to the caller's ``na`` rule
 ==========================================  =========================================
@@ -45,10 +47,15 @@ _EPOCH_DATE = dt.date(1970, 1, 1)
 _EPOCH = pd.Timestamp(0, tz="UTC")
 _ONE_MS = pd.Timedelta(1, "ms")
 _MS_PER_UNIT = {"s": (1000, 1), "ms": (1, 1), "us": (1, 1000), "ns": (1, 1_000_000)}
-_INT_SAFE = 2.0**63
+#: Whole floats below these (by bit width) are sent as exact integer digits, which are
+#: then also their shortest round-tripping text.
+_EXACT_WHOLE = {16: 2.0**11, 32: 2.0**24, 64: 2.0**53}
 
 #: Problems found in one column: (row positions, code, reason) triples.
 Problems = list[tuple[np.ndarray, str, str]]
+
+_CONVERT = "convert them to text, numbers, booleans, dates or lists of options"
+_INFINITE = "infinite number cannot be sent: replace it, or use NaN to leave the property unchanged"
 
 #: The codes of cells that cannot be sent, whatever the property.
 UNSENDABLE_TYPE = "UNSENDABLE_TYPE"
@@ -138,8 +145,10 @@ def _encode_arrow(arr: pa.Array) -> tuple[pa.StringArray, Problems]:
         return pa.nulls(len(arr), pa.string()), []
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
         return _checked_text(arr.cast(pa.string()))
-    if pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_decimal(t):
+    if pa.types.is_boolean(t) or pa.types.is_integer(t):
         return arr.cast(pa.string()), []
+    if pa.types.is_decimal(t):  # Arrow writes "1.23E+4" for a negative scale
+        return _without_exponents(arr.cast(pa.string()), "E"), []
     if pa.types.is_floating(t):
         return _encode_floats(arr)
     if pa.types.is_timestamp(t):
@@ -152,7 +161,7 @@ def _encode_arrow(arr: pa.Array) -> tuple[pa.StringArray, Problems]:
     if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
         return _encode_objects(pd.Series(arr.to_pylist(), dtype=object))
     present = np.flatnonzero(arr.is_valid().to_numpy(zero_copy_only=False))
-    reason = f"values of type {t} cannot be sent"
+    reason = f"values of type {t} cannot be sent: {_CONVERT}"
     problems = [(present, UNSENDABLE_TYPE, reason)] if len(present) else []
     return pa.nulls(len(arr), pa.string()), problems
 
@@ -163,7 +172,7 @@ def _checked_text(values: pa.StringArray) -> tuple[pa.StringArray, Problems]:
     if not len(pos):
         return values, []
     reason = f"text longer than HubSpot's limit of {MAX_TEXT:,} characters: shorten it"
-    return values, [(pos, TOO_LONG, reason)]
+    return pc.if_else(too_long, pa.scalar(None, pa.string()), values), [(pos, TOO_LONG, reason)]
 
 
 def _epoch_ms(ints: pa.Array, mul: int, div: int) -> pa.StringArray:
@@ -173,15 +182,31 @@ def _epoch_ms(ints: pa.Array, mul: int, div: int) -> pa.StringArray:
     return pa.array(ms, mask=missing).cast(pa.string())
 
 
+def _without_exponents(text: pa.StringArray, marker: str = "e") -> pa.StringArray:
+    """The same numbers with any exponent written out (``"1e-07"``: ``"0.0000001"``).
+
+    Exact: the digits are the ones given, only the decimal point moves. Only the
+    values whose text has an exponent (typically few) go through Python.
+    """
+    has_exponent = pc.fill_null(pc.match_substring(text, marker), False)
+    if not pc.any(has_exponent).as_py():
+        return text
+    plain = [format(decimal.Decimal(t), "f") for t in text.filter(has_exponent).to_pylist()]
+    return pc.replace_with_mask(text, has_exponent, pa.array(plain, pa.string()))
+
+
 def _shortest(arr: pa.FloatingPointArray) -> pa.StringArray:
-    """The shortest decimal that round-trips *in the column's own precision*.
+    """The shortest decimal that round-trips *in the column's own precision*, without exponent.
 
     ``float32(0.1)`` is ``"0.1"``, not the ``"0.10000000149011612"`` of its float64 widening.
+    Non-finite values come out as text the caller discards.
     """
     if pa.types.is_float16(arr.type):  # Arrow's cast is not shortest for half floats
         halves = arr.to_numpy(zero_copy_only=False)
-        return pa.array([str(v) for v in halves], pa.string())
-    return arr.cast(pa.string())
+        return pa.array(
+            [np.format_float_positional(v, unique=True, trim="-") for v in halves], pa.string()
+        )
+    return _without_exponents(arr.cast(pa.string()))
 
 
 def _encode_floats(arr: pa.FloatingPointArray) -> tuple[pa.StringArray, Problems]:
@@ -189,17 +214,12 @@ def _encode_floats(arr: pa.FloatingPointArray) -> tuple[pa.StringArray, Problems
     x = arr.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     finite = np.isfinite(x)
     whole = finite & (np.trunc(np.where(finite, x, 0.0)) == x)
-    small = whole & (np.abs(x) < _INT_SAFE)
-    digits = pa.array(np.where(small, x, 0.0).astype(np.int64)).cast(pa.string())
-    shortest = _shortest(arr)
-    values = pc.if_else(pa.array(small), digits, shortest)
-    big = np.flatnonzero(whole & ~small)
-    if len(big):  # whole numbers beyond int64: exact digits through Python's int
-        exact = pa.array([str(int(v)) for v in x[big]], pa.string())
-        values = pc.replace_with_mask(values, pa.array(np.isin(np.arange(len(x)), big)), exact)
+    exact = whole & (np.abs(x) < _EXACT_WHOLE[arr.type.bit_width])  # also "0" for -0.0
+    digits = pa.array(np.where(exact, x, 0.0).astype(np.int64)).cast(pa.string())
+    values = pc.if_else(pa.array(exact), digits, _shortest(arr))
     values = pc.if_else(pa.array(finite), values, pa.nulls(len(x), pa.string()))
     inf = np.flatnonzero(np.isinf(x))
-    problems = [(inf, INFINITE_NUMBER, "infinite number cannot be sent")] if len(inf) else []
+    problems = [(inf, INFINITE_NUMBER, _INFINITE)] if len(inf) else []
     return values, problems
 
 
@@ -251,7 +271,8 @@ def encode_scalar(v: Any) -> str | None:
             v.encode("utf-8")
         except UnicodeEncodeError:
             raise _Unsendable(
-                INVALID_TEXT, "text is not valid Unicode (a lone surrogate)"
+                INVALID_TEXT,
+                "text is not valid Unicode (a lone surrogate): remove or replace the character",
             ) from None
         return v
     if isinstance(v, bool | np.bool_):
@@ -260,11 +281,11 @@ def encode_scalar(v: Any) -> str | None:
         return str(int(v))
     if isinstance(v, float | np.floating):
         if math.isinf(v):
-            raise _Unsendable(INFINITE_NUMBER, "infinite number cannot be sent")
+            raise _Unsendable(INFINITE_NUMBER, _INFINITE)
         return _format_float(v)
     if isinstance(v, decimal.Decimal):
         if v.is_infinite():
-            raise _Unsendable(INFINITE_NUMBER, "infinite number cannot be sent")
+            raise _Unsendable(INFINITE_NUMBER, _INFINITE)
         return format(v, "f")
     if isinstance(v, dt.datetime | np.datetime64):
         ts = pd.Timestamp(v)
@@ -274,20 +295,26 @@ def encode_scalar(v: Any) -> str | None:
         return str((v - _EPOCH_DATE).days * MS_PER_DAY)
     if isinstance(v, list | tuple | set | frozenset | np.ndarray):
         return _join_options(v)
-    raise _Unsendable(UNSENDABLE_TYPE, f"values of type {type(v).__name__} cannot be sent")
+    raise _Unsendable(
+        UNSENDABLE_TYPE, f"values of type {type(v).__name__} cannot be sent: {_CONVERT}"
+    )
 
 
 def _join_options(v: Iterable[Any]) -> str:
     parts = []
     for item in v:
         if isinstance(item, list | tuple | set | frozenset | np.ndarray | dict):
-            raise _Unsendable(INVALID_LIST, "nested collections cannot be sent")
+            raise _Unsendable(INVALID_LIST, "nested collections cannot be sent: flatten the list")
         text = encode_scalar(item)
         if text is None:
-            raise _Unsendable(INVALID_LIST, "missing value inside a list of options")
+            raise _Unsendable(
+                INVALID_LIST, "missing value inside a list of options: drop it from the list"
+            )
         if ";" in text:
             raise _Unsendable(
-                INVALID_LIST, f"option {text!r} contains ';', HubSpot's option separator"
+                INVALID_LIST,
+                f"option {text!r} contains ';', HubSpot's option separator: "
+                "split it into separate options",
             )
         parts.append(text)
     if isinstance(v, set | frozenset):

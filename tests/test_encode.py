@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pandas_hubtickets.encode import MAX_TEXT, encode_column
 
@@ -53,8 +56,65 @@ def test_int_column_turned_float_by_nan_sends_digits():
 def test_other_floats_are_shortest_round_trip():
     values = [2.5, 0.1, 1 / 3, 123456789.123, 1e-7]
     out = enc(values)
-    assert out[:4] == ["2.5", "0.1", "0.3333333333333333", "123456789.123"]
+    assert out == ["2.5", "0.1", "0.3333333333333333", "123456789.123", "0.0000001"]
     assert [float(v) for v in out] == values
+
+
+PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+@pytest.mark.parametrize(
+    ("dtype", "value", "expected"),
+    [
+        ("float64", 1e-7, "0.0000001"),
+        ("float64", -1.25e-10, "-0.000000000125"),
+        ("float64", 5e-324, "0." + "0" * 323 + "5"),
+        ("float64", 1e15, "1000000000000000"),
+        ("float64", 1.5e22, "15000000000000000000000"),
+        ("float64", 2.0**70, "1180591620717411300000"),
+        ("float64", -1.7976931348623157e308, "-17976931348623157" + "0" * 292),
+        ("float32", 1e-8, "0.00000001"),
+        ("float32", 123456789.0, "123456790"),  # float32 holds 123456792: shortest is ...790
+        ("float32", 3.4e38, "34" + "0" * 37),
+        ("float32", 1e10, "10000000000"),
+        ("float16", 1e-7, "0.0000001"),
+        ("float16", 0.0001, "0.0001"),
+        ("float16", 65504.0, "65500"),
+        ("float16", 2.5, "2.5"),
+    ],
+)
+@pytest.mark.parametrize("backend", ["numpy", "pyarrow", "object"])
+def test_floats_of_every_width_and_magnitude_have_no_exponent(dtype, value, expected, backend):
+    if backend == "numpy":
+        s = pd.Series([value, None], dtype=dtype)
+    elif backend == "pyarrow":
+        s = pd.Series([value, None], dtype=pd.ArrowDtype(pa.from_numpy_dtype(np.dtype(dtype))))
+    else:
+        s = pd.Series([np.dtype(dtype).type(value), None], dtype=object)
+    assert enc(s) == [expected, None]
+    assert np.dtype(dtype).type(expected) == np.dtype(dtype).type(value)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    st.sampled_from(["float16", "float32", "float64"]).flatmap(
+        lambda dtype: st.tuples(
+            st.just(dtype),
+            st.lists(
+                st.floats(width=int(dtype[5:]), allow_nan=False, allow_infinity=False),
+                min_size=1,
+                max_size=20,
+            ),
+        )
+    )
+)
+def test_every_encoded_float_is_plain_digits_that_round_trip(case):
+    dtype, values = case
+    kind = np.dtype(dtype).type
+    out = enc(pd.Series(values, dtype=dtype))
+    for value, text in zip(values, out, strict=True):
+        assert PLAIN_NUMBER.fullmatch(text), text
+        assert kind(text) == kind(value)
 
 
 def test_single_and_half_precision_floats_keep_their_own_shortest_form():
@@ -64,8 +124,8 @@ def test_single_and_half_precision_floats_keep_their_own_shortest_form():
     assert enc([np.float32(0.1), "text"], object) == ["0.1", "text"]
 
 
-def test_huge_whole_floats_are_exact_digits():
-    assert enc([1e20, 2.0**70]) == ["100000000000000000000", str(2**70)]
+def test_huge_whole_floats_are_plain_digits():
+    assert enc([1e20, 2.0**53 + 2]) == ["100000000000000000000", str(2**53 + 2)]
 
 
 def test_float_dtypes_agree():
@@ -79,7 +139,12 @@ def test_infinity_is_a_problem_at_its_position():
     out, problems = encode_column(pd.Series([1.0, np.inf, -np.inf]))
     assert out.to_pylist()[0] == "1"
     assert [(p.tolist(), code, why) for p, code, why in problems] == [
-        ([1, 2], "INFINITE_NUMBER", "infinite number cannot be sent")
+        (
+            [1, 2],
+            "INFINITE_NUMBER",
+            "infinite number cannot be sent: replace it, or use NaN to leave the property "
+            "unchanged",
+        )
     ]
 
 
@@ -143,6 +208,16 @@ def test_decimals_are_exact():
     assert enc(arrow) == ["1.50"]
 
 
+def test_decimals_never_have_an_exponent():
+    values = [decimal.Decimal("1E-9"), decimal.Decimal("-1.5E+25"), decimal.Decimal("-0")]
+    assert enc(values, object) == ["0.000000001", "-15000000000000000000000000", "-0"]
+    negative_scale = pa.array([decimal.Decimal("12300"), None], pa.decimal128(5, -2))
+    assert enc(pd.Series(negative_scale, dtype=pd.ArrowDtype(negative_scale.type))) == [
+        "12300",
+        None,
+    ]
+
+
 def test_categoricals_send_their_values_encoded():
     assert enc(pd.Categorical(["HIGH", None, "LOW", "HIGH"])) == ["HIGH", None, "LOW", "HIGH"]
     assert enc(pd.Categorical([1.0, 2.5, None])) == ["1", "2.5", None]
@@ -154,12 +229,16 @@ def test_missing_markers_are_all_null():
 
 def test_unsupported_types_are_named_with_their_positions():
     out, problems = encode_column(pd.Series(["ok", {"a": 1}, b"raw", 1j, {"b": 2}], dtype=object))
-    found = {why: (code, p.tolist()) for p, code, why in problems}
+    found = {why.split(":")[0]: (code, p.tolist()) for p, code, why in problems}
     assert found == {
         "values of type dict cannot be sent": ("UNSENDABLE_TYPE", [1, 4]),
         "values of type bytes cannot be sent": ("UNSENDABLE_TYPE", [2]),
         "values of type complex cannot be sent": ("UNSENDABLE_TYPE", [3]),
     }
+    assert all(
+        why.endswith("convert them to text, numbers, booleans, dates or lists of options")
+        for _, _, why in problems
+    )
     assert out.to_pylist() == ["ok", None, None, None, None]
 
 
@@ -168,9 +247,10 @@ def test_complex_column_is_refused():
     assert [(p.tolist(), code) for p, code, _ in problems] == [([0, 1], "UNSENDABLE_TYPE")]
 
 
-def test_text_over_the_limit_is_a_problem():
-    _, problems = encode_column(pd.Series(["x" * MAX_TEXT, "x" * (MAX_TEXT + 1)]))
+def test_text_over_the_limit_is_a_problem_and_not_sent():
+    out, problems = encode_column(pd.Series(["x" * MAX_TEXT, "x" * (MAX_TEXT + 1)]))
     assert [(p.tolist(), code) for p, code, _ in problems] == [([1], "TOO_LONG")]
+    assert out.is_null().to_pylist() == [False, True]
 
 
 def test_python_ints_beyond_64_bits_are_exact():
@@ -181,5 +261,9 @@ def test_lone_surrogates_are_a_problem_not_a_crash():
     out, problems = encode_column(pd.Series(["ok", "\ud800"], dtype=object))
     assert out.to_pylist() == ["ok", None]
     assert [(p.tolist(), code, why) for p, code, why in problems] == [
-        ([1], "INVALID_TEXT", "text is not valid Unicode (a lone surrogate)")
+        (
+            [1],
+            "INVALID_TEXT",
+            "text is not valid Unicode (a lone surrogate): remove or replace the character",
+        )
     ]

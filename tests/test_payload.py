@@ -116,14 +116,21 @@ def test_all_problems_reported_at_once_in_row_order():
     problems = info.value.problems
     assert list(problems.columns) == ["row", "objectId", "column", "code", "value", "problem"]
     duplicate = "id appears in more than one row: keep one row per ticket"
+    infinite = (
+        "infinite number cannot be sent: replace it, or use NaN to leave the property unchanged"
+    )
+    unsendable = (
+        "values of type dict cannot be sent: "
+        "convert them to text, numbers, booleans, dates or lists of options"
+    )
     assert problems[["row", "column", "code", "problem"]].values.tolist() == [
         ["a", "objectId", "DUPLICATE_ID", duplicate],
         ["b", "objectId", "DUPLICATE_ID", duplicate],
-        ["b", "score", "INFINITE_NUMBER", "infinite number cannot be sent"],
+        ["b", "score", "INFINITE_NUMBER", infinite],
         ["c", "objectId", "INVALID_ID", "id is not positive"],
         ["d", "objectId", "INVALID_ID", "id is not a whole number"],
         ["e", "objectId", "MISSING_ID", "id is missing"],
-        ["f", "subject", "UNSENDABLE_TYPE", "values of type dict cannot be sent"],
+        ["f", "subject", "UNSENDABLE_TYPE", unsendable],
     ]
     assert problems["value"].tolist()[2:5] == [np.inf, -1.0, 2.5]
     assert problems["value"].iloc[-1] == {"not": "sendable"}

@@ -207,11 +207,11 @@ def test_values_hubspot_would_refuse_are_found_before_sending(hub):
         "INVALID_OPTION",
         "INVALID_DATE",
         "INVALID_BOOLEAN",
-        "INVALID_WHITESPACE",
+        "LEADING_TRAILING_WHITESPACE",
     ]
     assert [problems["value"].iloc[i] for i in (0, 2, 3)] == ["High", "yes", " LOW"]
     assert problems["problem"].iloc[0] == (
-        "'High' is not an option of 'hs_ticket_priority' (did you mean 'HIGH'?)"
+        "'High' is not an option of 'hs_ticket_priority': use the option value 'HIGH'"
     )
     assert batch_updates(hub) == []
 
@@ -441,7 +441,7 @@ MESSY_PROBLEMS = [
     ["r2", "objectId", "DUPLICATE_ID", FIRST + 3],
     ["r3", "objectId", "DUPLICATE_ID", FIRST + 3],
     ["r5", "hubspot_owner_id", "INFINITE_NUMBER", np.inf],
-    ["r6", "hs_ticket_priority", "INVALID_WHITESPACE", " LOW"],
+    ["r6", "hs_ticket_priority", "LEADING_TRAILING_WHITESPACE", " LOW"],
     ["r6", "is_escalated", "INVALID_BOOLEAN", "yes"],
 ]
 
@@ -500,8 +500,10 @@ def test_skipping_refuses_each_row_with_a_problem_and_keeps_all_its_problems(hub
     assert list(problems.columns) == ["row", "objectId", "column", "code", "value", "problem"]
     assert problems[["row", "column", "code", "value"]].values.tolist() == MESSY_PROBLEMS
     report = result.report
-    assert report.loc["r6", "error"] == "INVALID_WHITESPACE"  # the first of its two problems
-    assert "no leading or trailing spaces" in report.loc["r6", "message"]
+    assert (
+        report.loc["r6", "error"] == "LEADING_TRAILING_WHITESPACE"
+    )  # the first of its two problems
+    assert "has spaces around it" in report.loc["r6", "message"]
     assert "true or false" in report.loc["r6", "message"]
     assert report.loc["r5", "error"] == "INFINITE_NUMBER"  # found while encoding
     assert report.loc["r2", "error"] == report.loc["r3", "error"] == "DUPLICATE_ID"

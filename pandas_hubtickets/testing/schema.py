@@ -4,35 +4,48 @@ Each property type has one check function; :func:`check_write` runs the
 checks HubSpot applies to one ``{"name", "value"}`` pair and returns a
 :class:`Problem` (an entry of ``validationResults``) or ``None``.
 
-Error codes (``Problem.code``), in the order they are checked:
+The rules are the library's (``pandas_hubtickets.definitions``), written
+again here on purpose as separate, per-value code: a property-based test
+(``tests/test_rules_agree.py``) runs the same values through both and requires
+the same verdict and code. Checks run in this order; the first that fails is
+the answer (``Problem.code``):
 
 ``PROPERTY_DOESNT_EXIST``
     no property of that name.
 ``READ_ONLY_VALUE``
     the property is read-only or calculated (``time_to_close``,
     ``num_notes``, ``createdate``, ``hs_lastmodifieddate``).
-``INVALID_WHITESPACE``
-    a non-string value with leading or trailing whitespace (rejected by
-    HubSpot since 2025-04-07; HubSpot's own code is not public, this one is
-    the emulator's).
+(accepted)
+    ``""``, for any writable property: it clears the value.
+``TOO_LONG``
+    a value longer than 65,536 characters (Unicode code points), any type.
+``LEADING_TRAILING_WHITESPACE``
+    a value of a non-``string`` property that starts or ends with whitespace
+    (``str.isspace``) or an invisible character (U+180E, U+200B-U+200D,
+    U+2060, U+FEFF); for multiple checkboxes, also any ``;``-separated
+    value. HubSpot's code since 2025-04-07.
 ``INVALID_INTEGER``
-    a ``number`` value that is not a plain decimal number (HubSpot's code
-    and message for numbers).
+    a ``number`` value that is not ``-?[0-9]+(\\.[0-9]+)?``: ASCII digits,
+    an optional leading ``-``, an optional fraction with digits on both
+    sides of the point. No ``+``, no exponent, no ``1.`` or ``.5``, no
+    thousands separators, no other scripts' digits; ``-0`` and leading zeros
+    pass; any number of digits. HubSpot's code and message
+    (``"1.4210854715202004e-14 was not a valid number."``).
 ``INVALID_LONG``
-    a ``date`` / ``datetime`` value that is not integer epoch milliseconds
-    (an ISO string, say).
+    a ``date`` / ``datetime`` value that is not ``-?[0-9]+`` within the
+    signed 64-bit range (an ISO string, say).
 ``INVALID_DATE``
     a ``date`` value that is not at midnight UTC.
 ``INVALID_OPTION``
     an ``enumeration`` value (or, for multiple checkboxes, one of its
-    ``;``-separated values) that is not an option's internal value.
-    Properties with ``externalOptions`` accept any value.
+    ``;``-separated values, an empty one included) that is not an option's
+    internal value, compared exactly. Properties with ``externalOptions``
+    accept any value; an enumeration without options and without
+    ``externalOptions`` accepts none.
 ``INVALID_BOOLEAN``
-    a ``bool`` value other than ``"true"`` / ``"false"``.
-``TOO_LONG``
-    a ``string`` value longer than 65,536 characters.
+    a ``bool`` value other than ``"true"`` / ``"false"`` (lower case).
 
-``""`` is always valid for a writable property: it clears the value.
+A ``string`` value is any text up to the length limit.
 """
 
 from __future__ import annotations
@@ -48,6 +61,7 @@ __all__ = [
     "PROPERTIES",
     "Problem",
     "PropertyDef",
+    "check_value",
     "check_write",
     "sample_properties",
     "v2_definitions",
@@ -55,8 +69,10 @@ __all__ = [
 
 MAX_TEXT_LENGTH = 65_536
 _DAY_MS = 86_400_000
-_NUMBER = re.compile(r"-?\d+(\.\d+)?")
-_LONG = re.compile(r"-?\d+")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_LONG = re.compile(r"-?[0-9]+")
+_LONG_RANGE = range(-(2**63), 2**63)
+_INVISIBLE = frozenset("\u180e\u200b\u200c\u200d\u2060\ufeff")
 
 PropertyType = Literal["string", "number", "date", "datetime", "enumeration", "bool"]
 
@@ -202,14 +218,7 @@ def v2_definitions() -> list[dict[str, Any]]:
 
 
 def _check_string(d: PropertyDef, value: str) -> Problem | None:
-    if len(value) > MAX_TEXT_LENGTH:
-        return Problem(
-            d.name,
-            "TOO_LONG",
-            f"Value of {d.name} is {len(value)} characters long; "
-            f"the limit is {MAX_TEXT_LENGTH} characters.",
-        )
-    return None
+    return None  # any text: the length limit applies to every type
 
 
 def _check_number(d: PropertyDef, value: str) -> Problem | None:
@@ -219,7 +228,7 @@ def _check_number(d: PropertyDef, value: str) -> Problem | None:
 
 
 def _check_datetime(d: PropertyDef, value: str) -> Problem | None:
-    if _LONG.fullmatch(value):
+    if _LONG.fullmatch(value) and int(value) in _LONG_RANGE:
         return None
     return Problem(d.name, "INVALID_LONG", f"{value} was not a valid long.")
 
@@ -272,8 +281,56 @@ _CHECKS: dict[str, Callable[[PropertyDef, str], Problem | None]] = {
 }
 
 
+def _padded(text: str) -> bool:
+    """Whether ``text`` starts or ends with whitespace or an invisible character."""
+    if not text:
+        return False
+    return any(c.isspace() or c in _INVISIBLE for c in (text[0], text[-1]))
+
+
+def check_value(d: PropertyDef, value: str) -> Problem | None:
+    """Check one value for a writable property the way HubSpot does.
+
+    Parameters
+    ----------
+    d : PropertyDef
+        The property's definition.
+    value : str
+        The value, as sent.
+
+    Returns
+    -------
+    Problem or None
+        The first rule the value breaks, or ``None`` when it is accepted.
+
+    Examples
+    --------
+    >>> check_value(PROPERTIES["hubspot_owner_id"], "1e-7").code
+    'INVALID_INTEGER'
+    >>> check_value(PROPERTIES["hubspot_owner_id"], "0.0000001") is None
+    True
+    """
+    if value == "":
+        return None
+    if len(value) > MAX_TEXT_LENGTH:
+        return Problem(
+            d.name,
+            "TOO_LONG",
+            f"Value of {d.name} is {len(value)} characters long; "
+            f"the limit is {MAX_TEXT_LENGTH} characters.",
+        )
+    parts = value.split(";") if d.multiple else [value]
+    if d.type != "string" and any(_padded(p) for p in parts):
+        return Problem(
+            d.name,
+            "LEADING_TRAILING_WHITESPACE",
+            f'"{value}" includes leading or trailing whitespace.',
+        )
+    return _CHECKS[d.type](d, value)
+
+
 def check_write(name: str, value: str, *, allow_read_only: bool = False) -> Problem | None:
-    """Check one property write the way HubSpot does.
+    """Check one property write to the emulated portal the way HubSpot does.
 
     Parameters
     ----------
@@ -295,16 +352,7 @@ def check_write(name: str, value: str, *, allow_read_only: bool = False) -> Prob
         return Problem(
             name, "READ_ONLY_VALUE", f'"{name}" is a {kind} property; its value cannot be set.'
         )
-    if value == "":
-        return None
-    if d.type != "string" and value != value.strip():
-        return Problem(
-            name,
-            "INVALID_WHITESPACE",
-            f"{value!r} has leading or trailing whitespace, "
-            f"which {d.type} properties do not accept.",
-        )
-    return _CHECKS[d.type](d, value)
+    return check_value(d, value)
 
 
 # --- deterministic sample data for seed_tickets ---

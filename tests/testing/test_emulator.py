@@ -186,12 +186,21 @@ BAD_VALUES = [
     ("hs_ticket_category", "BILLING_ISSUE;bogus", "INVALID_OPTION"),
     ("is_escalated", "yes", "INVALID_BOOLEAN"),
     ("subject", "x" * 65_537, "TOO_LONG"),
-    ("hs_ticket_priority", " HIGH", "INVALID_WHITESPACE"),
-    ("hubspot_owner_id", "5 ", "INVALID_WHITESPACE"),
+    ("hs_ticket_priority", " HIGH", "LEADING_TRAILING_WHITESPACE"),
+    ("hubspot_owner_id", "5 ", "LEADING_TRAILING_WHITESPACE"),
+    ("hubspot_owner_id", "\u200b5", "LEADING_TRAILING_WHITESPACE"),
+    ("hs_ticket_category", "BILLING_ISSUE; PRODUCT_ISSUE", "LEADING_TRAILING_WHITESPACE"),
+    ("hubspot_owner_id", "1e-7", "INVALID_INTEGER"),
+    ("hubspot_owner_id", "+5", "INVALID_INTEGER"),
+    ("hubspot_owner_id", "5.", "INVALID_INTEGER"),
+    ("hubspot_owner_id", ".5", "INVALID_INTEGER"),
+    ("hubspot_owner_id", "\u0661\u0662", "INVALID_INTEGER"),  # Arabic-Indic digits
+    ("hubspot_owner_id", "1" * 65_537, "TOO_LONG"),
+    ("due_date", "9" * 20, "INVALID_LONG"),
 ]
 
 
-@pytest.mark.parametrize(("name", "value", "code"), BAD_VALUES, ids=[c[0] for c in BAD_VALUES])
+@pytest.mark.parametrize(("name", "value", "code"), BAD_VALUES, ids=[c[2] for c in BAD_VALUES])
 def test_each_bad_value_fails_a_single_object_batch_with_its_code(
     seeded: FakeHubSpot, http: Http, name: str, value: str, code: str
 ) -> None:
@@ -233,6 +242,13 @@ GOOD_VALUES = [
     ("subject", "  spaces are fine in text  "),
     ("content", "y" * 65_536),
     ("hs_ticket_priority", ""),
+    ("hubspot_owner_id", "0.0000001"),
+    ("hubspot_owner_id", "-0"),
+    ("hubspot_owner_id", "0070"),
+    ("hubspot_owner_id", "9" * 400),
+    ("due_date", "-86400000"),
+    ("closed_date", str(2**63 - 1)),
+    ("subject", "\u200b text with invisible edges \ufeff"),
 ]
 
 
