@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 from _common import Figure, best_of
 
-from pandas_hubtickets.flatten import flatten
+from pandas_hubtickets import flatten
 
 TICKETS = 50_000
 VERSIONS = 3

@@ -3,11 +3,14 @@
 Importing the package registers the ``DataFrame.hubtickets`` accessor.
 """
 
-import logging
+import logging as _logging
 
-from . import accessor as _accessor  # noqa: F401  (registers DataFrame.hubtickets)
+from . import _accessor  # noqa: F401  (registers DataFrame.hubtickets)
+from ._client import TicketsClient
+from ._flatten import current, flatten, read_tidy, write_tidy
+from ._limiter import RateLimiter
+from ._update import UpdateResult
 from ._version import __version__
-from .client import TicketsClient
 from .errors import (
     ArgumentTypeError,
     ConfigurationError,
@@ -23,12 +26,9 @@ from .errors import (
     UpdateInterrupted,
     UpdateStopped,
 )
-from .flatten import current, flatten, read_tidy, write_tidy
-from .limiter import RateLimiter
-from .update import UpdateResult
 
 # A library logs, the application decides where it goes (nothing is printed by default).
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 __all__ = [
     "ArgumentTypeError",

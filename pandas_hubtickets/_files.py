@@ -16,9 +16,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._flatten import write_tidy
+from ._payload import ProblemList
 from .errors import InputFileError
-from .flatten import write_tidy
-from .payload import ProblemList
 
 __all__ = [
     "TIDY_FORMATS",

@@ -1,4 +1,4 @@
-"""The transport under :class:`~pandas_hubtickets.client.TicketsClient`: auth, rate limits, retries.
+"""The transport under :class:`~pandas_hubtickets.TicketsClient`: auth, rate limits, retries.
 
 This module knows HTTP and HubSpot's transport rules, and no endpoint. It
 holds the access token (:class:`Secret`, sent only by an auth hook in the
@@ -8,7 +8,7 @@ owns the session and the rate limiter and sends every request.
 
 How a request travels (see :meth:`Transport.send`):
 
-1. The shared :class:`~pandas_hubtickets.limiter.RateLimiter` hands out a slot
+1. The shared :class:`~pandas_hubtickets.RateLimiter` hands out a slot
    (at most ``requests_per_10s`` starts in any rolling 10 s, across threads).
 2. ``requests`` sends it through an ``HTTPAdapter`` whose urllib3 ``Retry``
    retries read timeouts, dropped connections and 500/502/503/504 -- POST
@@ -67,6 +67,7 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
+from ._limiter import RateLimiter
 from ._version import __version__
 from .errors import (
     ConfigurationError,
@@ -75,7 +76,6 @@ from .errors import (
     TransportError,
     UnreachableError,
 )
-from .limiter import RateLimiter
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -91,7 +91,7 @@ __all__ = [
     "Transport",
 ]
 
-log = logging.getLogger("pandas_hubtickets.client")
+log = logging.getLogger("pandas_hubtickets._client")
 
 DEFAULT_BASE_URL: Final = "https://api.hubapi.com"
 TOKEN_ENV_VAR: Final = "HUBSPOT_ACCESS_TOKEN"
@@ -489,7 +489,7 @@ def _error_fields(parsed: Any) -> tuple[str | None, str | None, str | None]:
 class Transport:
     """One HubSpot account over HTTP: the token, the session, the rate limiter and retries.
 
-    Thread-safe. It knows no endpoint: :class:`~pandas_hubtickets.client.TicketsClient`
+    Thread-safe. It knows no endpoint: :class:`~pandas_hubtickets.TicketsClient`
     builds one from its own (documented) arguments and sends every call through
     :meth:`send`.
 
@@ -499,7 +499,7 @@ class Transport:
         The access token; ``None`` reads the ``HUBSPOT_ACCESS_TOKEN`` variable.
     base_url, requests_per_10s, max_workers, timeout, max_retries, backoff_factor, verify, \
 session, limiter
-        As for :class:`~pandas_hubtickets.client.TicketsClient`, which documents them.
+        As for :class:`~pandas_hubtickets.TicketsClient`, which documents them.
 
     Raises
     ------

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 if TYPE_CHECKING:
-    from .update import UpdateResult
+    from ._update import UpdateResult
 
 __all__ = [
     "ArgumentTypeError",

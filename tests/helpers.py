@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from pandas_hubtickets.client import TicketsClient
+from pandas_hubtickets._client import TicketsClient
 from pandas_hubtickets.testing import FakeHubSpot
 
 TOKEN = "pat-na1-11111111-2222-3333-4444-SECRETSECRET"

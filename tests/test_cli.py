@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from pandas_hubtickets import TicketsClient, read_tidy
-from pandas_hubtickets.cli import _parser, main
+from pandas_hubtickets._cli import _parser, main
 from pandas_hubtickets.testing import FakeHubSpot
 
 FIRST = 176_000
@@ -366,7 +366,7 @@ def test_ctrl_c_exits_130_with_the_resume_hint(tmp_path):
         csv.write_text("Ticket ID,status\n" + "".join(f"{i},CLOSED\n" for i in ids))
         journal = tmp_path / "push.jsonl"
         env = {**os.environ, "HUBSPOT_ACCESS_TOKEN": hub.token}
-        cmd = [sys.executable, "-m", "pandas_hubtickets.cli", "push", str(csv)]
+        cmd = [sys.executable, "-m", "pandas_hubtickets._cli", "push", str(csv)]
         cmd += ["--journal", str(journal), "--base-url", hub.base_url]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60

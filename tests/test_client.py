@@ -17,7 +17,7 @@ import pytest
 from helpers import TOKEN, canned_server, client_for, update_body
 
 import pandas_hubtickets as ht
-from pandas_hubtickets.client import (
+from pandas_hubtickets._client import (
     MAX_QUERY_CHARS,
     V1_TICKETS,
     Reply,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pandas_hubtickets.definitions import check_values
-from pandas_hubtickets.payload import ProblemList, encode_frame
+from pandas_hubtickets._definitions import check_values
+from pandas_hubtickets._payload import ProblemList, encode_frame
 
 OPTIONS = [{"label": "Low", "value": "LOW"}, {"label": "High", "value": "HIGH"}]
 DEFINITIONS = pd.DataFrame(

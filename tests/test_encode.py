@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pandas_hubtickets.encode import MAX_TEXT, encode_column
+from pandas_hubtickets._encode import MAX_TEXT, encode_column
 
 MIDNIGHT_2024 = 1_704_067_200_000  # 2024-01-01T00:00:00Z in epoch ms
 

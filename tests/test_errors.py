@@ -9,8 +9,8 @@ import pytest
 
 import pandas_hubtickets as ht
 from pandas_hubtickets import errors
-from pandas_hubtickets.payload import ProblemList
-from pandas_hubtickets.update import UpdateResult
+from pandas_hubtickets._payload import ProblemList
+from pandas_hubtickets._update import UpdateResult
 
 
 def _result() -> UpdateResult:
@@ -79,3 +79,9 @@ def test_every_public_error_is_a_hubtickets_error():
         obj = getattr(ht, name)
         if isinstance(obj, type) and issubclass(obj, BaseException):
             assert issubclass(obj, ht.HubTicketsError) or obj is ht.UpdateInterrupted, name
+
+
+def test_the_package_shows_its_api_not_its_layout():
+    public = {name for name in dir(ht) if not name.startswith("_")} - {"testing"}
+    api = {name for name in ht.__all__ if not name.startswith("_")}
+    assert public == {*api, "errors"}  # errors: the exceptions' module, like pandas.errors

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pandas_hubtickets import ArgumentTypeError, FlattenError
-from pandas_hubtickets.flatten import TIDY_COLUMNS, current, flatten, read_tidy, write_tidy
+from pandas_hubtickets._flatten import TIDY_COLUMNS, current, flatten, read_tidy, write_tidy
 
 DATA = Path(__file__).parent / "data"
 STRING = pd.ArrowDtype(pa.string())

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from pandas_hubtickets.limiter import RateLimiter
+from pandas_hubtickets._limiter import RateLimiter
 
 
 class FakeClock:

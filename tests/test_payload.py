@@ -11,7 +11,7 @@ import pytest
 
 import pandas_hubtickets  # noqa: F401  (registers the accessor)
 from pandas_hubtickets import ArgumentTypeError, ConfigurationError, PayloadError
-from pandas_hubtickets.payload import encode_frame
+from pandas_hubtickets._payload import encode_frame
 
 DATA = Path(__file__).parent / "data"
 

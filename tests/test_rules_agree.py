@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pandas_hubtickets.definitions import check_values
-from pandas_hubtickets.encode import encode_column
-from pandas_hubtickets.payload import ProblemList, encode_frame
+from pandas_hubtickets._definitions import check_values
+from pandas_hubtickets._encode import encode_column
+from pandas_hubtickets._payload import ProblemList, encode_frame
 from pandas_hubtickets.testing.schema import PropertyDef, check_value
 
 DAY_MS = 86_400_000

@@ -24,9 +24,10 @@ import pytest
 from helpers import TOKEN, canned_server, client_for, free_port, update_body
 
 import pandas_hubtickets
+from pandas_hubtickets._client import V1_TICKETS, Secret, TicketsClient
+from pandas_hubtickets._limiter import RateLimiter
 from pandas_hubtickets._transport import RETRY_AFTER_MAX, USER_AGENT, _HubSpotRetry
 from pandas_hubtickets._version import UNKNOWN_VERSION, installed_version
-from pandas_hubtickets.client import V1_TICKETS, Secret, TicketsClient
 from pandas_hubtickets.errors import (
     ConfigurationError,
     HubSpotError,
@@ -34,7 +35,6 @@ from pandas_hubtickets.errors import (
     TransportError,
     UnreachableError,
 )
-from pandas_hubtickets.limiter import RateLimiter
 from pandas_hubtickets.testing import FakeHubSpot, Faults
 
 

@@ -311,7 +311,7 @@ class _CtrlCOnFirstBatch:
 def test_ctrl_c_while_a_batch_is_recorded_keeps_report_and_journal_alike(
     tmp_path, hub, monkeypatch
 ):
-    import pandas_hubtickets.update as update_module
+    import pandas_hubtickets._update as update_module
 
     monkeypatch.setattr(update_module, "progress_bar", _CtrlCOnFirstBatch)
     journal = tmp_path / "push.jsonl"
@@ -512,8 +512,8 @@ def test_skipping_refuses_each_row_with_a_problem_and_keeps_all_its_problems(hub
 
 
 def test_problems_found_by_the_caller_come_in_the_same_pass(hub):
-    from pandas_hubtickets.payload import ProblemList
-    from pandas_hubtickets.update import update
+    from pandas_hubtickets._payload import ProblemList
+    from pandas_hubtickets._update import update
 
     def unparseable_dates(df: pd.DataFrame) -> ProblemList:
         found = ProblemList(df.index)

@@ -4,7 +4,7 @@ Each property type has one check function; :func:`check_write` runs the
 checks HubSpot applies to one ``{"name", "value"}`` pair and returns a
 :class:`Problem` (an entry of ``validationResults``) or ``None``.
 
-The rules are the library's (``pandas_hubtickets.definitions``), written
+The rules are the library's (``pandas_hubtickets._definitions``), written
 again here on purpose as separate, per-value code: a property-based test
 (``tests/test_rules_agree.py``) runs the same values through both and requires
 the same verdict and code. Checks run in this order; the first that fails is

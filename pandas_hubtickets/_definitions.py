@@ -18,7 +18,7 @@ PROPERTY_DOESNT_EXIST        the column names a ticket property
 READ_ONLY_VALUE              the property is writable
 (accepted)                   ``""``: it clears the property
 TOO_LONG                     at most 65,536 characters, any type (found by the
-                             encoder, :mod:`pandas_hubtickets.encode`)
+                             encoder, :mod:`pandas_hubtickets._encode`)
 LEADING_TRAILING_WHITESPACE  non-``string`` types: no whitespace (what
                              ``str.isspace`` calls so, U+00A0 and U+001C-U+001F
                              included) or invisible character (U+180E,
@@ -59,8 +59,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .encode import MS_PER_DAY
-from .payload import EncodedFrame, Problem
+from ._encode import MS_PER_DAY
+from ._payload import EncodedFrame, Problem
 
 __all__ = ["check_values"]
 
@@ -325,7 +325,7 @@ def check_values(encoded: EncodedFrame, definitions: Definitions) -> list[Proble
     Examples
     --------
     >>> import pandas as pd
-    >>> from pandas_hubtickets.payload import encode_frame
+    >>> from pandas_hubtickets._payload import encode_frame
     >>> defs = pd.DataFrame({
     ...     "name": ["status", "createdate"],
     ...     "type": ["enumeration", "datetime"],

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from .flatten import current
-from .payload import Api, NaMode, check_batch_size, encode_frame
+from ._flatten import current
+from ._payload import Api, NaMode, check_batch_size, encode_frame
 
 if TYPE_CHECKING:
-    from .client import TicketsClient
-    from .update import UpdateResult
+    from ._client import TicketsClient
+    from ._update import UpdateResult
 
 __all__ = ["HubTicketsAccessor"]
 
@@ -25,7 +25,7 @@ class HubTicketsAccessor:
     A *wide* frame (a ticket id plus one column per ticket property) becomes
     HubSpot batch-update bodies with :meth:`to_payload`, :meth:`to_batches` and
     :meth:`to_json`. A *tidy* frame (one row per property version, as made by
-    :func:`pandas_hubtickets.flatten`) goes back to wide form with
+    :func:`pandas_hubtickets._flatten`) goes back to wide form with
     :meth:`current`.
 
     Examples
@@ -287,7 +287,7 @@ class HubTicketsAccessor:
         >>> result.report[["status", "error"]].values.tolist()
         [['updated', <NA>], ['updated', <NA>], ['failed', 'INVALID_OPTION']]
         """
-        from .update import update
+        from ._update import update
 
         return update(
             self._obj,

@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .encode import encode_column
+from ._encode import encode_column
 from .errors import PROBLEM_COLUMNS, ArgumentTypeError, ConfigurationError, PayloadError
 
 __all__ = [
@@ -510,7 +510,7 @@ def encode_frame(
 ) -> EncodedFrame:
     """Validate and encode a wide frame; raise one PayloadError listing every problem.
 
-    See :meth:`pandas_hubtickets.accessor.HubTicketsAccessor.to_payload` for the
+    See :meth:`pandas_hubtickets._accessor.HubTicketsAccessor.to_payload` for the
     meaning of the arguments.
 
     Parameters

@@ -6,7 +6,7 @@ row-indexed table (``not_sent`` for rows with something to send, ``skipped``
 for the others) and each finished batch overwrites its rows once.
 
 HTTP is the client's business: this module hands it JSON bodies (built from
-the per-row fragments of :class:`~pandas_hubtickets.payload.EncodedFrame`)
+the per-row fragments of :class:`~pandas_hubtickets._payload.EncodedFrame`)
 and reads back parsed replies or typed errors.
 """
 
@@ -29,8 +29,11 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 import pandas as pd
 
+from ._definitions import check_values
+from ._flatten import flatten
+from ._journal import Journal, fingerprint
+from ._payload import EncodedFrame, NaMode, Problem, ProblemList, check_batch_size, encode_frame
 from ._progress import Progress, progress_bar
-from .definitions import check_values
 from .errors import (
     ArgumentTypeError,
     ConfigurationError,
@@ -44,15 +47,12 @@ from .errors import (
     UpdateInterrupted,
     UpdateStopped,
 )
-from .flatten import flatten
-from .journal import Journal, fingerprint
-from .payload import EncodedFrame, NaMode, Problem, ProblemList, check_batch_size, encode_frame
 
 if TYPE_CHECKING:
     import os
     from types import FrameType
 
-    from .client import TicketsClient
+    from ._client import TicketsClient
 
 __all__ = ["REPORT_COLUMNS", "STATUSES", "UpdateResult", "update"]
 
@@ -102,7 +102,7 @@ class UpdateResult:
         ``INVALID_DATE``, or the transport failure), ``message``, ``attempts``
         (requests that carried the row), ``batch``.
     tickets : pandas.DataFrame
-        The tidy frame (see :func:`pandas_hubtickets.flatten`) of everything
+        The tidy frame (see :func:`pandas_hubtickets._flatten`) of everything
         HubSpot returned.
     payload : list or None
         With ``dry_run=True``, the body that would have been sent.
@@ -402,7 +402,7 @@ def update(
     Examples
     --------
     >>> import pandas as pd
-    >>> from pandas_hubtickets.payload import ProblemList
+    >>> from pandas_hubtickets._payload import ProblemList
     >>> edits = pd.DataFrame({"objectId": [176602, 178218], "subject": ["a", "b"]})
     >>> found = ProblemList(edits.index)
     >>> found.add(np.array([1]), "due_date", "INVALID_DATE", "'soon' is not a date", ["soon"])
@@ -483,7 +483,7 @@ def _check_arguments(
     progress: object,
 ) -> None:
     """Refuse arguments of the wrong type or value before anything else happens."""
-    from .client import TicketsClient
+    from ._client import TicketsClient
 
     if not isinstance(df, pd.DataFrame):
         raise ArgumentTypeError(f"expected a pandas DataFrame, got {type(df).__name__}")

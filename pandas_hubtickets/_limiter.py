@@ -48,7 +48,7 @@ class RateLimiter:
     """At most ``max_requests`` request starts in any rolling ``window`` seconds.
 
     Thread-safe: one instance is shared by all the threads of a
-    :class:`~pandas_hubtickets.client.TicketsClient` (or by several clients
+    :class:`~pandas_hubtickets.TicketsClient` (or by several clients
     that use the same HubSpot account).
 
     Parameters

@@ -24,10 +24,13 @@ from typing import Any
 
 import pandas as pd
 
+from ._client import BASE_URL_ENV_VAR, DEFAULT_BASE_URL, TicketsClient
 from ._files import check_tidy_path, read_edits, read_ids, write_tidy_file
+from ._flatten import flatten
+from ._payload import MAX_BATCH, ProblemList
 from ._progress import Progress, progress_bar
+from ._update import UpdateResult, update
 from ._version import __version__
-from .client import BASE_URL_ENV_VAR, DEFAULT_BASE_URL, TicketsClient
 from .errors import (
     DefinitionsUnavailable,
     FlattenError,
@@ -39,9 +42,6 @@ from .errors import (
     UpdateInterrupted,
     UpdateStopped,
 )
-from .flatten import flatten
-from .payload import MAX_BATCH, ProblemList
-from .update import UpdateResult, update
 
 __all__ = ["main"]
 

@@ -26,9 +26,9 @@ from urllib.parse import urlencode
 
 import requests
 
+from ._limiter import RateLimiter
 from ._transport import _REDACTED, DEFAULT_BASE_URL, TOKEN_ENV_VAR, Reply, Secret, Transport
 from .errors import ConfigurationError, HubSpotError
-from .limiter import RateLimiter
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -177,7 +177,7 @@ class TicketsClient:
 
     Examples
     --------
-    >>> from pandas_hubtickets.client import TicketsClient
+    >>> from pandas_hubtickets import TicketsClient
     >>> client = TicketsClient("pat-na1-example", requests_per_10s=190)
     >>> client.max_workers, "pat-na1" in repr(client), "token=<redacted>" in repr(client)
     (4, False, True)

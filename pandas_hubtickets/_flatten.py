@@ -351,7 +351,7 @@ def current(tidy: pd.DataFrame) -> pd.DataFrame:
     ...         {"objectId": 2, "portalId": 62515, "properties": {"status": {"value": "CLOSED"}}},
     ...     ]
     ... )
-    >>> from pandas_hubtickets.flatten import current
+    >>> from pandas_hubtickets._flatten import current
     >>> current(tidy)
        objectId  status subject
     0         1    OPEN      Hi
