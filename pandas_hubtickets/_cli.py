@@ -417,7 +417,7 @@ def _add_service_options(cmd: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hubtickets",
-        description=__doc__.splitlines()[0],
+        description="HubSpot tickets from and to files: push a CSV of edits, pull ticket history.",
         epilog=EXIT_CODES,
         formatter_class=_HelpFormatter,
     )

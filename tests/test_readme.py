@@ -1,19 +1,25 @@
-"""Every Python example of the README runs verbatim, against the local emulator.
+"""Every example of the README runs verbatim, against the local emulator.
 
-The examples are taken from README.md as they are written; only the
-environment is set up around them: ``HUBSPOT_ACCESS_TOKEN`` and
-``HUBSPOT_BASE_URL`` point at a FakeHubSpot, and the working folder holds the
-files an example reads (``fixed.csv``: a HubSpot export fixed by hand).
+The Python examples and the ``hubtickets`` commands are taken from README.md as
+they are written; only the environment is set up around them:
+``HUBSPOT_ACCESS_TOKEN`` and ``HUBSPOT_BASE_URL`` point at an emulator, and the
+working folder holds the files an example reads (``fixed.csv``: a HubSpot
+export fixed by hand; ``edits.csv``; ``ids.txt``).
 """
 
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from pandas_hubtickets._cli import main
 from pandas_hubtickets.testing import FakeHubSpot
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -48,6 +54,8 @@ def test_readme_example_runs_verbatim(hub, number):
     exec(compile(python_examples()[number], f"README.md example {number}", "exec"), namespace)
     if "history" in namespace:  # the main example: what each of its comments promises
         check_main_example(namespace, hub)
+    if "preview" in namespace:  # the dry-run example
+        check_dry_run_example(namespace, hub)
 
 
 def check_main_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
@@ -65,3 +73,101 @@ def check_main_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
     wide = history.hubtickets.current()  # "wide again: the current values"
     assert wide.set_index("objectId").loc[FIRST, "status"] == "CLOSED"
     assert Path("push.jsonl").exists()
+
+
+def check_dry_run_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
+    problems = ns["problems"]
+    assert isinstance(problems, pd.DataFrame)
+    assert problems[["row", "code"]].values.tolist() == [
+        [0, "INVALID_OPTION"],
+        [2, "DUPLICATE_ID"],
+        [3, "DUPLICATE_ID"],
+    ]
+    preview = ns["preview"]
+    statuses = preview.report["status"].tolist()  # type: ignore[attr-defined]
+    assert statuses == ["failed", "dry_run", "failed", "failed"]  # as the comment says
+    assert len(preview.problems) == 3  # type: ignore[attr-defined]
+    assert hub.writes == []
+
+
+# -- the command line ----------------------------------------------------------------------
+
+
+def cli_examples() -> list[str]:
+    """The documented commands, one a line, comments cut; ``[--flag]`` gives two commands."""
+    text = README.read_text(encoding="utf-8")
+    block = re.search(r"```sh\n(hubtickets demo.*?)```", text, re.DOTALL)
+    assert block, "the README documents no hubtickets command"
+    commands = []
+    for line in block.group(1).splitlines():
+        command = line.split("  #")[0].strip()
+        optional = re.search(r" \[(--[\w-]+)\]", command)
+        if optional:
+            commands.append(command.replace(optional.group(0), ""))
+            command = command.replace(optional.group(0), " " + optional.group(1))
+        commands.append(command)
+    return commands
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``hubtickets serve --port 8765``, as the README runs it; yields its token."""
+    command = next(c for c in cli_examples() if c.startswith("hubtickets serve"))
+    executable = Path(sys.executable).with_name("hubtickets")
+    process = subprocess.Popen(
+        [str(executable), *shlex.split(command)[1:]],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path_factory.mktemp("serve"),
+    )
+    try:
+        assert process.stdout is not None
+        token = None
+        for line in process.stdout:  # ends at "Ctrl-C to stop."
+            if "HUBSPOT_ACCESS_TOKEN=" in line:
+                token = line.split("=", 1)[1].strip()
+            if line.startswith("Ctrl-C"):
+                break
+        assert token, "serve printed no token"
+        yield token
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("command", [c for c in cli_examples() if "serve" not in c])
+def test_readme_command_runs_verbatim(command, served, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", served)
+    monkeypatch.setenv("HUBSPOT_BASE_URL", "http://127.0.0.1:8765")  # the README's `serve`
+    Path("edits.csv").write_text(
+        "Ticket ID,status,due_date\n"
+        f"{FIRST},CLOSED,2026-01-02\n"
+        f"{FIRST + 1},OPEN,\n"
+        f"{FIRST + 2},WAITING,2026-03-04T00:00+00:00\n"
+    )
+    Path("ids.txt").write_text(f"{FIRST}\n{FIRST + 5}\n")
+    args = shlex.split(command)
+    assert args[0] == "hubtickets"
+    try:
+        code = main(args[1:])
+    except SystemExit as done:  # --help
+        code = int(done.code or 0)
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    if "pull" in args:  # what was written opens with plain pandas (or plain CSV)
+        (path,) = [Path(a) for a in args if a.endswith((".parquet", ".csv"))]
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        properties = frame.groupby("objectId")["property"].nunique()
+        if "--ids" in args:
+            assert set(frame["objectId"]) == {FIRST, FIRST + 5}
+        else:
+            assert len(properties) == 1000  # every ticket `serve` holds
+        if "--properties" in args:
+            assert set(frame["property"]) == {"status", "subject"}
+        if "--history" in args:  # every property, not only the ones asked for
+            assert properties.min() >= 8
+    if "--problems" in args:
+        assert Path("problems.csv").exists()
+    if "--journal" in args:
+        assert len(Path("push.jsonl").read_text().splitlines()) == 3
