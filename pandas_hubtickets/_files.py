@@ -86,7 +86,7 @@ def read_edits(
     edits : pandas.DataFrame
         The edits, indexed by the id column.
     problems : ProblemList
-        The date cells that are not ISO 8601 (code ``INVALID_DATE``).
+        The date cells that are not ISO 8601 (code ``NOT_ISO_8601``).
 
     Raises
     ------
@@ -101,7 +101,7 @@ def read_edits(
     >>> edits.loc["1", "zip"], edits.loc["1", "due_date"]
     ('01234', Timestamp('2026-01-02 00:00:00+0000', tz='UTC'))
     >>> problems.frame().loc[0, ["row", "column", "code"]].tolist()
-    ['2', 'due_date', 'INVALID_DATE']
+    ['2', 'due_date', 'NOT_ISO_8601']
     """
     edits = _read_text(path)
     missing = [c for c in date_columns if c not in edits.columns]
@@ -130,7 +130,7 @@ def _parse_dates(text: pd.Series, column: str, problems: ProblemList) -> pd.Seri
         for i, value in enumerate(distinct):
             message = f"{value!r} is not an ISO 8601 date ({ISO_HINT})"
             same = rows[codes == i]
-            problems.add(same, column, "INVALID_DATE", message, [value] * len(same))
+            problems.add(same, column, "NOT_ISO_8601", message, [value] * len(same))
     return dates
 
 

@@ -143,7 +143,7 @@ def test_readme_push_skip_invalid_sends_the_valid_rows_and_exits_1(hub, tmp_path
     out = capsys.readouterr().out
     assert "1 updated, 3 failed" in out
     assert "status: 2 x INVALID_OPTION" in out
-    assert "due_date: 1 x INVALID_DATE: '05/03/2024' is not an ISO 8601 date" in out
+    assert "due_date: 1 x NOT_ISO_8601: '05/03/2024' is not an ISO 8601 date" in out
     assert "all 3 problems: --problems FILE" in out
 
 
@@ -239,7 +239,7 @@ def test_every_problem_of_a_messy_file_comes_in_one_refusal(hub, tmp_path, capsy
     )
     ties = sorted(err[3:5])  # two groups of two
     assert ties[0].startswith("  Ticket ID: 2 x DUPLICATE_ID")
-    assert ties[1].startswith("  due_date: 2 x INVALID_DATE: '05/03/2024' is not an ISO 8601")
+    assert ties[1].startswith("  due_date: 2 x NOT_ISO_8601: '05/03/2024' is not an ISO 8601")
     assert ties[1].endswith("(values: '05/03/2024', 'soon')")
     assert err[-1] == f"all 10 problems -> {problems}"
     written = pd.read_csv(problems, dtype=str)
@@ -247,7 +247,7 @@ def test_every_problem_of_a_messy_file_comes_in_one_refusal(hub, tmp_path, capsy
     assert written["code"].value_counts().to_dict() == {
         "INVALID_BOOLEAN": 5,
         "DUPLICATE_ID": 2,
-        "INVALID_DATE": 2,
+        "NOT_ISO_8601": 2,
         "PROPERTY_DOESNT_EXIST": 1,
     }
 

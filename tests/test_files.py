@@ -50,10 +50,10 @@ def test_read_edits_records_every_bad_date_of_every_row(tmp_path):
     edits, problems = read_edits(csv, "Ticket ID", ["due", "start"])
     found = problems.frame()
     assert found[["row", "column", "code", "value"]].values.tolist() == [
-        ["1", "due", "INVALID_DATE", "05/03/2024"],
-        ["2", "due", "INVALID_DATE", "2024-02-30"],
-        ["2", "start", "INVALID_DATE", "soon"],
-        ["4", "due", "INVALID_DATE", "05/03/2024"],
+        ["1", "due", "NOT_ISO_8601", "05/03/2024"],
+        ["2", "due", "NOT_ISO_8601", "2024-02-30"],
+        ["2", "start", "NOT_ISO_8601", "soon"],
+        ["4", "due", "NOT_ISO_8601", "05/03/2024"],
     ]
     assert found["problem"].iloc[0] == (
         "'05/03/2024' is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM])"
