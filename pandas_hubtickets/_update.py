@@ -405,12 +405,12 @@ def update(
     >>> from pandas_hubtickets._payload import ProblemList
     >>> edits = pd.DataFrame({"objectId": [176602, 178218], "subject": ["a", "b"]})
     >>> found = ProblemList(edits.index)
-    >>> found.add(np.array([1]), "due_date", "INVALID_DATE", "'soon' is not a date", ["soon"])
+    >>> found.add(np.array([1]), "due_date", "NOT_ISO_8601", "'soon' is not a date", ["soon"])
     >>> result = update(edits, client, on_invalid="skip", problems=found, progress=False)
     >>> result.report["status"].tolist()
     ['updated', 'failed']
     >>> result.problems[["row", "column", "code", "value"]].values.tolist()
-    [[1, 'due_date', 'INVALID_DATE', 'soon']]
+    [[1, 'due_date', 'NOT_ISO_8601', 'soon']]
     """
     _check_arguments(df, client, on_invalid, problems, dry_run, check_properties, progress)
     batch_size = check_batch_size(batch_size)
