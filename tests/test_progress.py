@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import types
+import typing
 import warnings
 
 import pytest
@@ -99,9 +100,17 @@ def test_notebook_without_ipywidgets_gets_a_text_bar_and_no_warning(
     assert "4/4" in capsys.readouterr().err
 
 
-def test_tqdm_auto_would_warn_in_that_notebook(notebook_without_widgets: None) -> None:
+def test_tqdm_auto_would_warn_in_that_notebook(
+    notebook_without_widgets: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The setting above is the one where tqdm.auto prints "IProgress not found"."""
-    pytest.importorskip("IPython")  # tqdm.autonotebook looks it up in sys.modules
+
+    class ZMQInteractiveShell:  # what get_ipython() is in a Jupyter kernel
+        config: typing.ClassVar[dict[str, object]] = {"IPKernelApp": {}}  # tqdm < 4.67 asks this
+
+    ipython = types.ModuleType("IPython")
+    ipython.get_ipython = ZMQInteractiveShell  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
     with pytest.warns(Warning, match="IProgress not found"):
         import tqdm.auto  # noqa: F401
 
