@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-min demo bench clean
+.PHONY: test test-min demo bench reliability clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ demo: $(STAMP)
 ## make bench: speed and memory figures, as ratios against baselines measured in the same run
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+## make reliability: the reliability tests 10x larger; prints their figures, writes RELIABILITY.md
+reliability: $(STAMP)
+	$(PY) tools/reliability.py --scale $(or $(SCALE),10)
 
 clean:
 	rm -rf $(VENV) $(MIN_VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
