@@ -24,9 +24,10 @@ import requests
 from helpers import client_for
 
 import pandas_hubtickets  # noqa: F401  (registers df.hubtickets)
+from pandas_hubtickets._cli import _parser, _serve_warning, main
 from pandas_hubtickets._client import TicketsClient
 from pandas_hubtickets._transport import Reply
-from pandas_hubtickets.errors import HubSpotError, TransportError, UpdateStopped
+from pandas_hubtickets.errors import ConfigurationError, HubSpotError, TransportError, UpdateStopped
 from pandas_hubtickets.testing import FakeHubSpot
 
 TOKEN = "pat-na1-hostile-0f9e8d7c-6b5a-4321-ECHOECHO"
@@ -335,3 +336,44 @@ class TestEchoedTokens:
         assert b"<redacted>" in journal.read_bytes()
         assert set(result.tickets["value"]) == {"<redacted>"}  # the echoing 200's tickets
         assert "hubtickets update" in captured.err  # the bar was drawn
+
+
+# ------------------------------------------------------------- hubtickets serve
+# No test binds an address other than 127.0.0.1: 192.0.2.1 (TEST-NET-1) is refused
+# before anything binds, and the allowed case is tested where it is decided.
+class TestServeHost:
+    def test_a_host_reachable_from_the_network_is_refused(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["serve", "--host", "192.0.2.1", "--port", "0"]) == 2
+        err = capsys.readouterr().err
+        assert "--allow-remote" in err
+        assert "'192.0.2.1' is not a loopback address" in err
+
+    @pytest.mark.parametrize("host", ["0.0.0.0", "::", "", "192.168.1.10", "example.invalid"])
+    def test_every_non_loopback_host_needs_allow_remote(self, host: str) -> None:
+        with pytest.raises(ConfigurationError, match="--allow-remote"):
+            _serve_warning(host, allow_remote=False)
+        warning = _serve_warning(host, allow_remote=True)
+        assert warning is not None
+        assert "reachable from the network" in warning
+        assert "token travels in clear" in warning
+
+    @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+    def test_loopback_hosts_need_nothing(self, host: str) -> None:
+        assert _serve_warning(host, allow_remote=False) is None
+        assert _serve_warning(host, allow_remote=True) is None
+
+    def test_allow_remote_reaches_the_check_and_its_warning_goes_to_stderr(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        args = _parser().parse_args(["serve", "--host", "0.0.0.0", "--allow-remote"])
+        assert (args.host, args.allow_remote) == ("0.0.0.0", True)
+        assert _parser().parse_args(["serve"]).allow_remote is False
+        # All the way through main, on an address this machine cannot bind (nothing
+        # listens, nothing is sent): the warning comes first, then the bind fails.
+        assert main(["serve", "--host", "192.0.2.1", "--port", "0", "--allow-remote"]) == 2
+        captured = capsys.readouterr()
+        assert "hubtickets serve: warning: " in captured.err
+        assert "reachable from the network" in captured.err
+        assert "warning" not in captured.out
