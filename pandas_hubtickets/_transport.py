@@ -512,6 +512,11 @@ def _parse_json(content: bytes) -> tuple[Any, bool]:
         return None, False
 
 
+#: A JSON escape that could spell a token character (\b \f \n \r \t cannot: a
+#: token holds no whitespace or control character); without one, and in UTF-8,
+#: the parsed body holds the token only if the raw bytes did.
+_HIDING_ESCAPE: Final = re.compile(rb"\\[^bfnrt]")
+_UTF8: Final = frozenset({"utf-8", "utf-8-sig"})
 _CONNECTION_REPR = re.compile(r"^(<[^>]*>|\w+\([^)]*\)): ")
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
@@ -854,7 +859,9 @@ session, limiter
         )
         content = token.scrub_bytes(resp.content or b"")
         parsed, is_json = _parse_json(content)
-        return content, token.scrub_json(parsed), is_json
+        if _HIDING_ESCAPE.search(content) or json.detect_encoding(content) not in _UTF8:
+            token.scrub_json(parsed)  # the token may be spelt with \u escapes, or in UTF-16
+        return content, parsed, is_json
 
     def _sanitized(self, exc: requests.RequestException) -> requests.RequestException:
         """``exc``, fit to be chained: no request (its headers hold the token), no token."""

@@ -192,7 +192,17 @@ def _echo_tickets(token: str, ids: list[int]) -> bytes:
 
 
 #: How the hostile server answers, one way per mode.
-MODES = ["json400", "json500", "html500", "text200", "echo200", "redirect", "badstatus", "daily429"]
+MODES = [
+    "json400",
+    "json500",
+    "utf16",
+    "html500",
+    "text200",
+    "echo200",
+    "redirect",
+    "badstatus",
+    "daily429",
+]
 
 
 class Hostile(BaseHTTPRequestHandler):
@@ -218,6 +228,13 @@ class Hostile(BaseHTTPRequestHandler):
         status, body, kind = {
             "json400": (400, _error_body(token), "application/json"),
             "json500": (500, _error_body(token), "application/json"),
+            "utf16": (  # JSON may come in UTF-16: the token's UTF-8 bytes are not in it
+                400,
+                json.dumps({"message": token, "correlationId": token, "category": token}).encode(
+                    "utf-16"
+                ),
+                "application/json",
+            ),
             "html500": (
                 500,
                 f"<html><title>{'x' * 190}{token}</title><body>{token}</body></html>".encode(),
@@ -285,9 +302,10 @@ class TestEchoedTokens:
         shown = " ".join(t if isinstance(t, str) else "" for t in texts)
         if mode != "badstatus":
             assert "<redacted>" in shown
-        if isinstance(outcome, HubSpotError) and mode in ("json400", "json500"):
+        if isinstance(outcome, HubSpotError) and mode in ("json400", "json500", "utf16"):
             assert outcome.correlation_id == "<redacted>"
             assert outcome.error == "<redacted>"
+        if isinstance(outcome, HubSpotError) and mode in ("json400", "json500"):
             assert outcome.body["escaped"] == "<redacted>"
             assert outcome.body["<redacted>"]["nested"][1]["deeper"] == "x<redacted>x"
             assert outcome.body["<redacted>-key"] == 1
