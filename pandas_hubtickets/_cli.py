@@ -29,9 +29,11 @@ from ._files import check_tidy_path, read_edits, read_ids, write_tidy_file
 from ._flatten import flatten
 from ._payload import MAX_BATCH, ProblemList
 from ._progress import Progress, progress_bar
+from ._transport import _is_loopback
 from ._update import UpdateResult, update
 from ._version import __version__
 from .errors import (
+    ConfigurationError,
     DefinitionsUnavailable,
     FlattenError,
     HubSpotError,
@@ -240,9 +242,46 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _serve_warning(host: str, allow_remote: bool) -> str | None:
+    """Check ``serve --host``: the warning to print for a remote address, or ``None``.
+
+    The emulator speaks plain http: from another machine its token travels in
+    clear, and whoever has it reads and writes the tickets. A host that is not
+    loopback is refused unless ``--allow-remote`` is given, and then warned of.
+
+    Raises
+    ------
+    ConfigurationError
+        ``host`` is not loopback and ``allow_remote`` is false.
+
+    Examples
+    --------
+    >>> _serve_warning("127.0.0.1", allow_remote=False) is None
+    True
+    >>> _serve_warning("0.0.0.0", allow_remote=True).split(":")[0]
+    'warning'
+    """
+    if _is_loopback(host):
+        return None
+    reach = (
+        f"listening on {host or 'every interface'!r} makes the emulator reachable from the "
+        "network, over plain http: its token travels in clear, and whoever has it can read "
+        "and change the tickets"
+    )
+    if not allow_remote:
+        raise ConfigurationError(
+            f"--host {host!r} is not a loopback address: {reach}. Use --host 127.0.0.1 "
+            "(the default), or add --allow-remote if that is what you want"
+        )
+    return f"warning: {reach}"
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .testing import FakeHubSpot
 
+    warning = _serve_warning(args.host, args.allow_remote)
+    if warning is not None:
+        print(f"hubtickets serve: {warning}", file=sys.stderr, flush=True)
     hub = FakeHubSpot(
         token=args.token,
         requests_per_10s=args.requests_per_10s,
@@ -440,7 +479,15 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
 
     serve = command("serve", "run the local HubSpot emulator in the foreground")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (loopback unless --allow-remote)"
+    )
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host reachable from the network, with a warning: the token then "
+        "travels in clear (default: refuse any host but loopback)",
+    )
     serve.add_argument("--port", type=int, default=8765, help="port to listen on")
     serve.add_argument("--tickets", type=int, default=DEMO_TICKETS, help="tickets to seed")
     serve.add_argument(

@@ -154,6 +154,49 @@ class Secret:
         """
         return text.replace(self._value, _REDACTED) if self._value else text
 
+    def scrub_bytes(self, data: bytes) -> bytes:
+        """Return ``data`` with every occurrence of the secret (UTF-8) redacted.
+
+        Examples
+        --------
+        >>> Secret("abc123").scrub_bytes(b"<p>abc123</p>")
+        b'<p><redacted></p>'
+        """
+        return data.replace(self._value.encode(), _REDACTED.encode()) if self._value else data
+
+    def scrub_json(self, tree: Any) -> Any:
+        """Redact the secret in every string and key of parsed JSON, in place; return ``tree``.
+
+        Scrubbing the raw body is not enough: JSON can spell the secret with
+        ``\\u`` escapes. The walk is iterative, so no nesting is too deep.
+
+        Examples
+        --------
+        >>> Secret("abc123").scrub_json({"abc123": ["x abc123", 1, {"k": "abc123"}]})
+        {'<redacted>': ['x <redacted>', 1, {'k': '<redacted>'}]}
+        """
+        if isinstance(tree, str):
+            return self.scrub(tree)
+        stack = [tree]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                if any(isinstance(k, str) and self._value in k for k in node):
+                    items = list(node.items())
+                    node.clear()
+                    node.update((self.scrub(k) if isinstance(k, str) else k, v) for k, v in items)
+                pairs: Any = node.items()
+            elif isinstance(node, list):
+                pairs = enumerate(node)
+            else:
+                continue
+            for key, value in pairs:
+                if isinstance(value, str):
+                    node[key] = self.scrub(value)
+                elif isinstance(value, (dict, list)):
+                    stack.append(value)
+        return tree
+
 
 class _BearerAuth(AuthBase):
     """Puts ``Authorization: Bearer <token>`` on each request, and nothing else."""
@@ -213,10 +256,15 @@ class _CallState:
 
 
 class _Hooks:
-    """What the urllib3 layer needs from the client: the limiter and the current call."""
+    """What the urllib3 layer needs from the client: the limiter, the token, the current call.
 
-    def __init__(self, limiter: RateLimiter) -> None:
+    The token is here only to scrub it from the errors a retry logs: their text
+    can hold the server's bytes (a bad status line, a chunk length).
+    """
+
+    def __init__(self, limiter: RateLimiter, token: Secret) -> None:
         self.limiter = limiter
+        self.token = token
         self._local = threading.local()
 
     @property
@@ -238,6 +286,33 @@ def _never_connected(error: BaseException | None) -> bool:
     if isinstance(error, ProxyError):
         error = error.original_error
     return isinstance(error, ConnectTimeoutError)
+
+
+def _scrub_error(token: Secret, error: BaseException) -> None:
+    """Redact ``token`` in place in ``error``'s text, and in every exception it holds or follows.
+
+    urllib3 and http.client put the server's own bytes into their errors (a
+    bad status line, an invalid chunk length): a server can echo the token
+    there. Arguments and attributes are scrubbed along the ``__cause__`` and
+    ``__context__`` chain and into exceptions held as arguments or attributes.
+    """
+    seen: set[int] = set()
+    stack = [error]
+    while stack:
+        exc = stack.pop()
+        if id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        exc.args = tuple(token.scrub(a) if isinstance(a, str) else a for a in exc.args)
+        held = list(exc.args)
+        for name, value in list(getattr(exc, "__dict__", {}).items()):
+            if isinstance(value, str):
+                setattr(exc, name, token.scrub(value))
+            elif isinstance(value, bytes):
+                setattr(exc, name, token.scrub_bytes(value))
+            held.append(value)
+        held += [exc.__cause__, exc.__context__]
+        stack += [x for x in held if isinstance(x, BaseException)]
 
 
 def _describe(error: Exception | None, response: BaseHTTPResponse | None) -> str:
@@ -290,6 +365,8 @@ class _HubSpotRetry(Retry):
     ) -> Self:
         state = self.hooks.state if self.hooks is not None else None
         if state is not None and self.hooks is not None:
+            if error is not None:  # before urllib3 or this class logs it
+                _scrub_error(self.hooks.token, error)
             state.sent = state.sent or not _never_connected(error)
             if response is not None:
                 self.hooks.limiter.observe(response.headers)
@@ -435,6 +512,11 @@ def _parse_json(content: bytes) -> tuple[Any, bool]:
         return None, False
 
 
+#: A JSON escape that could spell a token character (\b \f \n \r \t cannot: a
+#: token holds no whitespace or control character); without one, and in UTF-8,
+#: the parsed body holds the token only if the raw bytes did.
+_HIDING_ESCAPE: Final = re.compile(rb"\\[^bfnrt]")
+_UTF8: Final = frozenset({"utf-8", "utf-8-sig"})
 _CONNECTION_REPR = re.compile(r"^(<[^>]*>|\w+\([^)]*\)): ")
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
@@ -483,6 +565,34 @@ def _error_fields(parsed: Any) -> tuple[str | None, str | None, str | None]:
         message if isinstance(message, str) else None,
         cid if isinstance(cid, str) else None,
     )
+
+
+class _Adapter(HTTPAdapter):
+    """The transport's ``HTTPAdapter``: no proxy at all for a plain-http (loopback) base URL.
+
+    A proxy from ``HTTP_PROXY``/``ALL_PROXY`` or from a given session's
+    ``proxies`` would receive the ``Authorization`` header in clear text, and
+    from another machine. https keeps every proxy setting: its tunnel is
+    encrypted. Deciding here, where the connection is chosen, covers every
+    way requests merges proxies (environment, ``session.proxies``, per call).
+    """
+
+    def __init__(self, *, direct: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.direct = direct
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        return super().send(
+            request, stream, timeout, verify, cert, None if self.direct else proxies
+        )
 
 
 # ------------------------------------------------------------------ transport
@@ -556,7 +666,7 @@ session, limiter
             self.requests_per_10s = limiter.max_requests
 
         self._auth = _BearerAuth(self._token)
-        self._hooks = _Hooks(self.limiter)
+        self._hooks = _Hooks(self.limiter, self._token)
         self._retry = _HubSpotRetry(
             total=self.max_retries,
             connect=CONNECT_RETRIES,  # never connected: nothing sent, fail fast
@@ -573,7 +683,8 @@ session, limiter
             respect_retry_after_header=True,
             hooks=self._hooks,
         )
-        self._adapter = HTTPAdapter(
+        self._adapter = _Adapter(
+            direct=urlsplit(self.base_url).scheme == "http",  # loopback: checked above
             max_retries=self._retry,
             pool_connections=1,
             pool_maxsize=max(10, self.max_workers),
@@ -694,9 +805,8 @@ session, limiter
                     state.attempts,
                     elapsed,
                 )
+                content, parsed, is_json = self._read(resp)
                 self.limiter.observe(resp.headers)
-                content = resp.content or b""
-                parsed, is_json = _parse_json(content)
                 if 200 <= status < 300:
                     if not is_json:
                         raise HubSpotError(
@@ -733,11 +843,31 @@ session, limiter
             inner, (ReadTimeoutError, ProtocolError)
         )
 
-    @staticmethod
-    def _sanitized(exc: requests.RequestException) -> requests.RequestException:
-        # requests' exceptions keep the prepared request, whose headers hold the token.
+    def _read(self, resp: requests.Response) -> tuple[bytes, Any, bool]:
+        """``(content, parsed, is_json)`` of an answer, with the token redacted from all of it.
+
+        The one place where what a server says enters the library: a server or
+        a proxy may echo the token in the reason phrase, a header or the body
+        (even spelt with JSON escapes), and every message, error attribute,
+        report cell, journal line and log record is built from what this
+        leaves -- the response's ``reason`` and ``headers`` are replaced too.
+        """
+        token = self._token
+        resp.reason = token.scrub(resp.reason or "")
+        resp.headers = CaseInsensitiveDict(
+            {token.scrub(k): token.scrub(v) for k, v in resp.headers.items()}
+        )
+        content = token.scrub_bytes(resp.content or b"")
+        parsed, is_json = _parse_json(content)
+        if _HIDING_ESCAPE.search(content) or json.detect_encoding(content) not in _UTF8:
+            token.scrub_json(parsed)  # the token may be spelt with \u escapes, or in UTF-16
+        return content, parsed, is_json
+
+    def _sanitized(self, exc: requests.RequestException) -> requests.RequestException:
+        """``exc``, fit to be chained: no request (its headers hold the token), no token."""
         exc.request = None
         exc.response = None
+        _scrub_error(self._token, exc)
         return exc
 
     def _transport_error(self, exc: requests.RequestException, state: _CallState) -> TransportError:
@@ -831,9 +961,8 @@ session, limiter
         body: Any = (
             parsed
             if (is_json and parsed is not None)
-            else (self._token.scrub(content.decode("utf-8", errors="replace")) if content else None)
+            else (content.decode("utf-8", errors="replace") if content else None)
         )
-        message = self._token.scrub(message)
         if status == 429:
             return RateLimitError(
                 status,
