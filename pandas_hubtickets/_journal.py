@@ -80,7 +80,7 @@ def _try_lock(fh: IO[bytes]) -> bool:
         fh.seek(_WINDOWS_LOCK_OFFSET)
         try:
             msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-        except PermissionError:
+        except OSError:  # EACCES: another handle holds it
             return False
         finally:
             fh.seek(0, os.SEEK_END)
