@@ -84,11 +84,11 @@ def _try_lock(fh: IO[bytes]) -> bool:
             return False
         finally:
             fh.seek(0, os.SEEK_END)
-        return True
-    try:  # flock, not lockf: it also conflicts between two opens in one process
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
+    else:
+        try:  # flock, not lockf: it also conflicts between two opens in one process
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
     return True
 
 
