@@ -416,7 +416,7 @@ def update(
     batch_size = check_batch_size(batch_size)
     found = problems if problems is not None else ProblemList(df.index)
     encoded = encode_frame(df, properties, id_column=id_column, na=na, problems=found)
-    book = Journal(journal) if journal is not None else None
+    book = Journal(journal, write=not dry_run) if journal is not None else None
     run = _Run(df, encoded)
     if book is not None:
         _resume(run, book)
@@ -434,6 +434,8 @@ def update(
     sender = _Sender(client, encoded)
     run_id = uuid.uuid4().hex
     stop: BaseException | None = None
+    if book is not None:
+        book.lock()  # one writer at a time, until the run ends; refused before anything is sent
     bar = progress_bar(len(pending), desc="hubtickets update", unit="row", enabled=progress)
     pool = ThreadPoolExecutor(max_workers=client.max_workers, thread_name_prefix="hubtickets")
     unrecorded = {pool.submit(sender, i, rows): rows for i, rows in enumerate(batches)}
@@ -465,6 +467,8 @@ def update(
                 if not future.cancelled():
                     run.message[rows] = "in flight when interrupted: may or may not have landed"
         bar.close()
+        if book is not None:
+            book.close()
     result = run.result()
     if isinstance(stop, KeyboardInterrupt):
         raise UpdateInterrupted("update interrupted; see .result", result) from stop

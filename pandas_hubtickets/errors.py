@@ -28,6 +28,7 @@ __all__ = [
     "HubSpotError",
     "HubTicketsError",
     "InputFileError",
+    "JournalError",
     "PayloadError",
     "RateLimitError",
     "TransportError",
@@ -102,6 +103,24 @@ class PayloadError(HubTicketsError, ValueError):
 
 class InputFileError(HubTicketsError, ValueError):
     """A file named on the command line that cannot be read or used as it is."""
+
+
+class JournalError(HubTicketsError, ValueError):
+    """A journal this run cannot use; raised before any batch is sent.
+
+    The file is not a journal of this library (a CSV, say) or of a newer
+    format, it cannot be written, or another run holds it (one writer at a
+    time: a journal is locked for the whole run).
+
+    Attributes
+    ----------
+    path : str
+        The journal file.
+    """
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        super().__init__(message)
 
 
 class FlattenError(HubTicketsError, ValueError):

@@ -102,7 +102,7 @@ def test_demo_runs_offline_and_writes_a_history_plain_pandas_opens(tmp_path, cap
         read_tidy(tmp_path / "history.parquet")["objectId"].tolist() == history["objectId"].tolist()
     )
     journal = (tmp_path / "push-journal.jsonl").read_text().splitlines()
-    assert len(journal) == 1001 - 4  # the 4 rows refused before sending are not journaled
+    assert len(journal) == 1 + 1001 - 4  # the header; the 4 rows refused are not journaled
 
 
 def test_readme_push_with_journal_and_report(hub, edits, tmp_path, capsys):

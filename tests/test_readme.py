@@ -170,4 +170,4 @@ def test_readme_command_runs_verbatim(command, served, tmp_path, monkeypatch, ca
     if "--problems" in args:
         assert Path("problems.csv").exists()
     if "--journal" in args:
-        assert len(Path("push.jsonl").read_text().splitlines()) == 3
+        assert len(Path("push.jsonl").read_text().splitlines()) == 1 + 3  # header, 3 rows

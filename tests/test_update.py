@@ -268,7 +268,8 @@ def test_journal_resume_after_interrupt_sends_only_the_rest(tmp_path):
         assert set(first["status"]) <= {"updated", "not_sent"}
         done = int((first["status"] == "updated").sum())
         assert 0 < done < 300
-        entries = [json.loads(line) for line in journal.read_text().splitlines()]
+        header, *entries = map(json.loads, journal.read_text().splitlines())
+        assert header == {"journal": "pandas-hubtickets", "version": 1}
         assert len(entries) == done and {e["status"] for e in entries} == {"updated"}
 
         slow.clear_log()
@@ -319,7 +320,7 @@ def test_ctrl_c_while_a_batch_is_recorded_keeps_report_and_journal_alike(
         edits(40).hubtickets.update(make_client(hub, max_workers=1), batch_size=10, journal=journal)
     report = info.value.result.report
     updated = set(report.loc[report["status"] == "updated", "objectId"])
-    entries = [json.loads(line) for line in journal.read_text().splitlines()]
+    entries = [json.loads(line) for line in journal.read_text().splitlines()[1:]]  # header
     assert updated and {e["objectId"] for e in entries} == updated
 
 
@@ -330,14 +331,14 @@ def test_journal_survives_a_line_cut_short(tmp_path, hub):
     with journal.open("a") as fh:
         fh.write('{"objectId": 5000')  # a crash mid-write
     hub.clear_log()
-    with pytest.warns(UserWarning, match="line 11 is not a journal entry"):
+    with pytest.warns(UserWarning, match="line 12 is not a journal entry"):  # header, 10 rows
         again = df.hubtickets.update(make_client(hub), journal=journal, progress=False)
     assert (again.report["status"] == "already_updated").all() and batch_updates(hub) == []
     df.loc["r0", "subject"] = "after the crash"
     with pytest.warns(UserWarning):
         df.hubtickets.update(make_client(hub), journal=journal, progress=False)
     lines = journal.read_text().splitlines()
-    assert lines[10] == '{"objectId": 5000' and json.loads(lines[11])["objectId"] == FIRST
+    assert lines[11] == '{"objectId": 5000' and json.loads(lines[12])["objectId"] == FIRST
 
 
 def test_journal_counts_only_the_newest_entry_of_a_ticket(tmp_path, hub):
