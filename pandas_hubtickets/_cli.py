@@ -80,6 +80,7 @@ _CLI_WORDS = (
     (re.compile(r"\bcheck_properties=False"), "--no-check-properties"),
     (re.compile(r"\bon_invalid=['\"]skip['\"]"), "--skip-invalid"),
     (re.compile(r"\bna=['\"](\w+)['\"]"), r"--na \1"),
+    (re.compile(r"\bthe journal '"), "--journal '"),
     (
         re.compile(r"\bsend a date or datetime column"),
         "read the column as dates with --date-columns",

@@ -32,6 +32,7 @@ EXAMPLES = [
     lambda: errors.InputFileError("cannot read edits.csv: the file is empty"),
     lambda: errors.ArgumentTypeError("client must be a TicketsClient, got str"),
     lambda: errors.DefinitionsUnavailable("cannot read the property definitions"),
+    lambda: errors.JournalError("the journal 'x' is in use", path="x"),
     lambda: errors.ConfigurationError("no token"),
     lambda: errors.TransportError("refused", attempts=3),
     lambda: errors.UnreachableError("cannot connect", attempts=2, url="http://127.0.0.1:9"),
