@@ -274,6 +274,8 @@ def _format_float(v: float | np.floating[Any]) -> str:
 
 def _format_longdouble(v: np.longdouble) -> str:
     """The shortest decimal that round-trips in long double precision (Arrow has no such type)."""
+    if v == np.trunc(v) and abs(v) < 2.0 ** (np.finfo(np.longdouble).nmant + 1):
+        return str(int(v))  # exact digits, "0" for -0.0, as for the other widths
     text = np.format_float_positional(v, unique=True, trim="-")
     if np.longdouble(text) != v:  # a platform whose long double numpy cannot print exactly
         raise _Unsendable(
