@@ -246,7 +246,7 @@ WIDTHS = {np.float16: 16, np.float32: 32, np.float64: 64}
 def floats_of(kind: Any) -> st.SearchStrategy[Any]:
     width = WIDTHS.get(kind, 64)
     special = st.sampled_from([0.0, -0.0, 2.0**11, 2.0**24, 2.0**53, 1e-7, 0.1, 1e22, 2.0**64])
-    in_range = special.filter(lambda v: abs(v) <= np.finfo(kind).max)
+    in_range = special.filter(lambda v: abs(v) <= float(np.finfo(kind).max))
     values = (st.floats(width=width) | in_range).map(kind)
     if kind is np.longdouble:  # values a float64 cannot hold
         return values | st.integers(-(2**70), 2**70).map(lambda n: np.longdouble(n) / 3)
