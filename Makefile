@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-min demo bench reliability clean
+.PHONY: test test-min demo bench fuzz reliability clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ test-min: $(MIN_VENV)/.installed
 ## make demo: the main job against the built-in local emulator (no account, no network)
 demo: $(STAMP)
 	$(VENV)/bin/hubtickets demo
+
+## make fuzz: the encoding reference test with many more generated columns (HUBTICKETS_FUZZ_EXAMPLES)
+FUZZ_EXAMPLES ?= 5000
+fuzz: $(STAMP)
+	HUBTICKETS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/test_encode_reference.py -q
 
 ## make bench: speed and memory figures, as ratios against baselines measured in the same run
 bench: $(STAMP)

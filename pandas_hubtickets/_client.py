@@ -19,13 +19,13 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from numbers import Integral
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode
 
 import requests
 
+from ._ids import ticket_id
 from ._limiter import RateLimiter
 from ._transport import _REDACTED, DEFAULT_BASE_URL, TOKEN_ENV_VAR, Reply, Secret, Transport
 from .errors import ConfigurationError, HubSpotError
@@ -60,17 +60,10 @@ characters of names, plus the path and an ``offset``, stays well under that.
 
 # ------------------------------------------------------------ argument checks
 def _ticket_id(value: object) -> int:
-    """An object id as an int; refuses anything that is not a positive integer."""
-    if (isinstance(value, Integral) and not isinstance(value, bool)) or (
-        isinstance(value, float) and value.is_integer()
-    ):
-        n = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        n = int(value.strip())
-    else:
-        raise ValueError(f"a ticket id must be a positive integer, got {value!r}")
-    if n <= 0:
-        raise ValueError(f"a ticket id must be a positive integer, got {value!r}")
+    """An object id as an int; refuses anything that is not one (the rule of ``_ids.py``)."""
+    n = ticket_id(value)
+    if isinstance(n, str):
+        raise ValueError(f"a ticket id must be a positive integer, got {value!r}: {n}")
     return n
 
 

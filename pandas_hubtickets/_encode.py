@@ -17,12 +17,19 @@ int, nullable Int64, whole float (``3.0``)  decimal digits, no ``.0``
 other float                                 shortest decimal that round-trips in the
                                             column's own precision, never an exponent
                                             (``1e-07`` is ``0.0000001``)
-datetime (any unit; naive taken as UTC)     epoch milliseconds
+datetime (any unit; naive taken as UTC)     epoch milliseconds (beyond int64: an error)
 date, pyarrow date                          epoch milliseconds of midnight UTC
 list, tuple, set                            values joined with ``;`` (sets sorted)
 Decimal, pyarrow decimal                    its exact digits, never an exponent
 categorical                                 its value, encoded as above
 missing (None, NaN, NaT, pd.NA)             null: left to the caller's ``na`` rule
+timedelta, duration, ``Decimal('sNaN')``    an error
+==========================================  =========================================
+
+In an object column every cell is encoded by its own type (a ``numpy.float32``
+next to Python floats keeps its own precision); pyarrow's inference of a
+common type is used only for plain ``str``/``bool``/``int``/``float`` cells,
+where it cannot lose anything.
 ==========================================  =========================================
 """
 
@@ -30,7 +37,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -44,9 +50,26 @@ __all__ = ["MAX_TEXT", "Problems", "encode_column"]
 MAX_TEXT = 65_536
 MS_PER_DAY = 86_400_000
 _EPOCH_DATE = dt.date(1970, 1, 1)
-_EPOCH = pd.Timestamp(0, tz="UTC")
-_ONE_MS = pd.Timedelta(1, "ms")
 _MS_PER_UNIT = {"s": (1000, 1), "ms": (1, 1), "us": (1, 1000), "ns": (1, 1_000_000)}
+#: (multiplier, divisor) from a count of each linear numpy datetime64 unit to milliseconds.
+_MS_PER_NUMPY_UNIT = {
+    "W": (7 * MS_PER_DAY, 1),
+    "D": (MS_PER_DAY, 1),
+    "h": (3_600_000, 1),
+    "m": (60_000, 1),
+    **_MS_PER_UNIT,
+    "ps": (1, 10**9),
+    "fs": (1, 10**12),
+    "as": (1, 10**15),
+}
+#: Beyond these many years (months) from 1970, epoch milliseconds no longer fit an int64.
+_CALENDAR_LIMIT = {"Y": 300_000_000, "M": 3_600_000_000}
+_INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+_PY_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_PY_ONE_MS = dt.timedelta(milliseconds=1)
+#: Cell types whose common type pyarrow infers without losing anything (exact types:
+#: numpy scalars, whose width or range pyarrow may drop, are encoded one by one).
+_ARROW_SAFE = frozenset({str, bool, int, float, type(None), type(pd.NA)})
 #: Whole floats below these (by bit width) are sent as exact integer digits, which are
 #: then also their shortest round-tripping text.
 _EXACT_WHOLE = {16: 2.0**11, 32: 2.0**24, 64: 2.0**53}
@@ -56,6 +79,14 @@ Problems = list[tuple[np.ndarray, str, str]]
 
 _CONVERT = "convert them to text, numbers, booleans, dates or lists of options"
 _INFINITE = "infinite number cannot be sent: replace it, or use NaN to leave the property unchanged"
+_DURATION = (
+    "durations are not a HubSpot type: convert them to a number of the unit you want "
+    "(e.g. s.dt.total_seconds())"
+)
+_OUT_OF_RANGE = (
+    "date is too far from 1970: its epoch milliseconds do not fit HubSpot's 64-bit range; "
+    "correct it"
+)
 
 #: The codes of cells that cannot be sent, whatever the property.
 UNSENDABLE_TYPE = "UNSENDABLE_TYPE"
@@ -63,6 +94,8 @@ INFINITE_NUMBER = "INFINITE_NUMBER"
 INVALID_TEXT = "INVALID_TEXT"
 TOO_LONG = "TOO_LONG"
 INVALID_LIST = "INVALID_LIST"
+INVALID_NUMBER = "INVALID_NUMBER"
+DATE_OUT_OF_RANGE = "DATE_OUT_OF_RANGE"
 
 
 class _Unsendable(Exception):
@@ -87,8 +120,9 @@ def encode_column(s: pd.Series) -> tuple[pa.StringArray, Problems]:
         The encoded strings, null where the source is missing or unsendable.
     problems : list of (positions, code, reason)
         Row positions (into ``s``) of cells that cannot be sent, with a code
-        (``UNSENDABLE_TYPE``, ``INFINITE_NUMBER``, ``INVALID_TEXT``,
-        ``TOO_LONG``, ``INVALID_LIST``) and the reason.
+        (``UNSENDABLE_TYPE``, ``INFINITE_NUMBER``, ``INVALID_NUMBER``,
+        ``DATE_OUT_OF_RANGE``, ``INVALID_TEXT``, ``TOO_LONG``, ``INVALID_LIST``)
+        and the reason.
 
     Examples
     --------
@@ -153,15 +187,17 @@ def _encode_arrow(arr: pa.Array) -> tuple[pa.StringArray, Problems]:
         return _encode_floats(arr)
     if pa.types.is_timestamp(t):
         mul, div = _MS_PER_UNIT[t.unit]
-        return _epoch_ms(arr.cast(pa.int64()), mul, div), []
+        return _epoch_ms(arr.cast(pa.int64()), mul, div)
     if pa.types.is_date32(t):
-        return _epoch_ms(arr.view(pa.int32()).cast(pa.int64()), MS_PER_DAY, 1), []
+        return _epoch_ms(arr.view(pa.int32()).cast(pa.int64()), MS_PER_DAY, 1)
     if pa.types.is_date64(t):
-        return _epoch_ms(arr.view(pa.int64()), 1, 1), []
+        return _epoch_ms(arr.view(pa.int64()), 1, 1)
     if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
         return _encode_objects(pd.Series(arr.to_pylist(), dtype=object))
     present = np.flatnonzero(arr.is_valid().to_numpy(zero_copy_only=False))
-    reason = f"values of type {t} cannot be sent: {_CONVERT}"
+    reason = (
+        _DURATION if pa.types.is_duration(t) else f"values of type {t} cannot be sent: {_CONVERT}"
+    )
     problems = [(present, UNSENDABLE_TYPE, reason)] if len(present) else []
     return pa.nulls(len(arr), pa.string()), problems
 
@@ -175,11 +211,15 @@ def _checked_text(values: pa.StringArray) -> tuple[pa.StringArray, Problems]:
     return pc.if_else(too_long, pa.scalar(None, pa.string()), values), [(pos, TOO_LONG, reason)]
 
 
-def _epoch_ms(ints: pa.Array, mul: int, div: int) -> pa.StringArray:
+def _epoch_ms(ints: pa.Array, mul: int, div: int) -> tuple[pa.StringArray, Problems]:
     missing = ints.is_null().to_numpy(zero_copy_only=False)
     raw = ints.fill_null(0).to_numpy(zero_copy_only=False)
-    ms = np.floor_divide(raw * mul, div)  # floor: sub-millisecond parts never round up
-    return pa.array(ms, mask=missing).cast(pa.string())
+    # raw * mul would wrap around silently beyond int64: such values are refused
+    over = (raw > _INT64_MAX // mul) | (raw < -(-_INT64_MIN // mul))
+    ms = np.floor_divide(np.where(over, 0, raw) * mul, div)  # floor: never rounds up
+    values = pa.array(ms, mask=missing | over).cast(pa.string())
+    pos = np.flatnonzero(over)
+    return values, [(pos, DATE_OUT_OF_RANGE, _OUT_OF_RANGE)] if len(pos) else []
 
 
 def _without_exponents(text: pa.StringArray, marker: str = "e") -> pa.StringArray:
@@ -224,15 +264,32 @@ def _encode_floats(arr: pa.FloatingPointArray) -> tuple[pa.StringArray, Problems
 
 
 def _format_float(v: float | np.floating[Any]) -> str:
+    if isinstance(v, np.longdouble) and np.finfo(np.longdouble).nmant > 52:
+        return _format_longdouble(v)
     values, _ = _encode_floats(pa.array(np.asarray([v])))  # keeps a numpy scalar's precision
     text = values[0].as_py()
     assert isinstance(text, str)
     return text
 
 
+def _format_longdouble(v: np.longdouble) -> str:
+    """The shortest decimal that round-trips in long double precision (Arrow has no such type)."""
+    if v == np.trunc(v) and abs(v) < 2.0 ** (np.finfo(np.longdouble).nmant + 1):
+        return str(int(v))  # exact digits, "0" for -0.0, as for the other widths
+    text = np.format_float_positional(v, unique=True, trim="-")
+    if np.longdouble(text) != v:  # a platform whose long double numpy cannot print exactly
+        raise _Unsendable(
+            UNSENDABLE_TYPE,
+            f"long double {text} cannot be written exactly here: "
+            "convert it to float64 or Decimal first",
+        )
+    return text
+
+
 def _encode_objects(s: pd.Series) -> tuple[pa.StringArray, Problems]:
     kind = pd.api.types.infer_dtype(s, skipna=True)
-    if kind in ("string", "empty", "boolean", "integer", "floating", "mixed-integer-float"):
+    fast = ("string", "empty", "boolean", "integer", "floating", "mixed-integer-float")
+    if kind in fast and set(map(type, s.array)) <= _ARROW_SAFE:
         try:
             return _encode_arrow(pa.array(s, from_pandas=True))
         except (pa.ArrowException, TypeError, ValueError, OverflowError):
@@ -250,13 +307,17 @@ def _encode_objects(s: pd.Series) -> tuple[pa.StringArray, Problems]:
     return values, problems + found
 
 
-def _is_missing(v: Any) -> bool:
+def is_missing(v: Any) -> bool:
+    """Whether one value is a missing marker (None, NaN, NaT, pd.NA, a quiet Decimal NaN).
+
+    Unlike :func:`pandas.isna`, never raises (``Decimal('sNaN')`` is not missing).
+    """
     if v is None or v is pd.NA or v is pd.NaT:
         return True
     if isinstance(v, float | np.floating):
-        return math.isnan(v)
+        return bool(np.isnan(v))
     if isinstance(v, decimal.Decimal):
-        return v.is_nan()
+        return v.is_qnan()
     if isinstance(v, np.datetime64 | np.timedelta64):
         return bool(np.isnat(v))
     return False
@@ -264,8 +325,10 @@ def _is_missing(v: Any) -> bool:
 
 def encode_scalar(v: Any) -> str | None:
     """Encode one Python value; ``None`` for missing. Raises ``_Unsendable``."""
-    if _is_missing(v):
+    if is_missing(v):
         return None
+    if isinstance(v, dt.timedelta | np.timedelta64):  # before ints: a timedelta64 is one
+        raise _Unsendable(UNSENDABLE_TYPE, _DURATION)
     if isinstance(v, str):
         try:
             v.encode("utf-8")
@@ -280,24 +343,71 @@ def encode_scalar(v: Any) -> str | None:
     if isinstance(v, int | np.integer):
         return str(int(v))
     if isinstance(v, float | np.floating):
-        if math.isinf(v):
+        if np.isinf(v):
             raise _Unsendable(INFINITE_NUMBER, _INFINITE)
         return _format_float(v)
     if isinstance(v, decimal.Decimal):
-        if v.is_infinite():
-            raise _Unsendable(INFINITE_NUMBER, _INFINITE)
-        return format(v, "f")
+        return _format_decimal(v)
     if isinstance(v, dt.datetime | np.datetime64):
-        ts = pd.Timestamp(v)
-        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
-        return str((ts - _EPOCH) // _ONE_MS)
+        return str(_checked_ms(_datetime_ms(v)))
     if isinstance(v, dt.date):
         return str((v - _EPOCH_DATE).days * MS_PER_DAY)
+    if isinstance(v, np.ndarray) and v.ndim == 0:
+        raise _Unsendable(
+            UNSENDABLE_TYPE, "a 0-d numpy array cannot be sent: take its value with .item()"
+        )
     if isinstance(v, list | tuple | set | frozenset | np.ndarray):
         return _join_options(v)
     raise _Unsendable(
         UNSENDABLE_TYPE, f"values of type {type(v).__name__} cannot be sent: {_CONVERT}"
     )
+
+
+def _format_decimal(v: decimal.Decimal) -> str:
+    if v.is_snan():
+        raise _Unsendable(
+            INVALID_NUMBER,
+            "a signalling NaN (Decimal('sNaN')) cannot be sent: "
+            "use None or NaN to leave the property unchanged",
+        )
+    if v.is_infinite():
+        raise _Unsendable(INFINITE_NUMBER, _INFINITE)
+    sign, digits, exponent = v.as_tuple()
+    assert isinstance(exponent, int)
+    # the exact length of its positional form, known before building it (1E+999999999)
+    if exponent >= 0:
+        length = 1 if digits == (0,) else len(digits) + exponent
+    else:
+        length = max(len(digits) + exponent, 1) + 1 - exponent
+    if sign + length > MAX_TEXT:
+        raise _Unsendable(
+            TOO_LONG, f"number longer than HubSpot's limit of {MAX_TEXT:,} characters: round it"
+        )
+    return format(v, "f")
+
+
+def _datetime_ms(v: dt.datetime | np.datetime64) -> int:
+    """Exact epoch milliseconds (floored), with Python integers: no range but the input's."""
+    if isinstance(v, pd.Timestamp):  # may hold nanoseconds; asm8 is its UTC value
+        v = v.asm8
+    if isinstance(v, dt.datetime):
+        aware = v if v.utcoffset() is not None else v.replace(tzinfo=dt.timezone.utc)
+        return (aware - _PY_EPOCH) // _PY_ONE_MS
+    unit, count = np.datetime_data(v.dtype)
+    n = int(v.astype(np.int64)) * count
+    if unit in _CALENDAR_LIMIT:  # years, months: numpy's calendar gives the days
+        if abs(n) > _CALENDAR_LIMIT[unit]:
+            raise _Unsendable(DATE_OUT_OF_RANGE, _OUT_OF_RANGE)
+        days = np.array(n, dtype=f"datetime64[{unit}]").astype("datetime64[D]")
+        n, unit = int(days.astype(np.int64)), "D"
+    mul, div = _MS_PER_NUMPY_UNIT[unit]
+    return n * mul // div
+
+
+def _checked_ms(ms: int) -> int:
+    if not _INT64_MIN <= ms <= _INT64_MAX:
+        raise _Unsendable(DATE_OUT_OF_RANGE, _OUT_OF_RANGE)
+    return ms
 
 
 def _join_options(v: Iterable[Any]) -> str:

@@ -13,10 +13,8 @@ lives in the :class:`Flavor` classes below and nowhere else.
 
 from __future__ import annotations
 
-import decimal
 import difflib
 import json
-import math
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,7 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._encode import encode_column
+from ._encode import encode_column, is_missing
+from ._ids import ticket_id
 from .errors import PROBLEM_COLUMNS, ArgumentTypeError, ConfigurationError, PayloadError
 
 __all__ = [
@@ -372,36 +371,15 @@ def _id_series(df: pd.DataFrame, id_column: str) -> pd.Series | None:
 
 
 _INT64_MAX = np.iinfo(np.int64).max
-_EXACT_FLOAT = 2.0**53  # from here on a float64 no longer holds every whole number
-
-
-def _one_id(v: Any) -> int | str:
-    """One id from an object column: the exact int, or why it is not a ticket id."""
-    if isinstance(v, bool | np.bool_):
-        return "id is a boolean, not a ticket id"
-    if isinstance(v, int | np.integer):
-        return int(v)
-    if isinstance(v, str):
-        text = v.strip()
-        if text.isascii() and text.isdigit():
-            return int(text)
-        try:
-            v = float(text)
-        except ValueError:
-            return "id is not a number"
-    if isinstance(v, float | np.floating | decimal.Decimal):
-        if not math.isfinite(v) or v != int(v):
-            return "id is not a whole number"
-        if isinstance(v, float | np.floating) and abs(v) >= _EXACT_FLOAT:
-            return "id is too large to be held exactly in a float"
-        return int(v)
-    return "id is not a number"
 
 
 def _check_ids(raw: pd.Series, id_column: str, problems: ProblemList) -> np.ndarray:
     """Validate the ids; return them as int64 (0 where invalid)."""
     n = len(raw)
-    missing = raw.isna().to_numpy()
+    if raw.dtype == object:  # pandas.isna raises on Decimal("sNaN")
+        missing = np.fromiter(map(is_missing, raw.array), dtype=bool, count=n)
+    else:
+        missing = raw.isna().to_numpy()
 
     def add(rows: np.ndarray, code: str, message: str) -> None:
         problems.add(rows, id_column, code, message, raw.iloc[rows].tolist())
@@ -418,15 +396,13 @@ def _check_ids(raw: pd.Series, id_column: str, problems: ProblemList) -> np.ndar
         add(np.flatnonzero(big), "INVALID_ID", "id is too large for a ticket id")
         ids = np.where(big, 0, values).astype(np.int64)
     else:  # floats, or objects/strings ("176602" from a CSV read as text): one by one
+        # numpy scalars keep a float32's width, which bounds the ids it holds exactly
+        cells = raw.to_numpy() if isinstance(raw.dtype, np.dtype) else raw.tolist()
         reasons: dict[str, list[int]] = {}
-        for i, v in enumerate(raw.tolist()):
+        for i, v in enumerate(cells):
             if missing[i]:
                 continue
-            got = _one_id(v)
-            if isinstance(got, int) and got > _INT64_MAX:
-                got = "id is too large for a ticket id"
-            elif isinstance(got, int) and got <= 0:
-                got = "id is not positive"
+            got = ticket_id(v)
             if isinstance(got, str):
                 reasons.setdefault(got, []).append(i)
             else:
@@ -458,6 +434,9 @@ def _pick_columns(
             p.add(None, name, "BAD_COLUMN_NAME", f"property name {name!r} is not a string")
         elif not name.strip():
             p.add(None, name, "BAD_COLUMN_NAME", "property name is empty")
+        elif not _is_unicode(name):
+            message = f"property name {name!r} is not valid Unicode (a lone surrogate): rename it"
+            p.add(None, name, "BAD_COLUMN_NAME", message)
         elif name == id_column:
             message = "the id column cannot also be sent as a property"
             p.add(None, name, "ID_COLUMN_AS_PROPERTY", message)
@@ -472,6 +451,14 @@ def _pick_columns(
     if not names:
         p.add(None, None, "NO_PROPERTIES", "no property columns to send")
     return picked
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _suggest(name: str, labels: Iterable[Hashable]) -> str:

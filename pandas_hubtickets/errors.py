@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ._encode import is_missing
+
 if TYPE_CHECKING:
     from ._update import UpdateResult
 
@@ -89,7 +91,7 @@ class PayloadError(HubTicketsError, ValueError):
             where = []
             if rec.row is not None:
                 where.append(f"row {rec.row!r}")
-            if rec.objectId is not None and not pd.isna(rec.objectId):
+            if not is_missing(rec.objectId):  # pd.isna raises on Decimal('sNaN')
                 where.append(f"objectId {rec.objectId!r}")
             if rec.column is not None:
                 where.append(f"column {rec.column!r}")

@@ -267,3 +267,148 @@ def test_lone_surrogates_are_a_problem_not_a_crash():
             "text is not valid Unicode (a lone surrogate): remove or replace the character",
         )
     ]
+
+
+def problem_codes(values, dtype=object):
+    out, problems = encode_column(pd.Series(values, dtype=dtype))
+    return out.to_pylist(), sorted((p.tolist(), code) for p, code, _ in problems)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([np.float16(1.5), 7], ["1.5", "7"]),  # pyarrow inferred int64: "1"
+        ([np.longdouble(1.5), 7], ["1.5", "7"]),  # likewise "1"
+        ([np.uint64(2**64 - 1), 1.5], ["18446744073709551615", "1.5"]),  # wrapped to "-1"
+        ([np.float32(0.1), 2.5], ["0.1", "2.5"]),  # widened: "0.10000000149011612"
+        ([np.int8(-3), np.float64(0.5), 2], ["-3", "0.5", "2"]),
+        ([2**53 + 1, 1.5], ["9007199254740993", "1.5"]),
+    ],
+)
+def test_object_columns_mixing_numpy_and_python_numbers_keep_each_value(values, expected):
+    assert enc(values, object) == expected
+
+
+def test_long_doubles_are_their_own_shortest_form():
+    third = np.longdouble(1) / np.longdouble(3)
+    (text,) = enc([third], object)
+    assert np.longdouble(text) == third
+    assert enc(pd.Series([np.longdouble(2.5), np.longdouble(4)], dtype=np.longdouble)) == [
+        "2.5",
+        "4",
+    ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        *(np.timedelta64(5, unit) for unit in ("ns", "ps", "Y", "M", "D", "s", "h")),
+        dt.timedelta(hours=1),
+        pd.Timedelta(5, "min"),
+    ],
+    ids=repr,
+)
+def test_durations_in_object_columns_are_refused(value):
+    out, problems = encode_column(pd.Series([value, "x"], dtype=object))
+    assert out.to_pylist() == [None, "x"]
+    assert [(p.tolist(), code) for p, code, _ in problems] == [([0], "UNSENDABLE_TYPE")]
+    assert problems[0][2].startswith("durations are not a HubSpot type: convert them to a number")
+
+
+def test_duration_columns_get_the_same_message():
+    for dtype in ("timedelta64[ns]", pd.ArrowDtype(pa.duration("s"))):
+        s = pd.Series(pd.to_timedelta([1, None], "s")).astype(dtype)
+        out, problems = encode_column(s)
+        assert out.to_pylist() == [None, None]
+        assert [(p.tolist(), code) for p, code, _ in problems] == [([0], "UNSENDABLE_TYPE")]
+        assert problems[0][2].startswith("durations are not a HubSpot type")
+
+
+FIRST_DAY_MS = -62_135_596_800_000  # 0001-01-01T00:00:00Z
+LAST_DAY_MS = 253_402_214_400_000  # 9999-12-31T00:00:00Z
+
+
+def test_datetimes_beyond_the_nanosecond_range_in_object_columns_are_exact():
+    paris = dt.timezone(dt.timedelta(hours=1))
+    values = [
+        dt.datetime(1, 1, 1),
+        dt.datetime(9999, 12, 31),
+        np.datetime64("0001-01-01"),
+        np.datetime64("9999-12-31T00:00:00.000001"),
+        dt.datetime(1, 1, 1, 1, tzinfo=paris),
+        pd.Timestamp("0001-01-01", tz="UTC"),
+        np.datetime64(-1, "as"),  # one attosecond before 1970: floored
+        np.datetime64(1, "Y"),
+        np.datetime64(-1, "M"),
+    ]
+    assert enc(values, object) == [
+        str(FIRST_DAY_MS),
+        str(LAST_DAY_MS),
+        str(FIRST_DAY_MS),
+        str(LAST_DAY_MS),
+        str(FIRST_DAY_MS),
+        str(FIRST_DAY_MS),
+        "-1",
+        "31536000000",
+        "-2678400000",
+    ]
+
+
+def test_mixed_offset_datetimes_are_each_converted():
+    values = [
+        dt.datetime(2024, 1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+        dt.datetime(2023, 12, 31, 19, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+        dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+    ]
+    assert enc(values, object) == [str(MIDNIGHT_2024)] * 2 + [str(FIRST_DAY_MS + 5 * 3_600_000)]
+
+
+def test_datetimes_whose_epoch_ms_overflow_int64_are_refused():
+    seconds = np.array([2**62, -(2**62), 0, "NaT"], dtype="datetime64[s]")
+    for s in (pd.Series(seconds), pd.Series(seconds, dtype=pd.ArrowDtype(pa.timestamp("s")))):
+        assert problem_codes(s, None) == (
+            [None, None, "0", None],
+            [([0, 1], "DATE_OUT_OF_RANGE")],
+        )
+    far = [np.datetime64(2**62, "s"), np.datetime64(10**9, "Y"), np.datetime64(-(10**12), "M")]
+    assert problem_codes(far) == ([None] * 3, [([0, 1, 2], "DATE_OUT_OF_RANGE")])
+
+
+def test_odd_cells_are_problems_with_codes_not_exceptions():
+    values = [
+        np.array(5),
+        np.array("x"),
+        decimal.Decimal("sNaN"),
+        decimal.Decimal("-sNaN"),
+        decimal.Decimal("1E+999999999"),
+        decimal.Decimal("-1E-70000"),
+        decimal.Decimal("Infinity"),
+        np.longdouble("inf"),
+        "ok",
+    ]
+    assert problem_codes(values) == (
+        [None] * 8 + ["ok"],
+        sorted(
+            [
+                ([0, 1], "UNSENDABLE_TYPE"),
+                ([2, 3], "INVALID_NUMBER"),
+                ([4, 5], "TOO_LONG"),
+                ([6, 7], "INFINITE_NUMBER"),
+            ]
+        ),
+    )
+
+
+def test_decimals_at_the_length_limit():
+    fits = decimal.Decimal(f"1E+{MAX_TEXT - 1}")  # MAX_TEXT digits
+    assert enc([fits, decimal.Decimal(f"-1E-{MAX_TEXT - 3}")], object) == [
+        "1" + "0" * (MAX_TEXT - 1),
+        "-0." + "0" * (MAX_TEXT - 4) + "1",
+    ]
+    assert problem_codes([decimal.Decimal(f"1E+{MAX_TEXT}")]) == ([None], [([0], "TOO_LONG")])
+
+
+def test_arrow_decimals_with_a_negative_scale_and_python_decimals_agree():
+    python = [decimal.Decimal("1E+2"), decimal.Decimal("-1.23E+4"), decimal.Decimal("0E+2")]
+    arrow = pd.Series(python, dtype=pd.ArrowDtype(pa.decimal128(5, -2)))
+    assert enc(arrow) == enc(python, object) == ["100", "-12300", "0"]

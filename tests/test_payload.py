@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import json
 from pathlib import Path
 
@@ -11,9 +12,15 @@ import pytest
 
 import pandas_hubtickets  # noqa: F401  (registers the accessor)
 from pandas_hubtickets import ArgumentTypeError, ConfigurationError, PayloadError
+from pandas_hubtickets._client import _ticket_id
 from pandas_hubtickets._payload import encode_frame
 
 DATA = Path(__file__).parent / "data"
+NOT_DIGITS = (
+    "id must be written in plain digits: an id is a whole number such as 176602: digits 0-9 "
+    "only (spaces around them and a trailing .0 are allowed), no sign, exponent, separator or "
+    "other digits"
+)
 
 
 @pytest.fixture
@@ -179,7 +186,7 @@ def test_ids_as_digit_strings_and_nullable_ints():
     df = pd.DataFrame({"objectId": ["12", "x"], "a": ["p", "q"]})
     with pytest.raises(PayloadError) as info:
         df.hubtickets.to_payload()
-    assert info.value.problems[["row", "problem"]].values.tolist() == [[1, "id is not a number"]]
+    assert info.value.problems[["row", "problem"]].values.tolist() == [[1, NOT_DIGITS]]
     ok = pd.DataFrame({"objectId": pd.array([12, 9], dtype="Int64"), "a": ["p", "q"]})
     assert [o["objectId"] for o in ok.hubtickets.to_payload()] == [12, 9]
 
@@ -197,7 +204,7 @@ def test_ids_in_object_columns_are_read_exactly():
         df.hubtickets.to_payload()
     assert info.value.problems[["row", "problem"]].values.tolist() == [
         [3, "id is a boolean, not a ticket id"],
-        [4, "id is not a number"],
+        [4, NOT_DIGITS],
         [5, "id is not a whole number"],
         [7, "id is too large for a ticket id"],
     ]
@@ -315,3 +322,115 @@ def test_a_misspelt_property_gets_a_suggestion():
     df = pd.DataFrame({"objectId": [1], "status": ["OPEN"]})
     with pytest.raises(PayloadError, match="did you mean 'status'"):
         df.hubtickets.to_payload(["stauts"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1_000",  # int() reads it as 1000
+        "2e3",  # float() reads it as 2000
+        "+5",
+        "-5",
+        "1,000",
+        "0x10",
+        "\u0663",  # Arabic-Indic 3: str.isdigit() and int() accept it
+        "\uff11\uff12",  # full-width 12
+        "\u00b2",  # superscript 2: isdigit() but not int()
+        "1.5",
+        "1.",
+        ".0",
+        "12\u00a0",  # no-break space: only spaces and tabs are trimmed
+        "",
+        "nan",
+        "inf",
+    ],
+)
+def test_ids_in_text_are_plain_ascii_digits_only(text):
+    df = pd.DataFrame({"objectId": pd.Series([text, "7"], dtype=object), "a": "v"})
+    with pytest.raises(PayloadError) as info:
+        df.hubtickets.to_payload()
+    assert info.value.problems[["row", "code", "problem"]].values.tolist() == [
+        [0, "INVALID_ID", NOT_DIGITS]
+    ]
+
+
+def test_ids_in_text_may_have_spaces_around_and_a_trailing_zero_fraction():
+    ids = [" 176602 ", "\t12", "0013", "176603.0", "176604.000"]
+    for dtype in (object, "string"):
+        df = pd.DataFrame({"objectId": pd.Series(ids, dtype=dtype), "a": "v"})
+        assert [o["objectId"] for o in df.hubtickets.to_payload()] == [
+            176602,
+            12,
+            13,
+            176603,
+            176604,
+        ]
+
+
+def test_odd_decimal_and_numpy_ids_are_problems_not_crashes():
+    cells = [
+        decimal.Decimal("sNaN"),  # pandas.isna raises InvalidOperation on it
+        decimal.Decimal("Infinity"),
+        decimal.Decimal("1E+999999999"),  # int() of it would take gigabytes
+        decimal.Decimal("2.5"),
+        decimal.Decimal("12E+1"),
+        np.timedelta64(5, "D"),  # a numpy integer, not an id
+        np.float32(2.0**24),  # beyond what a float32 holds exactly
+        np.float32(4096),
+        np.array(9),
+    ]
+    df = pd.DataFrame({"objectId": pd.Series(cells, dtype=object), "a": "v"})
+    with pytest.raises(PayloadError) as info:
+        df.hubtickets.to_payload()
+    problems = info.value.problems
+    assert set(problems["code"]) == {"INVALID_ID"}
+    assert problems[["row", "problem"]].values.tolist() == [
+        [0, "id is not a number: " + NOT_DIGITS.split(": ", 1)[1]],
+        [1, "id is not a number: " + NOT_DIGITS.split(": ", 1)[1]],
+        [2, "id is too large for a ticket id"],
+        [3, "id is not a whole number"],
+        [5, "id is not a number: " + NOT_DIGITS.split(": ", 1)[1]],
+        [6, "id is too large to be held exactly in a float"],
+        [8, "id is not a number: " + NOT_DIGITS.split(": ", 1)[1]],
+    ]
+    assert [o["objectId"] for o in df.iloc[[4, 7]].hubtickets.to_payload()] == [120, 4096]
+
+
+def test_float32_id_column_is_bounded_by_its_own_precision():
+    df = pd.DataFrame({"objectId": np.array([16_777_216, 7], dtype=np.float32), "a": "v"})
+    with pytest.raises(PayloadError, match="too large to be held exactly in a float"):
+        df.hubtickets.to_payload()
+
+
+def test_client_reads_ids_by_the_same_rule():
+    for bad in ("\u0663", "1_000", "2e3", True, 0, -3, 1.5):
+        with pytest.raises(ValueError, match="a ticket id must be a positive integer"):
+            _ticket_id(bad)
+    assert [_ticket_id(v) for v in (" 42 ", "42.0", 42.0, np.int64(42), 42)] == [42] * 5
+
+
+@pytest.mark.parametrize("name", ["sub\ud800ject", "\udcff"])
+def test_a_column_name_that_is_not_unicode_is_refused_before_to_json(name):
+    df = pd.DataFrame({"objectId": [1], name: ["v"], b"raw\xff": ["w"]})
+    for build in (df.hubtickets.to_payload, df.hubtickets.to_json):
+        with pytest.raises(PayloadError) as info:
+            build()
+        assert info.value.problems[["code", "problem"]].values.tolist() == [
+            [
+                "BAD_COLUMN_NAME",
+                f"property name {name!r} is not valid Unicode (a lone surrogate): rename it",
+            ],
+            ["BAD_COLUMN_NAME", "property name b'raw\\xff' is not a string"],
+        ]
+
+
+def test_odd_cells_are_payload_errors_with_codes():
+    cells = [np.array(5), decimal.Decimal("sNaN"), np.timedelta64(3, "h"), "ok"]
+    df = pd.DataFrame({"objectId": [1, 2, 3, 4], "a": pd.Series(cells, dtype=object)})
+    with pytest.raises(PayloadError) as info:
+        df.hubtickets.to_json()
+    assert info.value.problems[["row", "code"]].values.tolist() == [
+        [0, "UNSENDABLE_TYPE"],
+        [1, "INVALID_NUMBER"],
+        [2, "UNSENDABLE_TYPE"],
+    ]
