@@ -22,12 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pandas_hubtickets._encode import encode_column
 
-EXAMPLES = int(os.environ.get("HUBTICKETS_FUZZ_EXAMPLES", "100"))
+SCALE = max(1, int(os.environ.get("HUBTICKETS_RELIABILITY_SCALE", "1")))  # make reliability
+EXAMPLES = int(os.environ.get("HUBTICKETS_FUZZ_EXAMPLES", str(100 * SCALE)))
 FUZZ = settings(
     max_examples=EXAMPLES,
     derandomize=True,
@@ -319,12 +321,16 @@ cells = st.one_of(
 @example([np.timedelta64(5, "ns"), np.timedelta64(5, "D")])
 @example([dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31), np.datetime64("0001-01-01")])
 @example([np.array(5), decimal.Decimal("sNaN")])
-def test_object_columns_match_the_reference(values):
+@pytest.mark.reliability
+def test_object_columns_match_the_reference(figures, values):
     column = np.empty(len(values), dtype=object)
     for i, v in enumerate(values):  # each cell as it is: no inference, no unpacking
         column[i] = v
     assert all(a is b for a, b in zip(column, values, strict=True))
     check(pd.Series(column, dtype=object), [ref_cell(v) for v in values])
+    figures.add(
+        "encoding", "object cells (numpy and Python mixed) matched to the reference", len(values)
+    )
 
 
 @FUZZ
@@ -343,9 +349,11 @@ def test_object_columns_match_the_reference(values):
         )
     )
 )
-def test_plain_python_object_columns_match_the_reference(values):
+@pytest.mark.reliability
+def test_plain_python_object_columns_match_the_reference(figures, values):
     """Plain Python cells take pyarrow's fast path: it must agree cell by cell."""
     check(pd.Series(values, dtype=object), [ref_cell(v) for v in values])
+    figures.add("encoding", "plain Python cells matched to the reference", len(values))
 
 
 # ---------------------------------------------------------------- typed columns
@@ -492,9 +500,11 @@ def categorical_columns(draw: st.DrawFn) -> tuple[pd.Series, list[Any]]:
 )
 @example((pd.Series(np.array([2**62, 0], dtype="datetime64[s]")), [REFUSED, "0"]))
 @example((pd.Series([-0.0], dtype=np.longdouble), ["0"]))
-def test_typed_columns_match_the_reference(case):
+@pytest.mark.reliability
+def test_typed_columns_match_the_reference(figures, case):
     series, expected = case
     check(series, expected)
+    figures.add("encoding", "typed-column cells matched to the reference", len(expected))
 
 
 def test_the_reference_itself_on_the_readme_examples():

@@ -84,10 +84,11 @@ def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 class TestProxies:
+    @pytest.mark.reliability
     @pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
     @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
     def test_loopback_http_bypasses_a_proxy_from_the_environment(
-        self, variable: str, host: str, no_proxy_env: pytest.MonkeyPatch
+        self, variable: str, host: str, no_proxy_env: pytest.MonkeyPatch, figures: Any
     ) -> None:
         with recording_proxy() as (proxy, seen), FakeHubSpot(token=TOKEN, seed=1) as hub:
             no_proxy_env.setenv(variable, proxy)
@@ -97,9 +98,11 @@ class TestProxies:
                 assert client.get(ids[0], ["subject"])["objectId"] == ids[0]
             assert len(hub.requests) == 1
         assert seen == []
+        figures.add("secrets", "proxy settings tried on loopback http (token sent to none)", 1)
 
+    @pytest.mark.reliability
     def test_loopback_http_bypasses_the_proxies_of_a_given_session(
-        self, no_proxy_env: pytest.MonkeyPatch
+        self, no_proxy_env: pytest.MonkeyPatch, figures: Any
     ) -> None:
         session = requests.Session()
         with recording_proxy() as (proxy, seen), FakeHubSpot(token=TOKEN, seed=1) as hub:
@@ -118,6 +121,7 @@ class TestProxies:
                 assert client.get(ids[0], ["subject"])["objectId"] == ids[0]
             assert len(hub.requests) == 1
         assert seen == []
+        figures.add("secrets", "proxy settings tried on loopback http (token sent to none)", 1)
         assert session.proxies["http"] == proxy  # the caller's session is left as it was
         session.close()
 
@@ -283,9 +287,10 @@ def _texts_of(obj: object) -> list[str | bytes]:
 
 
 class TestEchoedTokens:
+    @pytest.mark.reliability
     @pytest.mark.parametrize("mode", MODES)
     def test_send_keeps_no_trace_of_an_echoed_token(
-        self, mode: str, caplog: pytest.LogCaptureFixture
+        self, mode: str, caplog: pytest.LogCaptureFixture, figures: Any
     ) -> None:
         with serve(Hostile) as url, caplog.at_level(logging.DEBUG):
             client = TicketsClient(
@@ -298,6 +303,8 @@ class TestEchoedTokens:
                     outcome = exc
         texts = _texts_of(outcome) + [r.getMessage() for r in caplog.records] + [caplog.text]
         assert [leaks(t) for t in texts if leaks(t)] == []
+        figures.add("secrets", "ways a hostile server echoed the token", 1)
+        figures.add("secrets", "texts searched for the token (found in none)", len(texts))
         # The server did echo it: what it said is kept, with the token redacted.
         shown = " ".join(t if isinstance(t, str) else "" for t in texts)
         if mode != "badstatus":
@@ -310,11 +317,13 @@ class TestEchoedTokens:
             assert outcome.body["<redacted>"]["nested"][1]["deeper"] == "x<redacted>x"
             assert outcome.body["<redacted>-key"] == 1
 
+    @pytest.mark.reliability
     def test_update_report_journal_pickle_logs_and_bar_keep_no_trace(
         self,
         tmp_path: Path,
         caplog: pytest.LogCaptureFixture,
         capsys: pytest.CaptureFixture[str],
+        figures: Any,
     ) -> None:
         ids = list(range(1, len(MODES) + 1))  # one row per mode, "daily429" last: it stops
         df = pd.DataFrame({"objectId": ids, "subject": [f"s{i}" for i in ids]})
@@ -347,6 +356,7 @@ class TestEchoedTokens:
             captured.err,
         ]
         assert [leaks(t) for t in texts if leaks(t)] == []
+        figures.add("secrets", "texts searched for the token (found in none)", len(texts))
         # Each mode was met, and what the server said survives, redacted.
         assert len(report) == len(MODES)
         assert (report["status"] != "not_sent").all()
