@@ -180,6 +180,7 @@ class HubTicketsAccessor:
         dry_run: bool = False,
         check_properties: bool = True,
         on_invalid: Literal["raise", "skip"] = "raise",
+        tickets: bool = True,
     ) -> UpdateResult:
         """Send every row to HubSpot as v1 batch updates and report what happened to each.
 
@@ -232,13 +233,20 @@ class HubTicketsAccessor:
             first code, ``result.problems`` every problem) and sends the
             others. A frame-level problem (no id column, a column HubSpot
             does not have, a read-only one) always raises.
+        tickets : bool, default True
+            Collect what HubSpot returned as the tidy ``result.tickets`` (one
+            row per property version, each answer flattened as it arrives).
+            ``False`` keeps none of it (``result.tickets`` is empty): for big
+            pushes, memory then stays proportional to the frame and the report.
 
         Returns
         -------
         UpdateResult
             ``.report`` has one row per input row (same index and order):
-            ``objectId``, ``status`` (``updated``; ``already_updated``, the
-            journal's rows from an earlier run; ``failed``; ``skipped``,
+            ``objectId``, ``status`` (``updated``, HubSpot's answer lists the
+            ticket; ``already_updated``, the journal's rows from an earlier
+            run; ``failed``; ``unknown``, the request may have been applied
+            but HubSpot did not confirm it: check or resend; ``skipped``,
             nothing to send; ``not_sent``; ``dry_run``), ``http_status``,
             ``error``, ``message``, ``attempts``, ``batch``; ``.counts`` the
             rows per status; ``.problems`` every problem of the rows refused
@@ -301,6 +309,7 @@ class HubTicketsAccessor:
             dry_run=dry_run,
             check_properties=check_properties,
             on_invalid=on_invalid,
+            tickets=tickets,
         )
 
     def current(self) -> pd.DataFrame:

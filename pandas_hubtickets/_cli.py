@@ -342,11 +342,15 @@ def _conclude(args: argparse.Namespace, result: UpdateResult) -> int:
         print("refused before sending:")
         _say_problems(result.problems, args.problems, file=sys.stdout)
     report = result.report
-    failed = report[(report["status"] == "failed") & (report["attempts"] > 0)]
-    if len(failed):
-        print("failed when sent:")
-        for error, group in failed.groupby("error", sort=False):
-            print(f"  {len(group):,} x {error}: {speak_cli(str(group['message'].iloc[0]))}")
+    for status, title in (
+        ("failed", "failed when sent:"),
+        ("unknown", "unknown (may have been applied; check them, or send them again):"),
+    ):
+        sent = report[(report["status"] == status) & (report["attempts"] > 0)]
+        if len(sent):
+            print(title)
+            for error, group in sent.groupby("error", sort=False):
+                print(f"  {len(group):,} x {error}: {speak_cli(str(group['message'].iloc[0]))}")
     if args.report:
         print(f"report of every row -> {args.report}")
     return EXIT_OK if result.ok else EXIT_NOT_LANDED

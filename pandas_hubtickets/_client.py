@@ -158,10 +158,16 @@ class TicketsClient:
         retrying adapter on it for ``base_url`` and does not close it.
     limiter : RateLimiter, optional
         A limiter to share (e.g. between several clients of one account).
+    deadline : float, optional
+        Seconds an attempt may take in all (connect, send, and read the
+        whole answer); default ``max(60, connect + read timeout)``. A server
+        that trickles its answer cannot hold a call longer: the attempt is
+        cut off and retried (a write cut off so may have been applied, and
+        says so: ``exc.maybe_applied``).
 
     Attributes
     ----------
-    base_url, max_workers, max_retries, backoff_factor, timeout, limiter
+    base_url, max_workers, max_retries, backoff_factor, timeout, deadline, limiter
 
     Raises
     ------
@@ -198,6 +204,7 @@ class TicketsClient:
         verify: bool | str = True,
         session: requests.Session | None = None,
         limiter: RateLimiter | None = None,
+        deadline: float | None = None,
     ) -> None:
         if base_url is None:
             base_url = os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL
@@ -212,6 +219,7 @@ class TicketsClient:
             verify=verify,
             session=session,
             limiter=limiter,
+            deadline=deadline,
         )
         self._names_lock = threading.RLock()  # held while the definitions are read
         self._property_names: list[str] | None = None
@@ -247,6 +255,11 @@ class TicketsClient:
     def timeout(self) -> float | tuple[float, float]:
         """Connect and read timeouts in seconds."""
         return self._transport.timeout
+
+    @property
+    def deadline(self) -> float:
+        """Seconds an attempt may take in all, its whole answer read."""
+        return self._transport.deadline
 
     @property
     def verify(self) -> bool | str:
@@ -337,9 +350,12 @@ class TicketsClient:
             timeout) in two quick attempts: nothing was sent.
         TransportError
             No answer after the request went out (read timeouts, dropped
-            connections) after all retries: it may or may not have been applied.
+            connections, answers over the ``deadline``) after all retries.
 
-        All three carry ``.attempts``.
+        All three carry ``.attempts`` and ``.maybe_applied``: True when an
+        attempt of a write was sent and then timed out, was cut off or
+        outlasted its deadline, or got a 2xx that cannot be read -- it may
+        have been applied although the call failed.
 
         Examples
         --------

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -26,10 +26,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from pandas.api.types import union_categoricals
 
 from .errors import ArgumentTypeError, FlattenError
 
-__all__ = ["TIDY_COLUMNS", "current", "flatten", "read_tidy", "write_tidy"]
+__all__ = ["TIDY_COLUMNS", "concat_tidy", "current", "flatten", "read_tidy", "write_tidy"]
 
 TIDY_COLUMNS = (
     "objectId",
@@ -215,6 +216,36 @@ def flatten(response: Any) -> pd.DataFrame:
         "version": (np.arange(len(prop_of_row)) - first_row[prop_of_row]).astype(np.int32),
     }
     # Every array above is fresh: no need for pandas to copy them.
+    tidy: pd.DataFrame = pd.DataFrame(columns, copy=False)
+    return tidy
+
+
+def concat_tidy(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Tidy frames one after the other, as :func:`flatten` of their answers in one go gives.
+
+    Lets a caller flatten each answer as it arrives and drop the parsed JSON:
+    categoricals are unioned (categories in order of first appearance, as
+    :func:`flatten` makes them), every other column keeps its dtype.
+
+    Examples
+    --------
+    >>> a = {"objectId": 1, "portalId": 7, "properties": {"status": {"value": "OPEN"}}}
+    >>> b = {"objectId": 2, "portalId": 7, "properties": {"subject": {"value": "hi"}}}
+    >>> both = concat_tidy([flatten([a]), flatten([b])])
+    >>> both.equals(flatten([a, b]))
+    True
+    """
+    if len(frames) == 1:
+        return frames[0]
+    if not frames:
+        return flatten([])
+    columns: dict[str, Any] = {}
+    for name in TIDY_COLUMNS:
+        parts = [frame[name] for frame in frames]
+        if isinstance(parts[0].dtype, pd.CategoricalDtype):
+            columns[name] = union_categoricals([part.array for part in parts])
+        else:
+            columns[name] = pd.concat(parts, ignore_index=True)
     tidy: pd.DataFrame = pd.DataFrame(columns, copy=False)
     return tidy
 

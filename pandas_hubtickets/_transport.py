@@ -30,6 +30,16 @@ How a request travels (see :meth:`Transport.send`):
 5. Both layers draw on one budget: a call makes at most ``max_retries + 1``
    attempts, and reports how many it made (``Reply.attempts``,
    ``exc.attempts``).
+6. Every attempt has a total deadline (``deadline``, counted from its start):
+   the body is read under a watchdog that shuts the socket down when the
+   deadline passes, so a server trickling its answer cannot hold a call
+   beyond it. An attempt over its deadline is retried like a body cut off
+   half-way.
+7. A write (any method but GET, HEAD, OPTIONS) whose attempt was sent and
+   then timed out, was reset or cut off, outlasted its deadline, or got a
+   2xx whose body cannot be read, *may have been applied*: the errors the
+   call finally raises say so (``exc.maybe_applied``), whatever the last
+   attempt got. A connection that could not be opened sent nothing.
 
 Works with every urllib3 2.x: ``Retry-After`` is capped by overriding
 :meth:`_HubSpotRetry.parse_retry_after`, not with ``retry_after_max=`` (which
@@ -38,12 +48,14 @@ urllib3 has only from 2.6.3).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
 import os
 import random
 import re
+import socket
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -98,6 +110,8 @@ TOKEN_ENV_VAR: Final = "HUBSPOT_ACCESS_TOKEN"
 RETRY_STATUSES: Final = frozenset({500, 502, 503, 504})
 RETRY_AFTER_MAX: Final = 60  # seconds; a longer Retry-After is cut to this
 BACKOFF_MAX: Final = 30.0  # seconds between two attempts, at most
+DEADLINE_MIN: Final = 60.0  # seconds an attempt may take, at least, unless set explicitly
+_READS: Final = frozenset({"GET", "HEAD", "OPTIONS"})  # methods that change nothing
 CONNECT_RETRIES: Final = 1  # a connection that cannot be opened is tried twice in all
 USER_AGENT: Final = f"pandas-hubtickets/{__version__} python-requests/{requests.__version__}"
 _REDACTED: Final = "<redacted>"
@@ -241,6 +255,10 @@ class Reply:
 
 
 # ------------------------------------------------------------- retry plumbing
+class DeadlineExceeded(requests.exceptions.Timeout):
+    """An attempt whose answer was not complete within the transport's ``deadline``."""
+
+
 @dataclass
 class _CallState:
     """Per-call bookkeeping shared by the hand-written loop and urllib3's Retry."""
@@ -250,9 +268,23 @@ class _CallState:
     max_attempts: int
     attempts: int = 0
     #: True once an attempt may have reached the server (anything but a
-    #: connection that could not be opened): from then on, a failure may
-    #: have been applied.
+    #: connection that could not be opened).
     sent: bool = False
+    #: True once an attempt of a write was sent and then went unanswered
+    #: (timeout, reset, cut-off body, deadline) or answered 2xx unreadably:
+    #: it may have been applied, whatever later attempts get.
+    maybe_applied: bool = False
+    #: When the current attempt started (``time.monotonic()``), for its deadline.
+    attempt_started: float = field(default_factory=time.monotonic)
+
+    @property
+    def writes(self) -> bool:
+        """Whether the call may change something on the server."""
+        return self.method not in _READS
+
+    def unanswered(self) -> None:
+        """Note an attempt that was sent and then went unanswered (or unreadable)."""
+        self.maybe_applied = self.maybe_applied or self.writes
 
 
 class _Hooks:
@@ -315,6 +347,11 @@ def _scrub_error(token: Secret, error: BaseException) -> None:
         stack += [x for x in held if isinstance(x, BaseException)]
 
 
+def _unanswered(error: BaseException | None) -> bool:
+    """True for an attempt that was sent (fully or in part) and then got no whole answer."""
+    return isinstance(error, (ReadTimeoutError, ProtocolError)) and not _never_connected(error)
+
+
 def _describe(error: Exception | None, response: BaseHTTPResponse | None) -> str:
     if response is not None:
         return f"HTTP {response.status}"
@@ -368,6 +405,8 @@ class _HubSpotRetry(Retry):
             if error is not None:  # before urllib3 or this class logs it
                 _scrub_error(self.hooks.token, error)
             state.sent = state.sent or not _never_connected(error)
+            if _unanswered(error):
+                state.unanswered()
             if response is not None:
                 self.hooks.limiter.observe(response.headers)
             if state.attempts >= state.max_attempts:
@@ -399,6 +438,8 @@ class _HubSpotRetry(Retry):
             if state is not None:
                 state.attempts += 1
             self.hooks.limiter.acquire()
+            if state is not None:
+                state.attempt_started = time.monotonic()
 
 
 # ------------------------------------------------------------------- helpers
@@ -446,6 +487,28 @@ def _check_timeout(timeout: object) -> float | tuple[float, float]:
     raise ConfigurationError(
         f"timeout must be a positive number of seconds or a (connect, read) pair, got {timeout!r}"
     )
+
+
+def _check_deadline(deadline: object, timeout: float | tuple[float, float]) -> float:
+    """The total seconds an attempt may take: ``deadline``, else ``max(60, connect + read)``.
+
+    Examples
+    --------
+    >>> _check_deadline(None, (5.0, 30.0)), _check_deadline(None, (10.0, 120.0))
+    (60.0, 130.0)
+    """
+    if deadline is None:
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        return max(DEADLINE_MIN, connect + read)
+    if (
+        isinstance(deadline, bool)
+        or not isinstance(deadline, (int, float))
+        or not 0 < deadline < float("inf")
+    ):
+        raise ConfigurationError(
+            f"deadline must be a positive number of seconds (or None), got {deadline!r}"
+        )
+    return float(deadline)
 
 
 def _resolve_token(token: str | None) -> Secret:
@@ -608,7 +671,7 @@ class Transport:
     token : str or None
         The access token; ``None`` reads the ``HUBSPOT_ACCESS_TOKEN`` variable.
     base_url, requests_per_10s, max_workers, timeout, max_retries, backoff_factor, verify, \
-session, limiter
+session, limiter, deadline
         As for :class:`~pandas_hubtickets.TicketsClient`, which documents them.
 
     Raises
@@ -620,7 +683,7 @@ session, limiter
     --------
     >>> transport = Transport("pat-na1-example", base_url="https://api.hubapi.com",
     ...     requests_per_10s=100, max_workers=4, timeout=(5.0, 30.0), max_retries=5,
-    ...     backoff_factor=0.5, verify=True, session=None, limiter=None)
+    ...     backoff_factor=0.5, verify=True, session=None, limiter=None, deadline=None)
     >>> transport
     Transport(base_url='https://api.hubapi.com', requests_per_10s=100, token=<redacted>)
     >>> transport.close()
@@ -639,6 +702,7 @@ session, limiter
         verify: bool | str,
         session: requests.Session | None,
         limiter: RateLimiter | None,
+        deadline: float | None = None,
     ) -> None:
         self._token = _resolve_token(token)
         self.base_url = _check_base_url(base_url)
@@ -656,6 +720,10 @@ session, limiter
             )
         self.backoff_factor = float(backoff_factor)
         self.timeout = _check_timeout(timeout)
+        self.deadline = _check_deadline(deadline, self.timeout)
+        connect, read = self.timeout if isinstance(self.timeout, tuple) else (self.timeout,) * 2
+        #: What requests gets: no single wait may outlast the deadline either.
+        self._attempt_timeout = (connect, min(read, self.deadline))
         self.verify = _check_verify(verify)
         if limiter is not None and not isinstance(limiter, RateLimiter):
             raise ConfigurationError(f"limiter must be a RateLimiter, got {limiter!r}")
@@ -761,7 +829,7 @@ session, limiter
             while True:
                 state.attempts += 1
                 self.limiter.acquire()
-                started = time.monotonic()
+                started = state.attempt_started = time.monotonic()
                 try:
                     resp = self._session.request(
                         method,
@@ -770,16 +838,19 @@ session, limiter
                         data=data,
                         headers=headers,
                         auth=self._auth,
-                        timeout=self.timeout,
+                        timeout=self._attempt_timeout,
                         verify=self.verify,
                         allow_redirects=False,
+                        stream=True,  # the body is read by _read_body, under the deadline
                     )
+                    content = self._read_body(resp, state)
                 except requests.RequestException as exc:
                     if self._broke_mid_body(exc):
                         state.sent = True
+                        state.unanswered()
                     if self._broke_mid_body(exc) and state.attempts < state.max_attempts:
                         # urllib3 retries only until the headers; a body cut off
-                        # half-way lands here, and is retried by hand.
+                        # half-way (or over the deadline) lands here, and is retried by hand.
                         broken_reads += 1
                         delay = self._backoff(broken_reads)
                         log.warning(
@@ -809,12 +880,14 @@ session, limiter
                 self.limiter.observe(resp.headers)
                 if 200 <= status < 300:
                     if not is_json:
+                        state.unanswered()  # HubSpot said yes, in words we cannot read
                         raise HubSpotError(
                             status,
                             "the response body is not JSON: " + _text_summary(content),
                             error="INVALID_RESPONSE",
                             body=content.decode("utf-8", errors="replace"),
                             attempts=state.attempts,
+                            maybe_applied=state.maybe_applied,
                         )
                     return Reply(status, parsed, state.attempts, CaseInsensitiveDict(resp.headers))
                 if status == 429:
@@ -831,10 +904,44 @@ session, limiter
         base = self.backoff_factor * (2 ** (n - 1))
         return float(min(BACKOFF_MAX, base + random.uniform(0, self.backoff_factor)))
 
+    def _read_body(self, resp: requests.Response, state: _CallState) -> bytes:
+        """The whole body, or :class:`DeadlineExceeded` when not complete by the deadline.
+
+        http.client waits for every trickled byte in turn (each wait within
+        the read timeout), so the deadline is kept by a watchdog that shuts
+        the socket down when it passes; the read then fails at once.
+        """
+        sock: socket.socket | None = getattr(getattr(resp.raw, "connection", None), "sock", None)
+        expired = threading.Event()
+
+        def cut() -> None:
+            expired.set()
+            # socket.socket's own shutdown: an SSLSocket's would unset its SSL object.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # type: ignore[arg-type]
+
+        remaining = state.attempt_started + self.deadline - time.monotonic()
+        watchdog = threading.Timer(max(0.0, remaining), cut) if sock is not None else None
+        try:
+            if watchdog is not None:
+                watchdog.daemon = True
+                watchdog.start()
+            return resp.content or b""
+        except requests.RequestException as exc:
+            if expired.is_set():
+                raise DeadlineExceeded(
+                    f"no complete answer within the {self.deadline:g} s deadline"
+                ) from self._sanitized(exc)
+            raise
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+            resp.close()
+
     @staticmethod
     def _broke_mid_body(exc: requests.RequestException) -> bool:
         """True for a failure while reading the body (after urllib3's retries applied)."""
-        if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        if isinstance(exc, (requests.exceptions.ChunkedEncodingError, DeadlineExceeded)):
             return True
         if isinstance(exc, requests.exceptions.SSLError):
             return False
@@ -892,10 +999,11 @@ session, limiter
                 attempts=state.attempts,
                 url=self.base_url,
             )
+        landed = "; it was sent and may have been applied" if state.maybe_applied else ""
         message = self._token.scrub(
-            f"{state.method} {state.path} failed after {state.attempts} {noun}: {cause}"
+            f"{state.method} {state.path} failed after {state.attempts} {noun}: {cause}{landed}"
         )
-        return TransportError(message, attempts=state.attempts)
+        return TransportError(message, attempts=state.attempts, maybe_applied=state.maybe_applied)
 
     def _rate_limit_delay(
         self,
@@ -972,9 +1080,16 @@ session, limiter
                 body=body,
                 correlation_id=cid,
                 attempts=state.attempts,
+                maybe_applied=state.maybe_applied,
             )
         return HubSpotError(
-            status, message, error=code, body=body, correlation_id=cid, attempts=state.attempts
+            status,
+            message,
+            error=code,
+            body=body,
+            correlation_id=cid,
+            attempts=state.attempts,
+            maybe_applied=state.maybe_applied,
         )
 
     # ------------------------------------------------------------ the calls

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ._definitions import check_values
-from ._flatten import flatten
+from ._flatten import concat_tidy, flatten
 from ._journal import Journal, fingerprint
 from ._payload import EncodedFrame, NaMode, Problem, ProblemList, check_batch_size, encode_frame
 from ._progress import Progress, progress_bar
@@ -58,10 +58,16 @@ __all__ = ["REPORT_COLUMNS", "STATUSES", "UpdateResult", "update"]
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("updated", "already_updated", "failed", "skipped", "not_sent", "dry_run")
+STATUSES = ("updated", "already_updated", "failed", "unknown", "skipped", "not_sent", "dry_run")
 REPORT_COLUMNS = ["objectId", "status", "http_status", "error", "message", "attempts", "batch"]
-_NOT_LANDED = ("failed", "not_sent")
+_NOT_LANDED = ("failed", "unknown", "not_sent")
 _RESUMED = "already updated by an earlier run (journal)"
+_MAY_HAVE_LANDED = (
+    "the request may have been applied: check the ticket in HubSpot, or send the row "
+    "again (sending the same values twice is safe)"
+)
+#: ``error`` of a row that a 2xx answer did not list among the updated tickets.
+UNCONFIRMED = "UNCONFIRMED"
 
 
 def _no_problems() -> pd.DataFrame:
@@ -73,7 +79,7 @@ class _Outcome:
     """What happened to some rows of one batch."""
 
     rows: np.ndarray
-    status: Literal["updated", "failed"]
+    status: Literal["updated", "failed", "unknown"]
     http_status: int | None
     error: str | None
     message: str | None
@@ -84,7 +90,8 @@ class _Outcome:
 class _BatchResult:
     batch: int
     outcomes: list[_Outcome] = field(default_factory=list)
-    responses: list[Any] = field(default_factory=list)
+    #: The tidy frames of HubSpot's answers (flattened as they arrive, when collected).
+    tickets: list[pd.DataFrame] = field(default_factory=list)
     stop: BaseException | None = None
 
 
@@ -96,14 +103,16 @@ class UpdateResult:
     ----------
     report : pandas.DataFrame
         One row per input row, same index and order; columns ``objectId``,
-        ``status`` (one of :data:`STATUSES`: ``updated``, ``already_updated``,
-        ``failed``, ``skipped``, ``not_sent``, ``dry_run``), ``http_status``,
+        ``status`` (one of :data:`STATUSES`: ``updated`` -- HubSpot's answer
+        lists the ticket; ``already_updated``; ``failed``; ``unknown`` -- a
+        request may have been applied but HubSpot did not confirm it, check
+        or resend; ``skipped``; ``not_sent``; ``dry_run``), ``http_status``,
         ``error`` (the first problem's code, HubSpot's code such as
-        ``INVALID_DATE``, or the transport failure), ``message``, ``attempts``
-        (requests that carried the row), ``batch``.
+        ``INVALID_DATE``, the transport failure, or ``UNCONFIRMED``),
+        ``message``, ``attempts`` (requests that carried the row), ``batch``.
     tickets : pandas.DataFrame
-        The tidy frame (see :func:`pandas_hubtickets._flatten`) of everything
-        HubSpot returned.
+        The tidy frame (see :func:`pandas_hubtickets.flatten`) of everything
+        HubSpot returned; empty when the run was made with ``tickets=False``.
     payload : list or None
         With ``dry_run=True``, the body that would have been sent.
     elapsed : float
@@ -130,13 +139,14 @@ class UpdateResult:
 
     @property
     def ok(self) -> bool:
-        """True when no row failed or was left unsent (``already_updated`` rows landed)."""
+        """True when no row failed, is unknown or was left unsent (``already_updated`` landed)."""
         return not self.report["status"].isin(_NOT_LANDED).any()
 
     def failed_rows(self) -> pd.DataFrame:
-        """The input rows that did not land (``failed`` or ``not_sent``), ready to fix and resend.
+        """The input rows not known to have landed (``failed``, ``unknown``, ``not_sent``).
 
-        Join with :attr:`report` for the reasons.
+        Ready to fix and resend (resending an ``unknown`` row's same values is
+        safe). Join with :attr:`report` for the reasons.
         """
         return cast(pd.DataFrame, self.frame[self.report["status"].isin(_NOT_LANDED).to_numpy()])
 
@@ -146,7 +156,7 @@ class UpdateResult:
 
     def __repr__(self) -> str:
         lines = [f"UpdateResult({self._summary()})"]
-        failed = self.report[self.report["status"] == "failed"]
+        failed = self.report[self.report["status"].isin(("failed", "unknown"))]
         if len(failed):
             shown = failed[["objectId", "error", "message"]].head(5).to_string()
             lines.append("failed rows:\n" + shown + ("\n..." if len(failed) > 5 else ""))
@@ -156,7 +166,7 @@ class UpdateResult:
 
     def _repr_html_(self) -> str:
         counts = self.counts[self.counts > 0].to_frame("rows").to_html()
-        failed = self.report[self.report["status"] == "failed"].head(10)
+        failed = self.report[self.report["status"].isin(("failed", "unknown"))].head(10)
         shown = "" if failed.empty else "<p>First failed rows:</p>" + failed.to_html()
         return f"<p><b>UpdateResult</b>: {html.escape(self._summary())}</p>{counts}{shown}"
 
@@ -174,7 +184,7 @@ class _Run:
         self.message = np.full(n, None, dtype=object)
         self.attempts = np.zeros(n, dtype=np.int64)
         self.batch = np.full(n, np.nan)
-        self.responses: list[Any] = []
+        self.tickets: list[pd.DataFrame] = []
         self.problems = _no_problems()
         self.started = time.monotonic()
 
@@ -212,7 +222,7 @@ class _Run:
             self.message[o.rows] = o.message
             self.attempts[o.rows] = o.attempts
             self.batch[o.rows] = result.batch
-        self.responses.extend(result.responses)
+        self.tickets.extend(result.tickets)
 
     def result(self, payload: Any = None) -> UpdateResult:
         report = pd.DataFrame(
@@ -237,23 +247,39 @@ class _Run:
         )
 
     def _tickets(self) -> pd.DataFrame:
-        try:
-            return flatten(self.responses)
-        except FlattenError as exc:  # an odd answer must not cost the report
-            warnings.warn(f"HubSpot's answers could not be flattened: {exc}", stacklevel=3)
-            return flatten([])
+        tickets = concat_tidy(self.tickets)
+        self.tickets = [tickets]
+        return tickets
 
 
-def _failure(exc: HubSpotError | TransportError) -> tuple[int | None, str, str]:
-    """(http_status, error code, message) of a failed request, without secrets."""
+def _failure(exc: HubSpotError | TransportError, rows: np.ndarray, attempts: int) -> _Outcome:
+    """The outcome of rows whose request failed: ``unknown`` when it may have been applied."""
+    status: Literal["failed", "unknown"] = "unknown" if exc.maybe_applied else "failed"
     if isinstance(exc, HubSpotError):
         results = exc.body.get("validationResults") if isinstance(exc.body, dict) else None
         if results:
             text = "; ".join(f"{r.get('name')}: {r.get('message')}" for r in results)
-            return exc.status, exc.error, text
-        return exc.status, exc.error, exc.message
-    unknown = "no answer, so it may or may not have been applied; resending is safe"
-    return None, "TRANSPORT_ERROR", f"{exc} ({unknown})"
+        else:
+            text = exc.message
+        if exc.maybe_applied:
+            text = f"{text}; but an earlier attempt got no answer, so {_MAY_HAVE_LANDED}"
+        return _Outcome(rows, status, exc.status, exc.error, text, attempts)
+    if exc.maybe_applied:
+        text = f"{exc}; {_MAY_HAVE_LANDED}"
+    else:
+        text = f"{exc} (nothing was applied; sending again is safe)"
+    return _Outcome(rows, status, None, "TRANSPORT_ERROR", text, attempts)
+
+
+def _confirmed(data: Any) -> set[int]:
+    """The objectIds a batch-update answer lists as updated (v1 returns the ticket objects)."""
+    if not isinstance(data, list):
+        return set()
+    return {
+        t["objectId"]
+        for t in data
+        if isinstance(t, dict) and type(t.get("objectId")) is int  # not a bool, nor "1"
+    }
 
 
 def _rejects_some(exc: HubSpotError) -> bool:
@@ -293,9 +319,11 @@ class _Stop(Exception):
 class _Sender:
     """Sends one batch, splitting it in halves while HubSpot rejects it as a whole."""
 
-    def __init__(self, client: TicketsClient, encoded: EncodedFrame) -> None:
+    def __init__(self, client: TicketsClient, encoded: EncodedFrame, tickets: bool) -> None:
         self.client = client
         self.encoded = encoded
+        #: Whether HubSpot's answers are flattened and kept (``update(tickets=...)``).
+        self.tickets = tickets
         #: Set when the run must stop: no request starts after that.
         self.stopped = threading.Event()
 
@@ -324,8 +352,7 @@ class _Sender:
                 self._send(rows[:half], result, attempts)
                 self._send(rows[half:], result, attempts)
                 return
-            status, code, message = _failure(exc)
-            result.outcomes.append(_Outcome(rows, "failed", status, code, message, attempts))
+            result.outcomes.append(_failure(exc, rows, attempts))
             if _is_fatal(exc):
                 self.stopped.set()
                 raise _Stop(exc) from exc
@@ -334,14 +361,25 @@ class _Sender:
             self.stopped.set()
             raise _Stop(exc) from exc
         except TransportError as exc:
-            status, code, message = _failure(exc)
-            attempts = carried + (exc.attempts or 1)
-            result.outcomes.append(_Outcome(rows, "failed", status, code, message, attempts))
+            result.outcomes.append(_failure(exc, rows, carried + (exc.attempts or 1)))
             return
         attempts = carried + reply.attempts
-        result.outcomes.append(_Outcome(rows, "updated", reply.status, None, None, attempts))
-        if isinstance(reply.data, list) and reply.data:
-            result.responses.append(reply.data)
+        listed = np.isin(self.encoded.object_ids[rows], list(_confirmed(reply.data)))
+        if listed.any():
+            result.outcomes.append(
+                _Outcome(rows[listed], "updated", reply.status, None, None, attempts)
+            )
+        if not listed.all():
+            message = f"HubSpot answered {reply.status} without listing this ticket among the "
+            message += f"updated ones, so it did not confirm the update; {_MAY_HAVE_LANDED}"
+            result.outcomes.append(
+                _Outcome(rows[~listed], "unknown", reply.status, UNCONFIRMED, message, attempts)
+            )
+        if self.tickets and listed.any():
+            try:  # flattened now: the parsed answer is not kept
+                result.tickets.append(flatten(reply.data))
+            except FlattenError as exc:  # an odd answer must not cost the report
+                warnings.warn(f"HubSpot's answer could not be flattened: {exc}", stacklevel=2)
 
 
 def _journal_rows(run: _Run, result: _BatchResult, run_id: str) -> Iterator[dict[str, Any]]:
@@ -388,11 +426,16 @@ def update(
     check_properties: bool = True,
     on_invalid: Literal["raise", "skip"] = "raise",
     problems: ProblemList | None = None,
+    tickets: bool = True,
 ) -> UpdateResult:
     """Send a wide frame as v1 batch updates; see ``DataFrame.hubtickets.update``.
 
     Parameters
     ----------
+    tickets : bool, default True
+        Collect HubSpot's answers as the tidy ``result.tickets`` (each answer
+        is flattened as it arrives). ``False`` keeps nothing of them: for big
+        pushes, memory then stays proportional to the frame and the report.
     problems : ProblemList, optional
         Problems the caller found in ``df`` itself (a command line that parses
         dates per row, say), built with ``ProblemList(df.index)``: reported in
@@ -412,7 +455,7 @@ def update(
     >>> result.problems[["row", "column", "code", "value"]].values.tolist()
     [[1, 'due_date', 'NOT_ISO_8601', 'soon']]
     """
-    _check_arguments(df, client, on_invalid, problems, dry_run, check_properties, progress)
+    _check_arguments(df, client, on_invalid, problems, progress, dry_run, check_properties, tickets)
     batch_size = check_batch_size(batch_size)
     found = problems if problems is not None else ProblemList(df.index)
     encoded = encode_frame(df, properties, id_column=id_column, na=na, problems=found)
@@ -431,7 +474,7 @@ def update(
         return run.result(payload=encoded.flavor.wrap(encoded.records(pending)))
     batches = [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)]
     _ = encoded.fragments  # build every row's JSON once, before the worker threads share it
-    sender = _Sender(client, encoded)
+    sender = _Sender(client, encoded, tickets)
     run_id = uuid.uuid4().hex
     stop: BaseException | None = None
     if book is not None:
@@ -482,9 +525,10 @@ def _check_arguments(
     client: object,
     on_invalid: object,
     problems: object,
+    progress: object,
     dry_run: object,
     check_properties: object,
-    progress: object,
+    tickets: object,
 ) -> None:
     """Refuse arguments of the wrong type or value before anything else happens."""
     from ._client import TicketsClient
@@ -498,7 +542,8 @@ def _check_arguments(
         )
     if on_invalid not in ("raise", "skip"):
         raise ConfigurationError(f"on_invalid must be 'raise' or 'skip', not {on_invalid!r}")
-    for name, flag in (("dry_run", dry_run), ("check_properties", check_properties)):
+    flags = (("dry_run", dry_run), ("check_properties", check_properties), ("tickets", tickets))
+    for name, flag in flags:
         if not isinstance(flag, bool):
             raise ArgumentTypeError(f"{name} must be True or False, got {type(flag).__name__}")
     if progress is not None and not isinstance(progress, bool):

@@ -157,18 +157,26 @@ class TransportError(HubTicketsError):
     ----------
     attempts : int or None
         Requests made before giving up (1 + retries), when known.
+    maybe_applied : bool
+        True when an attempt of this call may have reached the server and been
+        applied (it was sent, then timed out, was reset or cut off, or outlasted
+        its deadline): check, or send the same values again (that is safe).
+        False when no attempt can have been applied.
     """
 
-    def __init__(self, message: str, *, attempts: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, attempts: int | None = None, maybe_applied: bool = False
+    ) -> None:
         self.attempts = attempts
+        self.maybe_applied = maybe_applied
         super().__init__(message)
 
 
 class UnreachableError(TransportError):
     """No connection could be opened to the base URL (refused, no such host, connect timeout).
 
-    Nothing was sent, so nothing can have been applied. Raised after at most
-    two quick attempts, instead of retrying for minutes.
+    Nothing was sent, so nothing can have been applied (``maybe_applied`` is
+    False). Raised after at most two quick attempts, instead of retrying for minutes.
 
     Attributes
     ----------
@@ -203,6 +211,10 @@ class HubSpotError(HubTicketsError):
         HubSpot's ``correlationId``, for support requests.
     attempts : int or None
         Requests made for this call (1 + retries), when known.
+    maybe_applied : bool
+        True when this answer or an earlier attempt of the same call may have
+        been applied although the call failed: an attempt timed out or was cut
+        off after it was sent, or a 2xx came with a body that cannot be read.
     """
 
     def __init__(
@@ -214,15 +226,18 @@ class HubSpotError(HubTicketsError):
         body: Any = None,
         correlation_id: str | None = None,
         attempts: int | None = None,
+        maybe_applied: bool = False,
     ) -> None:
         self.attempts = attempts
+        self.maybe_applied = maybe_applied
         self.status = status
         self.error = error or f"HTTP_{status}"
         self.message = message
         self.body = body
         self.correlation_id = correlation_id
         cid = f" (correlationId {correlation_id})" if correlation_id else ""
-        super().__init__(f"HubSpot answered {status} {self.error}: {message}{cid}")
+        landed = "; it may have been applied all the same" if maybe_applied else ""
+        super().__init__(f"HubSpot answered {status} {self.error}: {message}{cid}{landed}")
 
 
 class RateLimitError(HubSpotError):
