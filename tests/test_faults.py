@@ -27,6 +27,15 @@ TOKEN = "pat-na1-hostile-0000"
 V1 = "/crm-objects/v1/objects/tickets"
 DATA = Path(__file__).parent / "data"
 
+pytestmark = pytest.mark.reliability
+
+
+@pytest.fixture(autouse=True)
+def _count_hostile_scenarios(figures: Any) -> Any:
+    """Each test here is one behaviour of the hostile server, held (a failed run writes nothing)."""
+    yield
+    figures.add("hostile server", "lying, cut, reset, trickled or unreadable answers held", 1)
+
 
 def client_of(server: Hostile, **kw: Any) -> ht.TicketsClient:
     """A client with tiny timeouts, backoff and retry budget (2 attempts)."""
