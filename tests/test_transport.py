@@ -394,11 +394,8 @@ class TestRetries:
     def test_daily_limit_stops_at_once(self) -> None:
         # retry_after is set: even so, a DAILY 429 must not be retried (by urllib3 or by us).
         with FakeHubSpot(token=TOKEN, daily_limit=0, retry_after=1) as hub:
-            with client_for(hub) as client:
-                started = time.monotonic()
-                with pytest.raises(RateLimitError) as info:
-                    client.batch_update(update_body(1, subject="x"))
-                elapsed = time.monotonic() - started
+            with client_for(hub) as client, pytest.raises(RateLimitError) as info:
+                client.batch_update(update_body(1, subject="x"))
             assert len(hub.requests) == 1
         error = info.value
         assert error.policy == "DAILY"
@@ -406,7 +403,6 @@ class TestRetries:
         assert error.error == "RATE_LIMIT"
         assert error.attempts == 1
         assert "daily" in error.message
-        assert elapsed < 0.5
 
     def test_retry_after_is_honoured(self) -> None:
         with FakeHubSpot(token=TOKEN, faults=Faults(rate_429=0.5), retry_after=1, seed=4) as hub:

