@@ -374,6 +374,7 @@ def _push(args: argparse.Namespace) -> int:
                 check_properties=args.check_properties,
                 on_invalid="skip" if args.skip_invalid else "raise",
                 problems=date_problems,
+                tickets=False,  # push keeps no answers: memory stays with the file's size
             )
         except PayloadError as refused:
             _write_problems(args.problems, refused.problems)
