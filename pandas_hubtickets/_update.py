@@ -187,7 +187,9 @@ class _Run:
         n = len(encoded)
         self.frame = frame
         self.encoded = encoded
-        self.status = np.where(encoded.sendable, "not_sent", "skipped").astype(object)
+        # the same two str objects in every cell (astype(object) would make one per row)
+        self.status = np.full(n, "skipped", dtype=object)
+        self.status[encoded.sendable] = "not_sent"
         self.http_status = np.full(n, np.nan)
         self.error = np.full(n, None, dtype=object)
         self.message = np.full(n, None, dtype=object)

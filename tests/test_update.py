@@ -649,3 +649,15 @@ def test_a_bad_journal_argument_is_a_package_error(tmp_path, hub):
     with pytest.raises(ht.ConfigurationError, match="not the folder"):
         edits(2).hubtickets.update(make_client(hub), journal=tmp_path, progress=False)
     assert hub.requests == []
+
+
+def test_the_table_of_outcomes_shares_one_str_per_status():
+    """One str object per row made 200,000 rows' statuses 13 MiB instead of 1.6 (issue 7)."""
+    from pandas_hubtickets._payload import encode_frame
+    from pandas_hubtickets._update import _Run
+
+    df = edits(1000)
+    df.loc["r1", ["status", "subject"]] = None  # nothing to send: skipped
+    run = _Run(df, encode_frame(df))
+    assert set(run.status) == {"not_sent", "skipped"}
+    assert len({id(cell) for cell in run.status}) == 2
