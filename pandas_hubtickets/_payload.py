@@ -5,7 +5,8 @@ A wide frame holds a ticket id and one column per ticket property.
 one :class:`~pandas_hubtickets.errors.PayloadError`, and encodes it column by
 column into an :class:`EncodedFrame`. From that, request bodies are built
 either as Python objects (:meth:`EncodedFrame.records`) or directly as compact
-JSON text (:meth:`EncodedFrame.fragments`), vectorised with pyarrow.
+JSON text (:meth:`EncodedFrame.fragments`, for the rows asked for), vectorised
+with pyarrow.
 
 The two API flavours differ only in the shape of a body; that difference
 lives in the :class:`Flavor` classes below and nowhere else.
@@ -206,29 +207,48 @@ class EncodedFrame:
                 out.append(record(oid, props))
         return out
 
-    @cached_property
-    def fragments(self) -> pa.StringArray:
-        """Each row's body object as compact JSON text (null where nothing is sent)."""
+    def fragments(self, positions: Sequence[int] | np.ndarray | None = None) -> pa.StringArray:
+        """Each row's body object as compact JSON text (null where nothing is sent).
+
+        Only the rows at ``positions`` (default: every row) are encoded, so a
+        run builds one batch's text at a time. Safe to call from several threads.
+
+        Examples
+        --------
+        >>> frame = pd.DataFrame({"objectId": [7, 8], "subject": ["a", None]})
+        >>> encode_frame(frame).fragments().to_pylist()
+        ['{"objectId":7,"properties":[{"name":"subject","value":"a"}]}', None]
+        >>> encode_frame(frame).fragments([0]).to_pylist()
+        ['{"objectId":7,"properties":[{"name":"subject","value":"a"}]}']
+        """
+        if positions is None:
+            values, ids, sendable = self.values, self.object_ids, self.sendable
+        else:
+            rows = np.asarray(positions, dtype=np.int64)
+            take = pa.array(rows, pa.int64())
+            values = tuple(arr.take(take) for arr in self.values)
+            ids, sendable = self.object_ids[rows], self.sendable[rows]
         # Each present property becomes ",<json>" and a missing one "", so that plain
         # concatenation joins them; the leading comma is cut at the end. (Joining with
         # null_handling="skip" is not used: pyarrow drops rows whose inputs are all null.)
         parts = []
-        for name, arr in zip(self.names, self.values, strict=True):
+        for name, arr in zip(self.names, values, strict=True):
             before, after = self.flavor.property_affixes(name)
-            fragment = pc.binary_join_element_wise("," + before, _json_strings(arr), after, "")
-            parts.append(fragment.fill_null(""))
+            part = pc.binary_join_element_wise("," + before, _json_strings(arr), after, "")
+            parts.append(part.fill_null(""))
         joined = pc.utf8_slice_codeunits(pc.binary_join_element_wise(*parts, ""), 1)
         head, middle, tail = self.flavor.row_affixes()
-        ids = pa.array(self.object_ids).cast(pa.string())
-        rows = pc.binary_join_element_wise(head, ids, middle, joined, tail, "")
-        return pc.if_else(pa.array(self.sendable), rows, pa.nulls(len(self), pa.string()))
+        id_text = pa.array(ids).cast(pa.string())
+        texts = pc.binary_join_element_wise(head, id_text, middle, joined, tail, "")
+        return pc.if_else(pa.array(sendable), texts, pa.nulls(len(ids), pa.string()))
 
     def body_text(self, positions: Sequence[int] | np.ndarray | None = None) -> str:
         """The compact JSON body for the rows at ``positions`` (default: every sendable row)."""
-        frags = self.fragments
-        if positions is not None:
-            frags = frags.take(pa.array(np.asarray(positions), pa.int64()))
-        return self.flavor.wrap_text(",".join(frags.drop_null().to_pylist()))
+        return self.wrap_fragments(self.fragments(positions).drop_null().to_pylist())
+
+    def wrap_fragments(self, fragments: Sequence[str]) -> str:
+        """The compact JSON body holding these rows' :meth:`fragments`."""
+        return self.flavor.wrap_text(",".join(fragments))
 
     def batches(self, batch_size: int) -> Iterator[np.ndarray]:
         """Positions of the sendable rows, in chunks of at most ``batch_size``."""

@@ -8,6 +8,11 @@ for the others) and each finished batch overwrites its rows once.
 HTTP is the client's business: this module hands it JSON bodies (built from
 the per-row fragments of :class:`~pandas_hubtickets._payload.EncodedFrame`)
 and reads back parsed replies or typed errors.
+
+Memory stays proportional to the frame and the report: each worker builds
+the JSON text of its own batch only (and, with a journal, the rows'
+fingerprints from that same text), and a resume fingerprints the frame a
+chunk at a time; HubSpot's answers are kept only as tidy frames, when asked.
 """
 
 from __future__ import annotations
@@ -68,6 +73,8 @@ _MAY_HAVE_LANDED = (
 )
 #: ``error`` of a row that a 2xx answer did not list among the updated tickets.
 UNCONFIRMED = "UNCONFIRMED"
+#: Rows whose text a resume builds at once, to compare with the journal's fingerprints.
+_RESUME_CHUNK = 10_000
 
 
 def _no_problems() -> pd.DataFrame:
@@ -92,6 +99,8 @@ class _BatchResult:
     outcomes: list[_Outcome] = field(default_factory=list)
     #: The tidy frames of HubSpot's answers (flattened as they arrive, when collected).
     tickets: list[pd.DataFrame] = field(default_factory=list)
+    #: Each row's fingerprint (by position) of the text sent, when the run is journaled.
+    fingerprints: dict[int, str] = field(default_factory=dict)
     stop: BaseException | None = None
 
 
@@ -178,7 +187,9 @@ class _Run:
         n = len(encoded)
         self.frame = frame
         self.encoded = encoded
-        self.status = np.where(encoded.sendable, "not_sent", "skipped").astype(object)
+        # the same two str objects in every cell (astype(object) would make one per row)
+        self.status = np.full(n, "skipped", dtype=object)
+        self.status[encoded.sendable] = "not_sent"
         self.http_status = np.full(n, np.nan)
         self.error = np.full(n, None, dtype=object)
         self.message = np.full(n, None, dtype=object)
@@ -319,18 +330,26 @@ class _Stop(Exception):
 class _Sender:
     """Sends one batch, splitting it in halves while HubSpot rejects it as a whole."""
 
-    def __init__(self, client: TicketsClient, encoded: EncodedFrame, tickets: bool) -> None:
+    def __init__(
+        self, client: TicketsClient, encoded: EncodedFrame, tickets: bool, journaled: bool
+    ) -> None:
         self.client = client
         self.encoded = encoded
         #: Whether HubSpot's answers are flattened and kept (``update(tickets=...)``).
         self.tickets = tickets
+        #: Whether each row's fingerprint is wanted (for the journal).
+        self.journaled = journaled
         #: Set when the run must stop: no request starts after that.
         self.stopped = threading.Event()
 
     def __call__(self, batch: int, rows: np.ndarray) -> _BatchResult:
         result = _BatchResult(batch)
         try:
-            self._send(rows, result, carried=0)
+            # this batch's JSON text only, built here in the worker (halves reuse it)
+            texts = self.encoded.fragments(rows).to_pylist()
+            if self.journaled:
+                result.fingerprints = dict(zip(rows.tolist(), map(fingerprint, texts), strict=True))
+            self._send(rows, texts, result, carried=0)
         except _Stop as stop:
             result.stop = stop.cause
         except Exception as exc:  # unexpected: rows not yet answered stay not_sent
@@ -338,10 +357,10 @@ class _Sender:
             result.stop = exc
         return result
 
-    def _send(self, rows: np.ndarray, result: _BatchResult, carried: int) -> None:
+    def _send(self, rows: np.ndarray, texts: list[str], result: _BatchResult, carried: int) -> None:
         if self.stopped.is_set():
             return  # these rows stay not_sent
-        body = self.encoded.body_text(rows)
+        body = self.encoded.wrap_fragments(texts)
         try:
             reply = self.client.batch_update_reply(body)
         except HubSpotError as exc:
@@ -349,8 +368,8 @@ class _Sender:
             if _rejects_some(exc) and len(rows) > 1:
                 # v1 rejects a batch for one bad object without saying which: split it.
                 half = len(rows) // 2
-                self._send(rows[:half], result, attempts)
-                self._send(rows[half:], result, attempts)
+                self._send(rows[:half], texts[:half], result, attempts)
+                self._send(rows[half:], texts[half:], result, attempts)
                 return
             result.outcomes.append(_failure(exc, rows, attempts))
             if _is_fatal(exc):
@@ -383,14 +402,13 @@ class _Sender:
 
 
 def _journal_rows(run: _Run, result: _BatchResult, run_id: str) -> Iterator[dict[str, Any]]:
-    frags = run.encoded.fragments
     for o in result.outcomes:
         for pos in o.rows.tolist():
             yield {
                 "run": run_id,
                 "batch": result.batch,
                 "objectId": int(run.encoded.object_ids[pos]),
-                "fingerprint": fingerprint(frags[pos].as_py()),
+                "fingerprint": result.fingerprints[pos],
                 "status": o.status,
                 "http_status": o.http_status,
                 "error": o.error,
@@ -401,15 +419,24 @@ def _journal_rows(run: _Run, result: _BatchResult, run_id: str) -> Iterator[dict
 
 
 def _resume(run: _Run, journal: Journal) -> None:
-    """Mark the rows the journal says were already updated with these very values."""
+    """Mark the rows the journal says were already updated with these very values.
+
+    The rows' text is built and fingerprinted a chunk at a time (only the rows
+    of tickets the journal holds), never for the whole frame at once.
+    """
     done = journal.updated()
     if not done:
         return
-    frags = run.encoded.fragments
-    for pos in np.flatnonzero(run.encoded.sendable).tolist():
-        if (int(run.encoded.object_ids[pos]), fingerprint(frags[pos].as_py())) in done:
-            run.status[pos] = "already_updated"
-            run.message[pos] = _RESUMED
+    ids = run.encoded.object_ids
+    known = {oid for oid, _ in done}
+    rows = np.flatnonzero(run.encoded.sendable & np.isin(ids, list(known)))
+    for start in range(0, len(rows), _RESUME_CHUNK):
+        chunk = rows[start : start + _RESUME_CHUNK]
+        texts = run.encoded.fragments(chunk).to_pylist()
+        for pos, oid, text in zip(chunk.tolist(), ids[chunk].tolist(), texts, strict=True):
+            if (oid, fingerprint(text)) in done:
+                run.status[pos] = "already_updated"
+                run.message[pos] = _RESUMED
 
 
 def update(
@@ -473,8 +500,7 @@ def update(
         run.status[pending] = "dry_run"
         return run.result(payload=encoded.flavor.wrap(encoded.records(pending)))
     batches = [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)]
-    _ = encoded.fragments  # build every row's JSON once, before the worker threads share it
-    sender = _Sender(client, encoded, tickets)
+    sender = _Sender(client, encoded, tickets, journaled=book is not None)
     run_id = uuid.uuid4().hex
     stop: BaseException | None = None
     if book is not None:
