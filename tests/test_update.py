@@ -248,21 +248,32 @@ def test_unauthorized_stops_the_run(hub):
     assert "wrong-token" not in str(info.value)
 
 
-def test_journal_resume_after_interrupt_sends_only_the_rest(tmp_path):
+class _CtrlCAfterThreeBatches:
+    """A progress bar that presses a real Ctrl-C once three batches are recorded."""
+
+    def __init__(self, total, **kwargs):
+        self.batches = 0
+
+    def update(self, n):
+        self.batches += 1
+        if self.batches == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # delivered to the main thread
+
+    def close(self):
+        pass
+
+
+def test_journal_resume_after_interrupt_sends_only_the_rest(tmp_path, monkeypatch):
+    import pandas_hubtickets._update as update_module
+
     journal = tmp_path / "push.jsonl"
     with FakeHubSpot(seed=5, latency=0.05) as slow:
         slow.seed_tickets(300, start_id=FIRST)
         df = edits(300)
         client = make_client(slow, max_workers=1)
-
-        def ctrl_c_after_three_batches() -> None:
-            while len(slow.requests) < 3:
-                time.sleep(0.01)
-            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, delivered to the main thread
-
-        threading.Thread(target=ctrl_c_after_three_batches, daemon=True).start()
-        with pytest.raises(UpdateInterrupted) as info:
-            df.hubtickets.update(client, batch_size=10, journal=journal, progress=False)
+        with monkeypatch.context() as patch, pytest.raises(UpdateInterrupted) as info:
+            patch.setattr(update_module, "progress_bar", _CtrlCAfterThreeBatches)
+            df.hubtickets.update(client, batch_size=10, journal=journal)
         first = info.value.result.report
         assert isinstance(info.value, KeyboardInterrupt)
         assert set(first["status"]) <= {"updated", "not_sent"}
