@@ -2,8 +2,10 @@
 
 The tests (see tests/conftest.py) record what they tried and held; in
 ``make test`` they run CI-sized (scale 1), here ``--scale`` times larger
-(default 10). The figures come from that run only: nothing in RELIABILITY.md is
-typed by hand. A failing run writes nothing and exits non-zero.
+(default 10). Peak memory per row comes from the memory benchmark
+(benchmarks/bench_memory.py, 200,000 rows), run here too. The figures come from
+that run only: nothing in RELIABILITY.md is typed by hand. A failing run writes
+nothing and exits non-zero.
 
 Usage: ``python tools/reliability.py [--scale N] [--out RELIABILITY.md] [pytest args...]``
 """
@@ -51,6 +53,23 @@ def render(records: Sequence[dict[str, Any]], scale: int, when: str) -> str:
     return "".join(lines)
 
 
+def memory_records() -> list[dict[str, Any]]:
+    """The memory benchmark's per-row peaks, as figures (area ``memory``)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_memory
+
+    return [
+        {
+            "area": "memory",
+            "measure": f"{f.benchmark}: {f.measure}",
+            "value": f.value,
+            "unit": f.unit,
+        }
+        for f in bench_memory.run()
+        if f.measure in ("peak memory per row", "input frame")
+    ]
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=10)
@@ -69,6 +88,7 @@ def main(argv: Sequence[str]) -> int:
             print("reliability: the run failed; RELIABILITY.md left as it was", file=sys.stderr)
             return done.returncode or 1
         records = json.loads(figures.read_text())["figures"]
+    records += memory_records()
     when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = render(records, args.scale, when)
     args.out.write_text(text)
