@@ -380,3 +380,18 @@ def test_ctrl_c_exits_130_with_the_resume_hint(tmp_path):
     assert err.decode().strip().splitlines()[-1] == (
         "to resume, run the same command again: the journal sends only what is left"
     )
+
+
+def test_push_exits_1_and_lists_rows_hubspot_did_not_confirm(tmp_path, monkeypatch, capsys):
+    from hostile import Hostile
+
+    csv = tmp_path / "edits.csv"
+    csv.write_text("Ticket ID,subject\n700,a\n701,b\n")
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-hostile-0000")
+    report = tmp_path / "report.csv"
+    with Hostile("empty_list") as server:  # a 200 that lists no ticket
+        args = ["push", str(csv), "--base-url", server.base_url, "--no-check-properties"]
+        assert main([*args, "--report", str(report)]) == 1
+    out = capsys.readouterr().out
+    assert "unknown (may have been applied" in out
+    assert pd.read_csv(report)["status"].tolist() == ["unknown", "unknown"]
