@@ -388,7 +388,7 @@ def test_a_run_builds_one_batchs_json_at_a_time(tmp_path, hub, monkeypatch):
     )
     assert (first.counts["updated"], first.counts["failed"]) == (249, 1)
     # each batch's text, built once (its halves reuse it), and nothing else
-    assert built == [20] * 12 + [10]
+    assert sorted(built) == [10] + [20] * 12  # one call per batch (workers finish in any order)
     entries = [json.loads(line) for line in journal.read_text().splitlines()[1:]]
     sent = {e["objectId"]: e["fingerprint"] for e in entries}
     expected = {
