@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .errors import ArgumentTypeError, ConfigurationError
 
@@ -53,7 +54,7 @@ OWNER = "hubspot_owner_id"
 VALUE_COLUMNS = ("value", "from", "to", "old", "new")
 """Columns that hold values of one property per row (tidy frames and the analyses' frames)."""
 PIPELINE_COLUMN = "pipeline"
-_TEXT = pd.StringDtype("pyarrow")
+_TEXT = pd.ArrowDtype(pa.string())  # the tidy frame's text dtype
 _STAGE_COLUMNS = ("pipelineId", "pipeline", "stageId", "stage")
 _OWNER_COLUMNS = ("ownerId", "name")
 
