@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import ArgumentTypeError, ConfigurationError
 
@@ -384,47 +385,51 @@ def _key(value: Any) -> str:
     return str(value)
 
 
+def _texts(keys: list[str], labels: _Labels, unknown: set[str]) -> list[str]:
+    """The label of each raw key (an unknown one stays as it is and goes to ``unknown``)."""
+    out = []
+    for key in keys:
+        parts = key.split(";") if labels.multiple else [key]
+        got = [labels.by_key.get(part) for part in parts]
+        unknown.update(part for part, label in zip(parts, got, strict=True) if label is None)
+        out.append("; ".join(label or part for part, label in zip(parts, got, strict=True)))
+    return out
+
+
 def _relabel(series: pd.Series, labels: _Labels, unknown: set[str]) -> pd.Series:
-    """``series`` with labels as an ordered categorical (checkboxes: text); adds to ``unknown``."""
-    mapping: dict[Any, str] = {}
-    missing: list[str] = []
-    for value in pd.unique(series.dropna()):
-        if labels.multiple:
-            parts = [labels.by_key.get(p) for p in _key(value).split(";")]
-            missing += [
-                p for p, got in zip(_key(value).split(";"), parts, strict=True) if got is None
-            ]
-            mapping[value] = "; ".join(
-                g or p for g, p in zip(parts, _key(value).split(";"), strict=True)
-            )
-            continue
-        got = labels.by_key.get(_key(value))
-        if got is None:
-            missing.append(_key(value))
-        mapping[value] = _key(value) if got is None else got
+    """``series`` with labels as an ordered categorical (checkboxes: text); adds to ``unknown``.
+
+    Vectorised: only the distinct values are looked up in Python.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    missing: set[str] = set()
+    texts = _texts([_key(u) for u in uniques], labels, missing)
     unknown.update(missing)
-    mapped = series.map(mapping) if mapping else pd.Series(np.nan, index=series.index)
     if labels.multiple:
-        text: pd.Series = mapped.astype(_TEXT)
+        taken = pa.array(texts, pa.string()).take(pa.array(codes, mask=codes < 0))
+        text: pd.Series = pd.Series(taken, index=series.index, name=series.name, dtype=_TEXT)
         return text
     known = set(labels.order)
-    categories = labels.order + sorted({m for m in missing if m not in known})
-    out: pd.Series = pd.Series(
-        pd.Categorical(mapped, categories=categories, ordered=True),
-        index=series.index,
-        name=series.name,
-    )
+    categories = labels.order + sorted(m for m in missing if m not in known)
+    return _categorical(codes, texts, categories, series)
+
+
+def _categorical(
+    codes: np.ndarray[Any, Any], names: Sequence[str | None], categories: list[str], like: pd.Series
+) -> pd.Series:
+    """An ordered categorical: row ``i`` is ``names[codes[i]]`` (NA for code -1 or a None name)."""
+    positions = np.append(pd.Index(categories).get_indexer(list(names)), -1).astype(np.intp)
+    dtype = pd.CategoricalDtype(categories, ordered=True)
+    values = pd.Categorical.from_codes(positions[codes], dtype=dtype)  # code -1 takes the last
+    out: pd.Series = pd.Series(values, index=like.index, name=like.name)
     return out
 
 
 def _pipeline_column(stages: pd.Series, labels: _Labels) -> pd.Series:
-    """The pipeline of each stage in ``stages`` (raw ids), an ordered categorical."""
-    names = {v: labels.pipeline_of.get(_key(v)) for v in pd.unique(stages.dropna())}
-    keys = stages.map(names) if names else pd.Series(np.nan, index=stages.index)
-    out: pd.Series = pd.Series(
-        pd.Categorical(keys, categories=labels.pipelines, ordered=True), index=stages.index
-    )
-    return out
+    """The pipeline of each stage in ``stages`` (raw ids; NA elsewhere), an ordered categorical."""
+    codes, uniques = pd.factorize(stages, use_na_sentinel=True)
+    names = [labels.pipeline_of.get(_key(u)) for u in uniques]
+    return _categorical(codes, names, labels.pipelines, stages.rename(PIPELINE_COLUMN))
 
 
 def _report(frame: pd.DataFrame, unlabelled: dict[str, list[str]]) -> pd.DataFrame:
@@ -470,19 +475,34 @@ def _label_values(
         return {present[0]: sorted(missing)} if missing else {}
     assert props is not None
     unlabelled: dict[str, set[str]] = {}
-    raw_values = frame["value"] if "value" in columns else None
     labelled = {p: labels for p in present if (labels := lookup(p)) is not None}
+    in_scope = props.isin(list(labelled)).to_numpy()
+    original_values = frame["value"] if "value" in columns else None
+    prop_codes, prop_names = pd.factorize(props[in_scope])
     for column in columns:  # several properties: each row's value becomes its label, as text
         original = frame[column]
-        out = original.astype(_TEXT)
-        for p, labels in labelled.items():
-            rows = (props == p).to_numpy()
-            relabelled = _relabel(original[rows], labels, unlabelled.setdefault(p, set()))
-            out[rows] = relabelled.astype(object).to_numpy()
-        frame[column] = out
-    if STAGE in labelled and raw_values is not None:
-        stages = _pipeline_column(raw_values.where(props == STAGE), labelled[STAGE])
-        _insert_after(frame, "value", PIPELINE_COLUMN, stages)
+        value_codes, values = pd.factorize(original[in_scope], use_na_sentinel=True)
+        width = len(values) + 1
+        pair_codes, pairs = pd.factorize(prop_codes.astype(np.int64) * width + value_codes + 1)
+        texts: list[str | None] = []
+        for pair in pairs:  # each distinct (property, value) once
+            prop, value = str(prop_names[pair // width]), pair % width - 1
+            if value < 0:
+                texts.append(None)
+                continue
+            missing = unlabelled.setdefault(prop, set())
+            texts.append(_texts([_key(values[value])], labelled[prop], missing)[0])
+        where = np.full(len(frame), -1, dtype=np.intp)
+        where[in_scope] = pair_codes
+        relabelled = pa.array(texts, pa.string()).take(pa.array(where, mask=where < 0))
+        before = pa.array(original, from_pandas=True)
+        if not pa.types.is_string(before.type):
+            before = pc.cast(before, pa.string())
+        merged = pc.if_else(pa.array(in_scope), relabelled, before)
+        frame[column] = pd.Series(merged, index=frame.index, name=column, dtype=_TEXT)
+    if STAGE in labelled and original_values is not None:
+        stages = original_values.where((props == STAGE).to_numpy())
+        _insert_after(frame, "value", PIPELINE_COLUMN, _pipeline_column(stages, labelled[STAGE]))
     return {p: sorted(v) for p, v in unlabelled.items() if v}
 
 
