@@ -8,7 +8,7 @@ import logging as _logging
 from . import _accessor  # noqa: F401  (registers DataFrame.hubtickets)
 from ._client import TicketsClient
 from ._flatten import current, flatten, read_tidy, write_tidy
-from ._labels import Catalogue, UnknownLabelsWarning
+from ._labels import Catalogue
 from ._limiter import RateLimiter
 from ._update import UpdateResult
 from ._version import __version__
@@ -47,7 +47,6 @@ __all__ = [
     "RateLimiter",
     "TicketsClient",
     "TransportError",
-    "UnknownLabelsWarning",
     "UnreachableError",
     "UpdateInterrupted",
     "UpdateResult",

@@ -378,7 +378,7 @@ class HubTicketsAccessor:
 
         Warns
         -----
-        UnknownLabelsWarning
+        pandas_hubtickets.errors.UnknownLabelsWarning
             Values with no label (a deleted stage, an unknown owner): they
             are kept as they were, as categories after the known ones.
 

@@ -21,7 +21,7 @@ Which values are labelled:
 
 A value with no label (a stage deleted since, an owner not in the list) is
 kept as it was, appended after the known categories, and reported: in an
-:class:`UnknownLabelsWarning` and in ``result.attrs["unlabelled"]``.
+:class:`~pandas_hubtickets.errors.UnknownLabelsWarning` and in ``result.attrs["unlabelled"]``.
 """
 
 from __future__ import annotations
@@ -36,14 +36,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import ArgumentTypeError, ConfigurationError
+from .errors import ArgumentTypeError, ConfigurationError, UnknownLabelsWarning
 
 if TYPE_CHECKING:
     from ._client import TicketsClient
 
 __all__ = [
     "Catalogue",
-    "UnknownLabelsWarning",
     "label",
     "owners_frame",
     "pipelines_frame",
@@ -60,10 +59,6 @@ _STAGE_COLUMNS = ("pipelineId", "pipeline", "stageId", "stage")
 _OWNER_COLUMNS = ("ownerId", "name")
 
 Definitions = Sequence[Mapping[str, Any]] | pd.DataFrame
-
-
-class UnknownLabelsWarning(UserWarning):
-    """Some ids had no label (they are kept as they were); ``result.attrs["unlabelled"]``."""
 
 
 # ------------------------------------------------------------ catalogue frames

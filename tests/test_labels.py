@@ -16,8 +16,8 @@ import pytest
 from helpers import canned_server, client_for
 
 import pandas_hubtickets as ht
-from pandas_hubtickets import Catalogue, HubSpotError, UnknownLabelsWarning
-from pandas_hubtickets.errors import ArgumentTypeError, ConfigurationError
+from pandas_hubtickets import Catalogue, HubSpotError
+from pandas_hubtickets.errors import ArgumentTypeError, ConfigurationError, UnknownLabelsWarning
 from pandas_hubtickets.testing import FakeHubSpot, Faults
 from pandas_hubtickets.testing.catalogue import OWNERS, PIPELINES
 
