@@ -129,8 +129,9 @@ def _next_stage(ticket: _Ticket, pipeline: Pipeline, index: int) -> tuple[int, s
 def _work(ticket: _Ticket, pipeline: Pipeline, owners: list[Owner], end: int) -> None:
     rng = ticket.rng
     index = 0
+    pace = rng.choice([1.0, 3.0, 8.0]) * _DAY  # quick questions, the usual, the hard cases
     while True:
-        ticket.later(1.5 * _DAY)
+        ticket.later(pace)
         index, source, source_id = _next_stage(ticket, pipeline, index)
         if ticket.now >= end:
             return
@@ -205,7 +206,7 @@ def generate(
     records: list[dict[str, Any]] = []
     for object_id in ids:
         rng = random.Random(f"history:{seed}:{object_id}")
-        created = end_ms - span + rng.randrange(span * 9 // 10)
+        created = end_ms - span + rng.randrange(span - _DAY)
         # someone who has left owns only tickets from the first half
         owners = [o for o in OWNERS if not o.archived or created < end_ms - span // 2]
         active = [o for o in OWNERS if not o.archived]

@@ -87,6 +87,13 @@ def test_each_ticket_moves_through_its_own_pipeline(generated) -> None:
     assert moved > 40  # most tickets got somewhere
 
 
+def test_a_backlog_is_left_open_and_most_tickets_are_closed(generated) -> None:
+    _, _, tidy = generated
+    now = tidy[(tidy["property"] == "hs_pipeline_stage") & (tidy["version"] == 0)]
+    still_open = (~now["value"].isin(CLOSED)).mean()
+    assert 0.05 < still_open < 0.5
+
+
 def test_sources_are_users_workflows_imports_and_integrations(generated) -> None:
     _, _, tidy = generated
     by_source = {
