@@ -274,7 +274,8 @@ def _unique_labels(keys: Sequence[str], labels: Sequence[str], qualify: Sequence
 
 
 def _stage_labels(stages: pd.DataFrame) -> tuple[_Labels, _Labels]:
-    """Labels of ``hs_pipeline_stage`` and of ``hs_pipeline``."""
+    """Labels of ``hs_pipeline_stage`` and of ``hs_pipeline`` (a repeated stage id: the first)."""
+    stages = stages.drop_duplicates("stageId")
     keys = stages["stageId"].astype(str).tolist()
     names = stages["stage"].astype(str).tolist()
     owners = stages["pipeline"].astype(str).tolist()
@@ -296,6 +297,7 @@ def _stage_labels(stages: pd.DataFrame) -> tuple[_Labels, _Labels]:
 
 
 def _owner_labels(owners: pd.DataFrame) -> _Labels:
+    owners = owners.drop_duplicates("ownerId")
     keys = owners["ownerId"].astype(str).tolist()
     email = owners["email"] if "email" in owners.columns else owners["ownerId"]
     qualify = [
@@ -321,8 +323,12 @@ def _option_labels(definitions: Definitions) -> dict[str, _Labels]:
         options = d.get("options")
         if d.get("type") != "enumeration" or not isinstance(options, list) or not options:
             continue
+        first: dict[str, Mapping[str, Any]] = {}  # a repeated value: its first option
+        for option in options:
+            if isinstance(option, Mapping) and "value" in option:
+                first.setdefault(str(option["value"]), option)
         ordered = sorted(
-            enumerate(o for o in options if isinstance(o, Mapping) and "value" in o),
+            enumerate(first.values()),
             key=lambda item: (_order(item[1].get("displayOrder"), item[0]), item[0]),
         )
         keys = [str(o["value"]) for _, o in ordered]

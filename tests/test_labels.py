@@ -327,3 +327,19 @@ def test_bad_arguments_are_refused_clearly() -> None:
         frame.hubtickets.label("https://api.hubapi.com")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match=r"lacks the columns \['stageId', 'stage'\]"):
         Catalogue(pipelines=pd.DataFrame({"pipelineId": ["0"], "pipeline": ["Support"]}))
+
+
+def test_a_catalogue_repeating_an_id_uses_its_first_row() -> None:
+    pipelines = pd.DataFrame(
+        {"pipelineId": ["0"] * 3, "pipeline": ["S"] * 3, "stageId": ["1", "2", "1"]}
+    ).assign(stage=["New", "Done", "Renamed"])
+    owners = pd.DataFrame({"ownerId": ["5", "5"], "name": ["Sam Lee", "Sam Lee"]})
+    status = {
+        "name": "status",
+        "type": "enumeration",
+        "options": [{"value": "A", "label": "First"}, {"value": "A", "label": "Again"}],
+    }
+    wide = pd.DataFrame({"hs_pipeline_stage": ["1"], "hubspot_owner_id": ["5"], "status": ["A"]})
+    labelled = wide.hubtickets.label(Catalogue(pipelines, owners, [status]))
+    assert labelled["hs_pipeline_stage"].cat.categories.tolist() == ["New", "Done"]
+    assert labelled.iloc[0].tolist() == ["New", "Sam Lee", "First"]
