@@ -587,8 +587,8 @@ class FakeHubSpot:
             raise ValueError(f"tickets must not be negative, not {tickets}")
         with self._lock:
             first = self._store.next_id() if start_id is None else start_id
-        ids = list(range(first, first + tickets))
-        taken = [i for i in ids if i in self._store.tickets]
+            ids = list(range(first, first + tickets))
+            taken = [i for i in ids if i in self._store.tickets]
         if taken:
             raise ValueError(f"tickets already exist: {taken[:5]}")
         records, deleted = generate(self.seed if seed is None else seed, ids, weeks=weeks)

@@ -60,6 +60,16 @@ def test_generated_history_is_deterministic_per_seed() -> None:
     assert made[0] != made[2]
 
 
+def test_generated_history_never_overwrites_tickets() -> None:
+    hub = FakeHubSpot()
+    hub.seed_tickets(3)
+    before = hub.tickets
+    with pytest.raises(ValueError, match="already exist"):
+        hub.generate_history(tickets=5, start_id=min(before))
+    assert hub.tickets == before
+    assert hub.generate_history(tickets=2) == [max(before) + 1, max(before) + 2]
+
+
 def test_generated_history_spans_weeks_before_the_end(generated) -> None:
     _, _, tidy = generated
     stamps = tidy["timestamp"].astype("int64")  # epoch ms
