@@ -597,7 +597,14 @@ class FakeHubSpot:
 
     @property
     def pipelines(self) -> list[dict[str, Any]]:
-        """The ticket pipelines as ``GET /crm-pipelines/v1/pipelines/tickets`` gives them."""
+        """The ticket pipelines as ``GET /crm-pipelines/v1/pipelines/tickets`` gives them.
+
+        Examples
+        --------
+        >>> from pandas_hubtickets.testing import FakeHubSpot
+        >>> [(p["pipelineId"], p["label"], len(p["stages"])) for p in FakeHubSpot().pipelines]
+        [('0', 'Support Pipeline', 4), ('31284719', 'Billing', 4)]
+        """
         with self._lock:
             return list(pipelines_v1(self._store.pipelines)["results"])
 
@@ -611,7 +618,16 @@ class FakeHubSpot:
     def add_owner(
         self, first_name: str, last_name: str, email: str | None = None, *, archived: bool = False
     ) -> str:
-        """Add an owner (a new user, or with ``archived`` someone who left); returns its id."""
+        """Add an owner (a new user, or with ``archived`` someone who left); returns its id.
+
+        Examples
+        --------
+        >>> from pandas_hubtickets.testing import FakeHubSpot
+        >>> hub = FakeHubSpot()
+        >>> owner_id = hub.add_owner("Katherine", "Johnson", archived=True)
+        >>> [(o["email"], o["archived"]) for o in hub.owners if o["id"] == owner_id]
+        [('katherine.johnson@example.com', True)]
+        """
         with self._lock:
             taken = [int(o.owner_id) for o in self._store.owners]
             owner_id = max(taken, default=51_234_566) + 1
