@@ -444,7 +444,7 @@ def _report(frame: pd.DataFrame, unlabelled: dict[str, list[str]]) -> pd.DataFra
         warnings.warn(
             f"no label for some values, kept as they were: {listed}",
             UnknownLabelsWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of df.hubtickets.label
         )
     return frame
 

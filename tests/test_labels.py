@@ -251,6 +251,7 @@ def test_unknown_ids_stay_visible_and_are_reported(hub) -> None:
     with client_for(hub) as client, pytest.warns(UnknownLabelsWarning) as caught:
         labelled = frame.hubtickets.label(client)
     message = str(caught[0].message)
+    assert caught[0].filename == __file__  # points at the caller's line
     assert "hs_pipeline_stage: '999'" in message and "hubspot_owner_id: '123'" in message
     assert labelled.attrs["unlabelled"] == {
         "hs_pipeline_stage": ["999"],
