@@ -8,6 +8,7 @@ import logging as _logging
 from . import _accessor  # noqa: F401  (registers DataFrame.hubtickets)
 from ._client import TicketsClient
 from ._flatten import current, flatten, read_tidy, write_tidy
+from ._labels import Catalogue
 from ._limiter import RateLimiter
 from ._update import UpdateResult
 from ._version import __version__
@@ -33,6 +34,7 @@ _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 __all__ = [
     "ArgumentTypeError",
+    "Catalogue",
     "ConfigurationError",
     "DefinitionsUnavailable",
     "FlattenError",

@@ -13,6 +13,7 @@ from ._payload import Api, NaMode, check_batch_size, encode_frame
 
 if TYPE_CHECKING:
     from ._client import TicketsClient
+    from ._labels import Catalogue
     from ._update import UpdateResult
 
 __all__ = ["HubTicketsAccessor"]
@@ -329,3 +330,75 @@ class HubTicketsAccessor:
         ['OPEN']
         """
         return current(self._obj)
+
+    # ------------------------------------------------------------------ labels
+    def label(
+        self, labels: TicketsClient | Catalogue, *, property: str | None = None
+    ) -> pd.DataFrame:
+        """Replace ids with the names people read, as ordered categoricals.
+
+        Stage ids (``hs_pipeline_stage``) become stage labels, pipeline ids
+        pipeline labels, owner ids (``hubspot_owner_id``) owner names, and
+        enumeration values their options' labels. Categories follow HubSpot's
+        order: stages pipeline by pipeline in display order (a chart reads
+        left to right through the pipeline), options in display order,
+        owners by name. A stage label two pipelines share becomes
+        ``"Pipeline: Stage"``.
+
+        Works on a tidy frame (``property`` and ``value``, as from
+        :func:`~pandas_hubtickets.flatten`), on frames of one property's
+        values (columns ``value``, ``from``/``to`` or ``old``/``new``, with a
+        ``property`` column or ``property=``), and on wide frames (one column
+        per property, as from :meth:`current`). Where the values are of one
+        property, each such column becomes an ordered categorical with all
+        the property's labels as categories (``from`` and ``to`` share
+        them); in a frame mixing properties, each row's value becomes its
+        label as text. Stage values also get a ``pipeline`` column (after
+        ``value``). Multiple-checkbox values become ``"Label A; Label B"``.
+
+        Parameters
+        ----------
+        labels : TicketsClient or Catalogue
+            Where the labels come from: a client (pipelines and owners are
+            read once per client, the property definitions once per call,
+            each only when the frame needs it) or an explicit
+            :class:`~pandas_hubtickets.Catalogue` (pipelines frame, owners
+            frame, definitions; a property whose part is missing is left
+            as it is).
+        property : str, optional
+            The property the value columns hold, for a frame without a
+            ``property`` column (such as the durations or transitions of one
+            property); else ``frame.attrs["property"]`` when set.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A relabelled copy. ``result.attrs["unlabelled"]`` maps each
+            property to the values that had no label.
+
+        Warns
+        -----
+        pandas_hubtickets.errors.UnknownLabelsWarning
+            Values with no label (a deleted stage, an unknown owner): they
+            are kept as they were, as categories after the known ones.
+
+        Raises
+        ------
+        ArgumentTypeError
+            ``labels`` is neither a client nor a catalogue.
+        ConfigurationError
+            Value columns without a ``property`` column and no ``property=``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> moves = pd.DataFrame({"from": ["1", "3"], "to": ["3", "4"]})
+        >>> labelled = moves.hubtickets.label(client, property="hs_pipeline_stage")
+        >>> labelled["to"].tolist()
+        ['Waiting on us', 'Closed']
+        >>> list(labelled["to"].cat.categories)[:4]
+        ['New', 'Waiting on contact', 'Waiting on us', 'Closed']
+        """
+        from ._labels import label
+
+        return label(self._obj, labels, property=property)

@@ -4,7 +4,9 @@ The endpoint methods (batch update, batch read, paging, get one, property
 definitions) are written against :class:`~pandas_hubtickets._transport.Transport`,
 which owns the token, the session, the rate limiter and the retries. Neither
 module imports pandas: every method returns HubSpot's JSON as plain Python
-objects (:meth:`TicketsClient.properties` returns a list of dicts).
+objects (:meth:`TicketsClient.properties` returns a list of dicts), except
+:meth:`TicketsClient.pipelines` and :meth:`TicketsClient.owners`, whose frames
+``_labels.py`` builds (imported when they are first called).
 
 History: HubSpot's v1 API returns the versions of a property only for the
 names listed in ``propertiesWithHistory=``. With ``history=True`` and no
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode
@@ -31,6 +33,7 @@ from ._transport import _REDACTED, DEFAULT_BASE_URL, TOKEN_ENV_VAR, Reply, Secre
 from .errors import ConfigurationError, HubSpotError
 
 if TYPE_CHECKING:
+    import pandas as pd
     from typing_extensions import Self
 
 __all__ = [
@@ -48,6 +51,9 @@ __all__ = [
 BASE_URL_ENV_VAR: Final = "HUBSPOT_BASE_URL"
 V1_TICKETS: Final = "/crm-objects/v1/objects/tickets"
 PROPERTIES_V2: Final = "/properties/v2/tickets/properties"
+PIPELINES_V1: Final = "/crm-pipelines/v1/pipelines/tickets"
+OWNERS_V3: Final = "/crm/v3/owners"
+OWNERS_PAGE: Final = 100
 MAX_BATCH: Final = 100
 MAX_QUERY_CHARS: Final = 4000
 """Most characters of property names one request puts in its query string.
@@ -224,6 +230,8 @@ class TicketsClient:
         self._names_lock = threading.RLock()  # held while the definitions are read
         self._property_names: list[str] | None = None
         self._max_query_chars = MAX_QUERY_CHARS
+        self._catalogue_lock = threading.Lock()  # held while pipelines or owners are read
+        self._catalogue: dict[str, pd.DataFrame] = {}
 
     # The settings, as the transport checked them (read-only).
     @property
@@ -718,3 +726,124 @@ class TicketsClient:
         with self._names_lock:
             self._property_names = names
         return records
+
+    # ------------------------------------------------- pipelines and owners
+    def _cached(self, key: str, read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """``read()`` once per client (one thread reads, the others wait); a copy each call."""
+        with self._catalogue_lock:
+            if key not in self._catalogue:
+                self._catalogue[key] = read()
+            copy: pd.DataFrame = self._catalogue[key].copy()
+            return copy
+
+    def pipelines(self) -> pd.DataFrame:
+        """The ticket pipelines and their stages, one row per stage (read once per client).
+
+        ``GET /crm-pipelines/v1/pipelines/tickets``, through the same limiter
+        and retries as every call. Stage ids are unique within a portal.
+
+        Returns
+        -------
+        pandas.DataFrame
+            In display order (pipelines, then their stages): ``pipelineId``,
+            ``pipeline`` (its label), ``pipelineOrder``, ``stageId``,
+            ``stage`` (its label), ``stageOrder``, ``ticketState``
+            (``OPEN`` / ``CLOSED``, missing when HubSpot gives none),
+            ``closed`` (bool). Text columns are pyarrow strings. Each call
+            returns a copy of the frame read the first time.
+
+        Raises
+        ------
+        HubSpotError
+            ``INVALID_RESPONSE`` when the answer is not ``{"results":
+            [pipeline, ...]}``; see :meth:`send` for the others.
+
+        Examples
+        --------
+        >>> stages = client.pipelines()
+        >>> stages.loc[stages["pipeline"] == "Support Pipeline", "stage"].tolist()
+        ['New', 'Waiting on contact', 'Waiting on us', 'Closed']
+        """
+        from ._labels import pipelines_frame
+
+        def read() -> pd.DataFrame:
+            reply = self.send("GET", PIPELINES_V1)
+            results = reply.data.get("results") if isinstance(reply.data, Mapping) else None
+            try:
+                return pipelines_frame(results)
+            except (TypeError, ValueError) as error:
+                raise self._shape_error(reply, f"pipelines {{results: [...]}} ({error})") from None
+
+        return self._cached("pipelines", read)
+
+    def _owner_records(self, archived: bool) -> list[Any]:
+        """Every owner record of ``GET /crm/v3/owners`` (active, or archived), page by page."""
+        records: list[Any] = []
+        after: str | None = None
+        while True:
+            params: list[tuple[str, Any]] = [
+                ("limit", OWNERS_PAGE),
+                ("archived", "true" if archived else "false"),
+            ]
+            if after is not None:
+                params.append(("after", after))
+            reply = self.send("GET", OWNERS_V3, params=params)
+            page = reply.data
+            if not isinstance(page, Mapping) or not isinstance(page.get("results"), list):
+                raise self._shape_error(reply, "owners {results, paging}")
+            records += page["results"]
+            paging = page.get("paging")
+            following = paging.get("next") if isinstance(paging, Mapping) else None
+            new_after = following.get("after") if isinstance(following, Mapping) else None
+            if new_after is None:
+                return records
+            if str(new_after) == after:
+                raise HubSpotError(
+                    reply.status,
+                    f"owners paging did not advance (after {new_after!r} again)",
+                    error="INVALID_RESPONSE",
+                    body=page,
+                    attempts=reply.attempts,
+                )
+            after = str(new_after)
+
+    def owners(self) -> pd.DataFrame:
+        """The portal's owners, active and archived, one row each (read once per client).
+
+        ``GET /crm/v3/owners``, page after page (``after``), then the same
+        with ``archived=true``: tickets keep the owner ids of people who
+        left, and their names are wanted too.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``ownerId`` (what ``hubspot_owner_id`` holds), ``name`` ("First
+            Last"; the e-mail, else the id, when HubSpot has no name),
+            ``firstName``, ``lastName``, ``email`` (pyarrow strings),
+            ``userId`` (Int64), ``archived`` (bool); active owners first.
+            Each call returns a copy of the frame read the first time.
+
+        Raises
+        ------
+        HubSpotError
+            ``INVALID_RESPONSE`` when a page is not ``{"results": [...],
+            "paging"?}`` or its cursor does not advance; see :meth:`send`.
+
+        Examples
+        --------
+        >>> owners = client.owners()
+        >>> owners.loc[owners["archived"], "name"].tolist()
+        ['Rosalind Franklin']
+        """
+        from ._labels import owners_frame
+
+        def read() -> pd.DataFrame:
+            records = self._owner_records(False) + self._owner_records(True)
+            try:
+                return owners_frame(records)
+            except (TypeError, ValueError) as error:
+                raise HubSpotError(
+                    200, f"unexpected owner records: {error}", error="INVALID_RESPONSE"
+                ) from None
+
+        return self._cached("owners", read)

@@ -34,6 +34,7 @@ __all__ = [
     "PayloadError",
     "RateLimitError",
     "TransportError",
+    "UnknownLabelsWarning",
     "UnreachableError",
     "UpdateInterrupted",
     "UpdateStopped",
@@ -292,3 +293,13 @@ class UpdateInterrupted(_Picklable, KeyboardInterrupt):
     def __init__(self, message: str, result: UpdateResult) -> None:
         self.result = result
         super().__init__(message)
+
+
+# --- warnings (not errors: the work is done; like pandas.errors.PerformanceWarning) ---
+
+
+class UnknownLabelsWarning(UserWarning):
+    """Some values had no label; they were kept as they were (``result.attrs["unlabelled"]``).
+
+    Silence it with ``warnings.simplefilter("ignore", ht.errors.UnknownLabelsWarning)``.
+    """

@@ -56,6 +56,8 @@ def test_readme_example_runs_verbatim(hub, number):
         check_main_example(namespace, hub)
     if "preview" in namespace:  # the dry-run example
         check_dry_run_example(namespace, hub)
+    if "board" in namespace:  # the labels example
+        check_labels_example(namespace)
 
 
 def check_main_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
@@ -88,6 +90,24 @@ def check_dry_run_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
     assert statuses == ["failed", "dry_run", "failed", "failed"]  # as the comment says
     assert len(preview.problems) == 3  # type: ignore[attr-defined]
     assert hub.writes == []
+
+
+def check_labels_example(ns: dict[str, object]) -> None:
+    from pandas_hubtickets.testing.catalogue import OWNERS, PIPELINES
+
+    stages, owners, moves, board = (ns[k] for k in ("stages", "owners", "moves", "board"))
+    assert isinstance(stages, pd.DataFrame) and isinstance(owners, pd.DataFrame)
+    assert stages["stage"].tolist() == [s.label for p in PIPELINES for s in p.stages]
+    assert set(owners["name"]) == {f"{o.first_name} {o.last_name}" for o in OWNERS}
+    per_stage = ns["per_stage"]
+    assert isinstance(per_stage, pd.Series)  # "New, Waiting on contact, ... Rejected"
+    assert per_stage.index.tolist() == stages["stage"].tolist()
+    assert isinstance(moves, pd.DataFrame) and moves["pipeline"].notna().all()
+    assert isinstance(board, pd.DataFrame)
+    per_owner = ns["per_owner"]
+    assert isinstance(per_owner, pd.Series)
+    assert set(per_owner[per_owner > 0].index) <= set(owners["name"])  # "by name"
+    assert ns["catalogue"].__class__.__name__ == "Catalogue"
 
 
 # -- the command line ----------------------------------------------------------------------

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
 
 from .schema import Problem, check_write, v2_definitions
-from .shapes import error_body, iso_ms, simple_public_object, v1_object
+from .shapes import error_body, iso_ms, owners_page, pipelines_v1, simple_public_object, v1_object
 from .store import LAST_MODIFIED, StoredTicket, TicketStore
 
 __all__ = ["MAX_BATCH", "ApiError", "Call", "Reply", "dispatch", "resolve"]
@@ -349,6 +349,29 @@ def property_definitions(store: TicketStore, call: Call) -> Reply:
     return Reply(200, v2_definitions())
 
 
+# --- pipelines and owners ---
+
+OWNERS_MAX_LIMIT = 500
+
+
+def ticket_pipelines(store: TicketStore, call: Call) -> Reply:
+    """``GET /crm-pipelines/v1/pipelines/tickets``: every pipeline with its stages."""
+    return Reply(200, pipelines_v1(store.pipelines))
+
+
+def owners(store: TicketStore, call: Call) -> Reply:
+    """``GET /crm/v3/owners``: active (or ``archived=true``) owners, paged by ``after``."""
+    limit = _query_int(call, "limit", 100)
+    if not 1 <= limit <= OWNERS_MAX_LIMIT:
+        _bad_request(f"limit must be between 1 and {OWNERS_MAX_LIMIT}, not {limit}")
+    after = call.query.get("after", ["0"])[-1]
+    if not after.isdigit():
+        _bad_request(f"after must be a paging cursor from paging.next.after, not {after!r}")
+    archived = call.query.get("archived", ["false"])[-1].lower() == "true"
+    chosen = [o for o in store.owners if o.archived == archived]
+    return Reply(200, owners_page(chosen, int(after), limit))
+
+
 # --- date-versioned API ---
 
 
@@ -439,6 +462,8 @@ ROUTES = (
     _route("DELETE", rf"{V1}/(\d+)", delete_one),
     _route("GET", "/properties/v2/tickets/properties", property_definitions),
     _route("POST", "/crm/objects/2026-03/tickets/batch/update", batch_update_2026),
+    _route("GET", "/crm-pipelines/v1/pipelines/tickets", ticket_pipelines),
+    _route("GET", "/crm/v3/owners/?", owners),
 )
 
 

@@ -30,7 +30,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,10 +39,19 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .api import ApiError, Call, Handler, Reply, dispatch, resolve
+from .catalogue import Owner
+from .history import generate
 from .limits import Faults, RateLimiter
 from .schema import check_write, sample_properties
-from .shapes import BAD_GATEWAY_HTML, error_body, rate_limit_body, v1_object
-from .store import TicketStore
+from .shapes import (
+    BAD_GATEWAY_HTML,
+    error_body,
+    owners_page,
+    pipelines_v1,
+    rate_limit_body,
+    v1_object,
+)
+from .store import TicketStore, Version
 
 __all__ = ["FakeHubSpot", "RequestRecord"]
 
@@ -140,6 +149,21 @@ def _count_objects(body: Any) -> int | None:
     if isinstance(body, dict):
         body = body.get("ids", body.get("inputs"))
     return len(body) if isinstance(body, list) else None
+
+
+def _seeded_version(record: Mapping[str, Any]) -> tuple[int, str, Version]:
+    """A :meth:`FakeHubSpot.seed_history` record as (objectId, name, Version); raises if bad."""
+    oid, name, value, ts = (record[k] for k in ("objectId", "name", "value", "timestamp"))
+    source, source_id = record.get("source", "CRM_UI"), record.get("sourceId")
+    if not isinstance(oid, int) or isinstance(oid, bool) or oid < 1:
+        raise ValueError(f"objectId must be a positive int, not {oid!r}")
+    if not isinstance(ts, int) or isinstance(ts, bool) or ts < 0:
+        raise ValueError(f"timestamp must be epoch milliseconds (an int >= 0), not {ts!r}")
+    if not all(isinstance(x, str) for x in (name, value, source)):
+        raise TypeError("name, value and source must be strings")
+    if source_id is not None and not isinstance(source_id, str):
+        raise TypeError(f"sourceId must be a string or None, not {source_id!r}")
+    return oid, name, Version(value, ts, source, source_id)
 
 
 def _unauthorized(message: str) -> Reply:
@@ -274,6 +298,11 @@ class FakeHubSpot:
         How a v1 batch update naming an unknown id is refused: 400 with a
         ``validationResults`` entry (default), or 404 ``OBJECT_NOT_FOUND``
         for the whole batch. HubSpot does not document which; both split.
+    app_id : int
+        The private app the token belongs to: :attr:`writes` records each
+        write over HTTP with source ``API`` and ``sourceId``
+        ``"app:<app_id>"``. Ticket histories show API writes as HubSpot's v1
+        answers do (the seed's example): source ``API``, no ``sourceId``.
 
     Notes
     -----
@@ -313,6 +342,7 @@ class FakeHubSpot:
         host: str = "127.0.0.1",
         port: int = 0,
         missing_object_status: int = 400,
+        app_id: int = 1_851_932,
         _window_seconds: float = 10.0,
     ) -> None:
         if latency < 0:
@@ -330,6 +360,7 @@ class FakeHubSpot:
         self._address = (host, port)
         self._lock = threading.Lock()
         self._store = TicketStore(portal_id, missing_object_status)
+        self._store.writer = f"app:{app_id}"
         self._limiter = RateLimiter(requests_per_10s, daily_limit, _window_seconds)
         self._fault_rng = random.Random(f"faults:{seed}")
         self._requests: list[RequestRecord] = []
@@ -455,6 +486,163 @@ class FakeHubSpot:
         with self._lock:
             return self._store.create(properties, object_id=object_id).object_id
 
+    # --- history, pipelines and owners ---
+
+    def seed_history(
+        self, versions: Iterable[Mapping[str, Any]], *, deleted: Iterable[int] = ()
+    ) -> list[int]:
+        """Add property versions with their own timestamps, sources and source ids.
+
+        For history older than today: each record is ``{"objectId", "name",
+        "value", "timestamp", "source", "sourceId"}`` (``timestamp`` in epoch
+        milliseconds, ``source`` default ``"CRM_UI"``, ``sourceId`` optional,
+        e.g. ``"userId:7650011"``, ``"workflow:1041"``, ``"import:88102"``).
+        Tickets are created as needed (``createdate`` their first
+        timestamp); ``hs_lastmodifieddate`` gets a version at every timestamp;
+        reads with history give the versions newest first. Values are checked
+        like HubSpot checks them (read-only properties may be set); every
+        problem is raised at once as a ValueError and nothing is added. Later
+        writes over HTTP are newer than anything seeded. Nothing goes to
+        :attr:`writes`.
+
+        Parameters
+        ----------
+        versions : iterable of mappings
+            The records, in any order (same-timestamp versions of a property
+            keep their order).
+        deleted : iterable of int
+            Tickets to mark deleted afterwards (reads then leave them out).
+
+        Returns
+        -------
+        list of int
+            The ids touched, in order of first appearance.
+
+        Examples
+        --------
+        >>> from pandas_hubtickets.testing import FakeHubSpot
+        >>> hub = FakeHubSpot()
+        >>> hub.seed_history([
+        ...     {"objectId": 9, "name": "hs_pipeline_stage", "value": "1", "timestamp": 1_000},
+        ...     {"objectId": 9, "name": "hs_pipeline_stage", "value": "4", "timestamp": 5_000,
+        ...      "source": "WORKFLOWS", "sourceId": "workflow:1042"},
+        ... ])
+        [9]
+        >>> stage = hub.ticket(9)["properties"]["hs_pipeline_stage"]
+        >>> [(v["value"], v["source"], v.get("sourceId")) for v in stage["versions"]]
+        [('4', 'WORKFLOWS', 'workflow:1042'), ('1', 'CRM_UI', None)]
+        """
+        by_ticket: dict[int, list[tuple[str, Version]]] = {}
+        problems: list[str] = []
+        for i, record in enumerate(versions):
+            try:
+                oid, name, version = _seeded_version(record)
+            except (KeyError, TypeError, ValueError) as error:
+                problems.append(f"record {i}: {error}")
+                continue
+            problem = check_write(name, version.value, allow_read_only=True)
+            if problem is not None:
+                problems.append(f"record {i}: {name}: {problem.message} ({problem.code})")
+            by_ticket.setdefault(oid, []).append((name, version))
+        if problems:
+            raise ValueError("; ".join(problems))
+        gone = {int(oid) for oid in deleted}
+        with self._lock:
+            unknown = gone - by_ticket.keys() - self._store.tickets.keys()
+            if unknown:
+                raise ValueError(f"cannot delete tickets that do not exist: {sorted(unknown)}")
+            for oid, pairs in by_ticket.items():
+                self._store.add_history(oid, pairs, deleted=oid in gone)
+            for oid in gone - by_ticket.keys():
+                self._store.tickets[oid].deleted = True
+        return list(by_ticket)
+
+    def generate_history(
+        self,
+        tickets: int = 50,
+        *,
+        seed: int | None = None,
+        weeks: int = 12,
+        start_id: int | None = None,
+    ) -> list[int]:
+        """Seed ``tickets`` realistic ticket histories; returns their ids (one is deleted).
+
+        Weeks of a support team's work ending before 2026-11-02 (see
+        :mod:`pandas_hubtickets.testing.history`): tickets created by users,
+        integrations and imports, assigned by a workflow or their creator,
+        moving through the stages of :attr:`pipelines` (back and forth, closed
+        by their owner or a workflow), priorities raised, values re-sent
+        unchanged by an integration, owners from :attr:`owners`. The same
+        ``seed`` (default: the emulator's) and ids give the same histories.
+
+        Examples
+        --------
+        >>> from pandas_hubtickets.testing import FakeHubSpot
+        >>> hub = FakeHubSpot(seed=3)
+        >>> ids = hub.generate_history(20)
+        >>> sum(t["isDeleted"] for t in hub.tickets.values()), len(ids)
+        (1, 20)
+        """
+        if tickets < 0:
+            raise ValueError(f"tickets must not be negative, not {tickets}")
+        with self._lock:
+            first = self._store.next_id() if start_id is None else start_id
+            ids = list(range(first, first + tickets))
+            taken = [i for i in ids if i in self._store.tickets]
+        if taken:
+            raise ValueError(f"tickets already exist: {taken[:5]}")
+        records, deleted = generate(self.seed if seed is None else seed, ids, weeks=weeks)
+        self.seed_history(records, deleted=deleted)
+        return ids
+
+    @property
+    def pipelines(self) -> list[dict[str, Any]]:
+        """The ticket pipelines as ``GET /crm-pipelines/v1/pipelines/tickets`` gives them.
+
+        Examples
+        --------
+        >>> from pandas_hubtickets.testing import FakeHubSpot
+        >>> [(p["pipelineId"], p["label"], len(p["stages"])) for p in FakeHubSpot().pipelines]
+        [('0', 'Support Pipeline', 4), ('31284719', 'Billing', 4)]
+        """
+        with self._lock:
+            return list(pipelines_v1(self._store.pipelines)["results"])
+
+    @property
+    def owners(self) -> list[dict[str, Any]]:
+        """Every owner, archived ones too, as ``GET /crm/v3/owners`` gives them."""
+        with self._lock:
+            everyone = self._store.owners
+            return list(owners_page(everyone, 0, len(everyone))["results"])
+
+    def add_owner(
+        self, first_name: str, last_name: str, email: str | None = None, *, archived: bool = False
+    ) -> str:
+        """Add an owner (a new user, or with ``archived`` someone who left); returns its id.
+
+        Examples
+        --------
+        >>> from pandas_hubtickets.testing import FakeHubSpot
+        >>> hub = FakeHubSpot()
+        >>> owner_id = hub.add_owner("Katherine", "Johnson", archived=True)
+        >>> [(o["email"], o["archived"]) for o in hub.owners if o["id"] == owner_id]
+        [('katherine.johnson@example.com', True)]
+        """
+        with self._lock:
+            taken = [int(o.owner_id) for o in self._store.owners]
+            owner_id = max(taken, default=51_234_566) + 1
+            self._store.owners.append(
+                Owner(
+                    str(owner_id),
+                    owner_id - 43_584_556,
+                    first_name,
+                    last_name,
+                    email or f"{first_name}.{last_name}@example.com".lower(),
+                    archived,
+                )
+            )
+        return str(owner_id)
+
     def ticket(self, object_id: int) -> dict[str, Any]:
         """A copy of the stored v1 ticket object, every property with its whole history."""
         with self._lock:
@@ -476,7 +664,8 @@ class FakeHubSpot:
         """Every property write accepted over HTTP, in order.
 
         Each is ``{"objectId", "name", "value", "timestamp", "source",
-        "request"}``, ``request`` being the :attr:`RequestRecord.seq` that made it.
+        "sourceId", "request"}``, ``request`` being the :attr:`RequestRecord.seq`
+        that made it and ``source`` / ``sourceId`` the writer (``API``, the app).
         """
         with self._lock:
             return [dict(w) for w in self._store.writes]

@@ -56,6 +56,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from .catalogue import OWNERS
+
 __all__ = [
     "MAX_TEXT_LENGTH",
     "PROPERTIES",
@@ -391,7 +393,10 @@ def sample_properties(rng: random.Random, object_id: int, created_ms: int) -> di
     if rng.random() < 0.7:
         props["hs_ticket_category"] = ";".join(rng.sample(categories, rng.randint(1, 2)))
     if rng.random() < 0.5:
-        props["hubspot_owner_id"] = str(rng.randint(10_000_000, 99_999_999))
+        active = [o for o in OWNERS if not o.archived]  # one draw, as before: same other data
+        props["hubspot_owner_id"] = active[
+            rng.randint(10_000_000, 99_999_999) % len(active)
+        ].owner_id
     if rng.random() < 0.4:
         props["due_date"] = str((created_ms // _DAY_MS + rng.randint(1, 30)) * _DAY_MS)
     return props

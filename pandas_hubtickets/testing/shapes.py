@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from .catalogue import Owner, Pipeline
 from .schema import PROPERTIES
 from .store import CREATED, LAST_MODIFIED, StoredTicket, Version
 
@@ -18,6 +19,8 @@ __all__ = [
     "BAD_GATEWAY_HTML",
     "error_body",
     "iso_ms",
+    "owners_page",
+    "pipelines_v1",
     "rate_limit_body",
     "simple_public_object",
     "v1_object",
@@ -69,6 +72,7 @@ def _v1_property(name: str, versions: list[Version], with_history: bool) -> dict
                 "value": v.value,
                 "timestamp": v.timestamp,
                 "source": v.source,
+                **({} if v.source_id is None else {"sourceId": v.source_id}),
                 "sourceVid": [],
             }
             for v in shown
@@ -76,7 +80,7 @@ def _v1_property(name: str, versions: list[Version], with_history: bool) -> dict
         "value": newest.value,
         "timestamp": newest.timestamp,
         "source": newest.source,
-        "sourceId": None,
+        "sourceId": newest.source_id,
     }
 
 
@@ -155,3 +159,65 @@ def simple_public_object(
     if trace_id is not None:
         body["objectWriteTraceId"] = trace_id
     return body
+
+
+# --- pipelines and owners ---
+
+_CATALOGUE_CREATED_MS = 1_640_995_200_000  # 2022-01-01: when the portal was set up
+
+
+def pipelines_v1(pipelines: tuple[Pipeline, ...]) -> dict[str, Any]:
+    """``GET /crm-pipelines/v1/pipelines/tickets``: ``{"results": [pipeline, ...]}``."""
+    return {
+        "results": [
+            {
+                "pipelineId": p.pipeline_id,
+                "objectType": "TICKET",
+                "objectTypeId": "0-5",
+                "label": p.label,
+                "displayOrder": order,
+                "active": True,
+                "default": order == 0,
+                "createdAt": _CATALOGUE_CREATED_MS,
+                "updatedAt": _CATALOGUE_CREATED_MS,
+                "stages": [
+                    {
+                        "stageId": s.stage_id,
+                        "label": s.label,
+                        "displayOrder": i,
+                        "active": True,
+                        "metadata": {"ticketState": "CLOSED" if s.closed else "OPEN"},
+                        "createdAt": _CATALOGUE_CREATED_MS,
+                        "updatedAt": _CATALOGUE_CREATED_MS,
+                    }
+                    for i, s in enumerate(p.stages)
+                ],
+            }
+            for order, p in enumerate(pipelines)
+        ]
+    }
+
+
+def _owner_v3(owner: Owner) -> dict[str, Any]:
+    return {
+        "id": owner.owner_id,
+        "email": owner.email,
+        "type": "PERSON",
+        "firstName": owner.first_name,
+        "lastName": owner.last_name,
+        "userId": None if owner.archived else owner.user_id,
+        "userIdIncludingInactive": owner.user_id,
+        "createdAt": iso_ms(_CATALOGUE_CREATED_MS),
+        "updatedAt": iso_ms(_CATALOGUE_CREATED_MS),
+        "archived": owner.archived,
+        "teams": [],
+    }
+
+
+def owners_page(owners: list[Owner], start: int, limit: int) -> dict[str, Any]:
+    """``GET /crm/v3/owners``: ``owners[start:start+limit]``, ``paging.next.after`` if more."""
+    page: dict[str, Any] = {"results": [_owner_v3(o) for o in owners[start : start + limit]]}
+    if start + limit < len(owners):
+        after = str(start + limit)
+        page["paging"] = {"next": {"after": after, "link": f"?after={after}"}}
+    return page

@@ -1,4 +1,4 @@
-"""The emulated portal's state: tickets, their version histories and the write log.
+"""The emulated portal's state: tickets, their version histories, the write log, owners.
 
 Not thread-safe on its own: :class:`~pandas_hubtickets.testing.FakeHubSpot`
 holds one lock around every use.
@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .catalogue import OWNERS, PIPELINES, Owner, Pipeline
+
 __all__ = ["FIRST_ID", "LAST_MODIFIED", "StoredTicket", "TicketStore", "Version"]
 
 FIRST_ID = 100_001
@@ -32,6 +34,7 @@ class Version:
     value: str
     timestamp: int
     source: str
+    source_id: str | None = None
 
 
 @dataclass
@@ -61,6 +64,11 @@ class TicketStore:
         The portal (hub) id written into every ticket object.
     missing_object_status : {400, 404}
         How a v1 batch update naming an unknown id is refused (see the emulator).
+
+    The log of writes made by HTTP requests (``request`` given) names
+    :attr:`writer`, the app the token belongs to, as their ``sourceId``. The
+    versions themselves carry none: HubSpot's v1 answers give API writes
+    ``"sourceId": null`` (the seed's example).
     """
 
     def __init__(self, portal_id: int, missing_object_status: int = 400) -> None:
@@ -68,6 +76,9 @@ class TicketStore:
         self.missing_object_status = missing_object_status
         self.tickets: dict[int, StoredTicket] = {}
         self.writes: list[dict[str, Any]] = []
+        self.writer: str | None = None  # who makes the writes over HTTP (the token's app)
+        self.pipelines: tuple[Pipeline, ...] = PIPELINES
+        self.owners: list[Owner] = list(OWNERS)
         self._last_ms = 0
         self._next_id = FIRST_ID
 
@@ -128,6 +139,37 @@ class TicketStore:
         self._write(ticket, pairs, ts, "API", request)
         ticket.add(LAST_MODIFIED, Version(str(ts), ts, "CALCULATED"))
 
+    def add_history(
+        self, object_id: int, versions: Iterable[tuple[str, Version]], *, deleted: bool = False
+    ) -> StoredTicket:
+        """Add ``(name, version)`` pairs with their own timestamps (not logged as writes).
+
+        The ticket is created if needed (``createdate`` its first timestamp);
+        each property's versions are kept in time order, ``hs_lastmodifieddate``
+        gets a version at every new timestamp, and later writes are newer than
+        all of them.
+        """
+        ticket = self.tickets.get(object_id)
+        if ticket is None:
+            ticket = self.tickets[object_id] = StoredTicket(object_id)
+            self._next_id = max(self._next_id, object_id + 1)
+        added = list(versions)
+        if not added:
+            return ticket
+        for name, version in added:
+            ticket.add(name, version)
+        first = min(v.timestamp for _, v in added)
+        if CREATED not in ticket.history:
+            ticket.add(CREATED, Version(str(first), first, "CALCULATED"))
+        stamps = {v.timestamp for name, v in added if name not in (CREATED, LAST_MODIFIED)}
+        for ts in stamps:
+            ticket.add(LAST_MODIFIED, Version(str(ts), ts, "CALCULATED"))
+        for name in {name for name, _ in added} | {LAST_MODIFIED}:
+            ticket.history[name].sort(key=lambda v: v.timestamp)  # stable: same ms keeps order
+        ticket.deleted = ticket.deleted or deleted
+        self._last_ms = max(self._last_ms, *(v.timestamp for _, v in added))
+        return ticket
+
     def _write(
         self,
         ticket: StoredTicket,
@@ -146,6 +188,7 @@ class TicketStore:
                         "value": value,
                         "timestamp": ts,
                         "source": source,
+                        "sourceId": self.writer,
                         "request": request,
                     }
                 )
