@@ -217,9 +217,7 @@ def flatten(response: Any) -> pd.DataFrame:
         "value": pd.arrays.ArrowExtensionArray(value),
         "timestamp": pc.cast(timestamp, pa.timestamp("ms", tz="UTC")).to_pandas(),
         "source": _categorical(source),
-        "sourceId": pd.arrays.ArrowExtensionArray(
-            pc.coalesce(source_id, newest_source_id)
-        ),
+        "sourceId": pd.arrays.ArrowExtensionArray(pc.coalesce(source_id, newest_source_id)),
         "sourceVid": pd.arrays.ArrowExtensionArray(
             pc.fill_null(source_vid, pa.scalar([], type=_VERSION.field("sourceVid").type))
         ),
