@@ -202,8 +202,8 @@ histories = st.lists(
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(histories, min_size=1, max_size=5))
-def test_durations_and_transitions_agree_with_a_per_ticket_reference(per_ticket):
+@given(st.lists(histories, min_size=1, max_size=5), st.integers(0, 50))
+def test_analyses_agree_with_a_per_ticket_reference(per_ticket, cutoff):
     tickets = [
         ticket(100 + i, stage=[(v, t, s, None) for v, t, s in history])
         for i, history in enumerate(per_ticket)
@@ -216,6 +216,18 @@ def test_durations_and_transitions_agree_with_a_per_ticket_reference(per_ticket)
         [b[0], a[1], b[1], b[2]] for a, b in itertools.pairwise(expected) if a[0] == b[0]
     ]
     assert plain(moves[["objectId", "from", "to", "at"]]) == expected_moves
+    firsts = [s for k, s in enumerate(expected) if k == 0 or expected[k - 1][0] != s[0]]
+    expected_trail = [[s[0], None, s[1], s[2]] for s in firsts] + expected_moves
+    trail = tidy.hubtickets.changes()
+    got = plain(trail[["objectId", "old", "new", "timestamp"]])
+    assert sorted(got, key=str) == sorted(expected_trail, key=str)
+    assert trail["timestamp"].is_monotonic_increasing
+    then = []
+    for i, history in enumerate(per_ticket):  # oldest first; ties: the later in the list
+        known = sorted((t, k, v) for k, (v, t, _) in enumerate(history) if t <= cutoff)
+        if known:
+            then.append([100 + i, known[-1][2]])
+    assert plain(tidy.hubtickets.current(as_of=ms(cutoff))) == then
 
 
 # --- current: as of a moment, typed --------------------------------------------------------
