@@ -8,12 +8,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from ._flatten import current
+from ._history import Definitions, changes, current, durations, transitions
 from ._payload import Api, NaMode, check_batch_size, encode_frame
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from ._client import TicketsClient
     from ._labels import Catalogue
+    from ._plot import TimeUnit
     from ._update import UpdateResult
 
 __all__ = ["HubTicketsAccessor"]
@@ -313,13 +316,18 @@ class HubTicketsAccessor:
             tickets=tickets,
         )
 
-    def current(self) -> pd.DataFrame:
-        """The wide form of a tidy frame: one row per ticket, its current values.
+    # -- tidy frames: ticket history (_history.py, _plot.py) ----------------------------------
 
-        Returns
-        -------
-        pandas.DataFrame
-            ``objectId`` plus one column per property holding version 0.
+    def current(
+        self,
+        as_of: Any = None,
+        typed: bool = False,
+        definitions: TicketsClient | Definitions | None = None,
+    ) -> pd.DataFrame:
+        """The wide form of a tidy frame: one row per ticket, its values now or at ``as_of``.
+
+        See :func:`pandas_hubtickets._history.current` for the parameters and
+        the dtypes of ``typed=True``.
 
         Examples
         --------
@@ -328,8 +336,11 @@ class HubTicketsAccessor:
         >>> tidy = ht.flatten([ticket])
         >>> tidy.hubtickets.current()["status"].tolist()
         ['OPEN']
+        >>> typed = tidy.hubtickets.current(typed=True, definitions=client)
+        >>> typed["status"].cat.categories.tolist()  # the options, in display order
+        ['OPEN', 'IN_PROGRESS', 'WAITING', 'CLOSED']
         """
-        return current(self._obj)
+        return current(self._obj, as_of, typed, definitions)
 
     # ------------------------------------------------------------------ labels
     def label(
@@ -402,3 +413,120 @@ class HubTicketsAccessor:
         from ._labels import label
 
         return label(self._obj, labels, property=property)
+
+    def durations(self, property: str = "hs_pipeline_stage", until: Any = None) -> pd.DataFrame:
+        """Each spell of each value of ``property``, with its start, end and duration.
+
+        Columns ``objectId``, ``value``, ``start``, ``end``, ``duration``,
+        ``source``: see :func:`pandas_hubtickets._history.durations`.
+
+        Examples
+        --------
+        >>> import pandas_hubtickets as ht
+        >>> versions = [{"value": "2", "timestamp": 86_400_000}, {"value": "1", "timestamp": 0}]
+        >>> prop = {"hs_pipeline_stage": {"versions": versions}}
+        >>> tidy = ht.flatten({"objectId": 5, "portalId": 1, "properties": prop})
+        >>> tidy.hubtickets.durations()["duration"].tolist()
+        [Timedelta('1 days 00:00:00'), NaT]
+        """
+        return durations(self._obj, property, until)
+
+    def transitions(self, property: str = "hs_pipeline_stage") -> pd.DataFrame:
+        """Each change of ``property`` from one value to another.
+
+        Columns ``objectId``, ``from``, ``to``, ``at``, ``source``,
+        ``sourceId``: see :func:`pandas_hubtickets._history.transitions`.
+
+        Examples
+        --------
+        >>> import pandas_hubtickets as ht
+        >>> versions = [{"value": "2", "timestamp": 86_400_000}, {"value": "1", "timestamp": 0}]
+        >>> prop = {"hs_pipeline_stage": {"versions": versions}}
+        >>> tidy = ht.flatten({"objectId": 5, "portalId": 1, "properties": prop})
+        >>> tidy.hubtickets.transitions().value_counts(["from", "to"]).to_dict()
+        {('1', '2'): 1}
+        """
+        return transitions(self._obj, property)
+
+    def changes(self, since: Any = None, until: Any = None) -> pd.DataFrame:
+        """The audit trail: every change of every property, who or what made it, oldest first.
+
+        Columns ``objectId``, ``property``, ``old``, ``new``, ``timestamp``,
+        ``source``, ``sourceId``: see :func:`pandas_hubtickets._history.changes`.
+
+        Examples
+        --------
+        >>> import pandas_hubtickets as ht
+        >>> status = {"value": "CLOSED", "timestamp": 0, "source": "CRM_UI", "sourceId": "userId:7"}
+        >>> tidy = ht.flatten({"objectId": 5, "portalId": 1, "properties": {"status": status}})
+        >>> tidy.hubtickets.changes()[["new", "sourceId"]].values.tolist()
+        [['CLOSED', 'userId:7']]
+        """
+        return changes(self._obj, since, until)
+
+    def plot_timeline(
+        self,
+        property: str = "hs_pipeline_stage",
+        tickets: Sequence[int] | None = None,
+        *,
+        until: Any = None,
+        ax: Axes | None = None,
+    ) -> Axes:
+        """Each ticket's values over time as coloured spans (needs the ``plot`` extra).
+
+        See :func:`pandas_hubtickets._plot.plot_timeline`.
+
+        Examples
+        --------
+        >>> import pandas_hubtickets as ht
+        >>> versions = [{"value": "2", "timestamp": 86_400_000}, {"value": "1", "timestamp": 0}]
+        >>> prop = {"hs_pipeline_stage": {"versions": versions}}
+        >>> tidy = ht.flatten({"objectId": 5, "portalId": 1, "properties": prop})
+        >>> [t.get_text() for t in tidy.hubtickets.plot_timeline().get_legend().get_texts()]
+        ['1', '2']
+        """
+        from ._plot import plot_timeline
+
+        return plot_timeline(self._obj, property, tickets, until=until, ax=ax)
+
+    def plot_durations(
+        self,
+        property: str = "hs_pipeline_stage",
+        *,
+        unit: TimeUnit | None = None,
+        ax: Axes | None = None,
+    ) -> Axes:
+        """Time spent in each value, a box per value (needs the ``plot`` extra).
+
+        See :func:`pandas_hubtickets._plot.plot_durations`.
+
+        Examples
+        --------
+        >>> import pandas_hubtickets as ht
+        >>> versions = [{"value": "2", "timestamp": 86_400_000}, {"value": "1", "timestamp": 0}]
+        >>> prop = {"hs_pipeline_stage": {"versions": versions}}
+        >>> tidy = ht.flatten({"objectId": 5, "portalId": 1, "properties": prop})
+        >>> tidy.hubtickets.plot_durations().get_ylabel()
+        'time in hs_pipeline_stage (days)'
+        """
+        from ._plot import plot_durations
+
+        return plot_durations(self._obj, property, unit=unit, ax=ax)
+
+    def plot_flow(self, property: str = "hs_pipeline_stage", *, ax: Axes | None = None) -> Axes:
+        """A heatmap of the transition counts between values (needs the ``plot`` extra).
+
+        See :func:`pandas_hubtickets._plot.plot_flow`.
+
+        Examples
+        --------
+        >>> import pandas_hubtickets as ht
+        >>> versions = [{"value": "2", "timestamp": 86_400_000}, {"value": "1", "timestamp": 0}]
+        >>> prop = {"hs_pipeline_stage": {"versions": versions}}
+        >>> tidy = ht.flatten({"objectId": 5, "portalId": 1, "properties": prop})
+        >>> tidy.hubtickets.plot_flow().get_title()
+        'hs_pipeline_stage: 1 transitions'
+        """
+        from ._plot import plot_flow
+
+        return plot_flow(self._obj, property, ax=ax)

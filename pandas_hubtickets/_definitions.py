@@ -110,6 +110,7 @@ def _parse(definitions: Definitions) -> dict[str, _Definition]:
         choices = (
             [o for o in options if isinstance(o, Mapping)] if isinstance(options, list) else []
         )
+        choices.sort(key=_display_order)  # stable: options without an order keep their place
         enumerated = record.get("type") == "enumeration" and isinstance(options, list)
         enumerated = enumerated and record.get("externalOptions") is not True
         out[str(record["name"])] = _Definition(
@@ -120,6 +121,12 @@ def _parse(definitions: Definitions) -> dict[str, _Definition]:
             read_only=read_only,
         )
     return out
+
+
+def _display_order(option: Mapping[str, Any]) -> float:
+    """An option's ``displayOrder``; HubSpot's -1 (or none) sorts after the ordered ones."""
+    order = option.get("displayOrder")
+    return order if isinstance(order, int) and order >= 0 else float("inf")
 
 
 def _rows(mask: pa.Array) -> np.ndarray:

@@ -106,7 +106,7 @@ def flatten(response: Any) -> pd.DataFrame:
         value       ``string[pyarrow]``         the version
         timestamp   ``datetime64[ms, UTC]``     the version (NaT when absent)
         source      ``category`` [1]_           the version
-        sourceId    ``string[pyarrow]``         the version, else the property
+        sourceId    ``string[pyarrow]``         the version [2]_
         sourceVid   ``list<int64>[pyarrow]``    the version (``[]`` when absent)
         version     ``int32``                   0 = newest = the current value
         ==========  ==========================  =================================
@@ -138,6 +138,11 @@ def flatten(response: Any) -> pd.DataFrame:
        costs one byte for each. The categories' dtype is set explicitly so
        that the dtype is the same under pandas 2 and 3 (whose default string
        categories differ: ``object`` and ``str``).
+
+    .. [2] Each version keeps its own ``sourceId``, NA when HubSpot gave
+       none. The property-level ``sourceId`` describes the newest version
+       only: it fills version 0 when that version has none, never an older
+       version (a workflow's or an import's change is not the latest user's).
 
     ``version`` is ``int32`` rather than ``int16``: HubSpot documents no limit
     on the length of a property's history, and ``int32`` cannot overflow for
@@ -196,6 +201,11 @@ def flatten(response: Any) -> pd.DataFrame:
     ticket_of_row = np.repeat(np.arange(len(gathered.tickets)), gathered.per_ticket)[prop_of_row]
     first_row = np.cumsum(counts) - counts
     value, timestamp, source, source_id, source_vid = versions.flatten()
+    version = (np.arange(len(prop_of_row)) - first_row[prop_of_row]).astype(np.int32)
+    # The property-level sourceId is the newest version's: it may stand in for version 0 only.
+    newest_source_id = pc.if_else(
+        pa.array(version == 0), property_source_ids.take(prop_of_row), pa.scalar(None, pa.string())
+    )
     columns = {
         "objectId": envelope.field("objectId").to_numpy()[ticket_of_row],
         "objectType": _categorical(envelope.field("objectType")).take(ticket_of_row),
@@ -207,13 +217,11 @@ def flatten(response: Any) -> pd.DataFrame:
         "value": pd.arrays.ArrowExtensionArray(value),
         "timestamp": pc.cast(timestamp, pa.timestamp("ms", tz="UTC")).to_pandas(),
         "source": _categorical(source),
-        "sourceId": pd.arrays.ArrowExtensionArray(
-            pc.coalesce(source_id, property_source_ids.take(prop_of_row))
-        ),
+        "sourceId": pd.arrays.ArrowExtensionArray(pc.coalesce(source_id, newest_source_id)),
         "sourceVid": pd.arrays.ArrowExtensionArray(
             pc.fill_null(source_vid, pa.scalar([], type=_VERSION.field("sourceVid").type))
         ),
-        "version": (np.arange(len(prop_of_row)) - first_row[prop_of_row]).astype(np.int32),
+        "version": version,
     }
     # Every array above is fresh: no need for pandas to copy them.
     tidy: pd.DataFrame = pd.DataFrame(columns, copy=False)

@@ -179,6 +179,40 @@ def test_source_id_from_the_version_else_the_property():
     ]
 
 
+def test_seed_older_versions_keep_their_own_missing_source_id(seed):
+    # The seed gives no sourceId anywhere; a user then sets the property-level one, as
+    # HubSpot does for the newest change: only version 0 is theirs, "OPEN" stays unattributed.
+    seed[1]["properties"]["status"]["sourceId"] = "userId:123"
+    tidy = flatten(seed)
+    status = tidy[(tidy["objectId"] == 178218) & (tidy["property"] == "status")]
+    assert status[["value", "sourceId", "version"]].values.tolist() == [
+        ["IN_PROGRESS", "userId:123", 0],
+        ["OPEN", pd.NA, 1],
+    ]
+    assert tidy["sourceId"].isna().sum() == len(tidy) - 1
+
+
+def test_history_mixing_sources_keeps_each_versions_source_id():
+    versions = [
+        {"value": "4", "timestamp": 40, "source": "CRM_UI", "sourceId": "userId:7"},
+        {"value": "3", "timestamp": 30, "source": "WORKFLOWS"},
+        {"value": "2", "timestamp": 20, "source": "IMPORT", "sourceId": "import:55"},
+        {"value": "1", "timestamp": 10, "source": "API"},
+    ]
+    ticket = {
+        "objectId": 1,
+        "portalId": 2,
+        "properties": {"hs_pipeline_stage": {"sourceId": "userId:7", "versions": versions}},
+    }
+    tidy = flatten(ticket)
+    assert tidy[["source", "sourceId"]].astype(object).values.tolist() == [
+        ["CRM_UI", "userId:7"],
+        ["WORKFLOWS", pd.NA],
+        ["IMPORT", "import:55"],
+        ["API", pd.NA],
+    ]
+
+
 def test_missing_values_timestamps_and_envelope_fields():
     ticket = {
         "objectId": 1,
@@ -391,7 +425,7 @@ def reference_records(tickets: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
                         v.get("value"),
                         None if stamp is None else ms(stamp),
                         v.get("source"),
-                        prop.get("sourceId") if source_id is None else source_id,
+                        prop.get("sourceId") if source_id is None and k == 0 else source_id,
                         v.get("sourceVid") or [],
                         k,
                     )

@@ -58,6 +58,8 @@ def test_readme_example_runs_verbatim(hub, number):
         check_dry_run_example(namespace, hub)
     if "board" in namespace:  # the labels example
         check_labels_example(namespace)
+    if "trail" in namespace:  # the ticket-history example
+        check_history_example(namespace)
 
 
 def check_main_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
@@ -108,6 +110,24 @@ def check_labels_example(ns: dict[str, object]) -> None:
     assert isinstance(per_owner, pd.Series)
     assert set(per_owner[per_owner > 0].index) <= set(owners["name"])  # "by name"
     assert ns["catalogue"].__class__.__name__ == "Catalogue"
+def check_history_example(ns: dict[str, object]) -> None:
+    ids = ns["ids"]
+    wide = ns["wide"]
+    assert isinstance(wide, pd.DataFrame) and isinstance(wide["status"].dtype, pd.CategoricalDtype)
+    assert wide["status"].tolist() == ["CLOSED"] * 3
+    assert wide["createdate"].dtype == pd.DatetimeTZDtype("ms", "UTC")
+    then = ns["then"]
+    assert isinstance(then, pd.DataFrame) and "CLOSED" not in then["status"].tolist()
+    moves = ns["moves"]
+    assert isinstance(moves, pd.DataFrame)
+    assert moves.groupby("objectId").size().tolist() == [2, 2, 2]  # the re-sent value is no move
+    assert (moves["from"] != moves["to"]).all()
+    assert ns["flow"].sum() == len(moves)  # type: ignore[attr-defined]
+    spells = ns["spells"]
+    assert isinstance(spells, pd.DataFrame) and len(spells) == 3 * 3
+    assert spells["end"].isna().sum() == 3  # each ticket's current status is still open
+    assert ns["closed_by"]["objectId"].tolist() == ids  # type: ignore[index]
+    assert len(ns["ax"].patches) == len(spells)  # type: ignore[attr-defined]
 
 
 # -- the command line ----------------------------------------------------------------------

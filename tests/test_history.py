@@ -1,0 +1,389 @@
+"""Tidy-frame analyses: spells, transitions, the audit trail, values as of a moment, typed."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from histories import DAY, ticket
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pandas_hubtickets as ht
+from pandas_hubtickets import ConfigurationError, FlattenError
+from pandas_hubtickets._flatten import concat_tidy
+from pandas_hubtickets.testing import FakeHubSpot
+from pandas_hubtickets.testing.schema import v2_definitions
+
+STRING = pd.ArrowDtype(pa.string())
+MOMENT = pd.DatetimeTZDtype("ms", "UTC")
+
+
+def ms(epoch_ms: int) -> pd.Timestamp:
+    return pd.Timestamp(epoch_ms, unit="ms", tz="UTC")
+
+
+def plain(frame: pd.DataFrame) -> list[list[Any]]:
+    """Rows as lists, NA and NaT as None."""
+    return [[None if pd.isna(v) else v for v in row] for row in frame.astype(object).values]
+
+
+@pytest.fixture
+def tidy() -> pd.DataFrame:
+    """Two tickets moving through stages, with a re-sent stage and changes by many sources."""
+    return ht.flatten(
+        [
+            ticket(
+                1,
+                hs_pipeline_stage=[
+                    ("1", 0, "API", None),
+                    ("2", DAY, "WORKFLOWS", "workflow:9"),
+                    ("2", 2 * DAY, "WORKFLOWS", "workflow:9"),  # re-sent: no new spell
+                    ("3", 5 * DAY, "CRM_UI", "userId:7"),
+                ],
+                status=[
+                    ("OPEN", 0, "IMPORT", "import:3"),
+                    ("CLOSED", 5 * DAY, "CRM_UI", "userId:7"),
+                ],
+            ),
+            ticket(
+                2,
+                hs_pipeline_stage=[("1", DAY, "API", None), ("3", 3 * DAY, "CRM_UI", "userId:8")],
+                status=[("OPEN", DAY, "API", None)],
+            ),
+        ]
+    )
+
+
+# --- durations -----------------------------------------------------------------------------
+
+
+def test_durations_one_row_per_spell_resent_values_do_not_start_one(tidy):
+    spells = tidy.hubtickets.durations()
+    assert list(spells.columns) == ["objectId", "value", "start", "end", "duration", "source"]
+    assert plain(spells) == [
+        [1, "1", ms(0), ms(DAY), pd.Timedelta(days=1), "API"],
+        [1, "2", ms(DAY), ms(5 * DAY), pd.Timedelta(days=4), "WORKFLOWS"],
+        [1, "3", ms(5 * DAY), None, None, "CRM_UI"],
+        [2, "1", ms(DAY), ms(3 * DAY), pd.Timedelta(days=2), "API"],
+        [2, "3", ms(3 * DAY), None, None, "CRM_UI"],
+    ]
+    assert spells["objectId"].dtype == np.int64
+    assert spells["value"].dtype == STRING
+    assert spells["start"].dtype == MOMENT and spells["end"].dtype == MOMENT
+    assert spells["duration"].dtype == np.dtype("timedelta64[ms]")
+    assert spells["source"].dtype == tidy["source"].dtype
+
+
+def test_durations_until_closes_open_spells_and_cuts_the_future(tidy):
+    spells = tidy.hubtickets.durations("hs_pipeline_stage", until=pd.Timestamp(4 * DAY, unit="ms"))
+    assert plain(spells[["objectId", "value", "end", "duration"]]) == [
+        [1, "1", ms(DAY), pd.Timedelta(days=1)],
+        [1, "2", ms(4 * DAY), pd.Timedelta(days=3)],  # naive until: UTC; the move to 3 is later
+        [2, "1", ms(3 * DAY), pd.Timedelta(days=2)],
+        [2, "3", ms(4 * DAY), pd.Timedelta(days=1)],
+    ]
+
+
+def test_analyses_do_not_depend_on_row_order(tidy):
+    shuffled = tidy.sample(frac=1, random_state=3).reset_index(drop=True)
+    assert shuffled.hubtickets.durations().equals(tidy.hubtickets.durations())
+    assert shuffled.hubtickets.transitions().equals(tidy.hubtickets.transitions())
+    assert shuffled.hubtickets.changes().equals(tidy.hubtickets.changes())
+
+
+def test_unknown_property_names_the_known_ones(tidy):
+    with pytest.raises(ConfigurationError, match=r"no property 'stage'.*'hs_pipeline_stage'"):
+        tidy.hubtickets.durations("stage")
+
+
+def test_missing_columns_and_bad_moments_are_refused(tidy):
+    with pytest.raises(FlattenError, match=r"missing column.*timestamp"):
+        tidy.drop(columns="timestamp").hubtickets.transitions()
+    with pytest.raises(ConfigurationError, match="until must be a moment in time, got 'soon'"):
+        tidy.hubtickets.durations(until="soon")
+
+
+# --- transitions ---------------------------------------------------------------------------
+
+
+def test_transitions_are_changes_between_two_values(tidy):
+    moves = tidy.hubtickets.transitions("hs_pipeline_stage")
+    assert list(moves.columns) == ["objectId", "from", "to", "at", "source", "sourceId"]
+    assert plain(moves) == [
+        [1, "1", "2", ms(DAY), "WORKFLOWS", "workflow:9"],
+        [1, "2", "3", ms(5 * DAY), "CRM_UI", "userId:7"],
+        [2, "1", "3", ms(3 * DAY), "CRM_UI", "userId:8"],
+    ]
+    assert moves["at"].dtype == MOMENT
+    assert moves["from"].dtype == STRING and moves["sourceId"].dtype == STRING
+    counts = moves.value_counts(["from", "to"])
+    assert counts.to_dict() == {("1", "2"): 1, ("2", "3"): 1, ("1", "3"): 1}
+
+
+# --- changes -------------------------------------------------------------------------------
+
+
+def test_changes_is_the_audit_trail_in_time_order(tidy):
+    trail = tidy.hubtickets.changes()
+    assert list(trail.columns) == [
+        "objectId",
+        "property",
+        "old",
+        "new",
+        "timestamp",
+        "source",
+        "sourceId",
+    ]
+    assert plain(trail) == [
+        [1, "hs_pipeline_stage", None, "1", ms(0), "API", None],
+        [1, "status", None, "OPEN", ms(0), "IMPORT", "import:3"],
+        [1, "hs_pipeline_stage", "1", "2", ms(DAY), "WORKFLOWS", "workflow:9"],
+        [2, "hs_pipeline_stage", None, "1", ms(DAY), "API", None],
+        [2, "status", None, "OPEN", ms(DAY), "API", None],
+        [2, "hs_pipeline_stage", "1", "3", ms(3 * DAY), "CRM_UI", "userId:8"],
+        [1, "hs_pipeline_stage", "2", "3", ms(5 * DAY), "CRM_UI", "userId:7"],
+        [1, "status", "OPEN", "CLOSED", ms(5 * DAY), "CRM_UI", "userId:7"],
+    ]
+    assert trail["timestamp"].dtype == MOMENT
+    closed = trail[trail["new"] == "CLOSED"]  # who closed these tickets: one line
+    assert closed[["objectId", "sourceId"]].values.tolist() == [[1, "userId:7"]]
+
+
+def test_changes_since_until(tidy):
+    trail = tidy.hubtickets.changes(since=ms(DAY), until=ms(5 * DAY))
+    assert trail["timestamp"].tolist() == [ms(DAY)] * 3 + [ms(3 * DAY)]
+
+
+def test_older_versions_are_attributed_to_their_own_source_not_the_latest_user():
+    # The property-level sourceId (userId:7) is the newest version's only: the workflow's
+    # change before it must not be attributed to the user.
+    obj = ticket(1, status=[("OPEN", 0, "WORKFLOWS", None), ("CLOSED", DAY, "CRM_UI", "userId:7")])
+    obj["properties"]["status"]["sourceId"] = "userId:7"
+    trail = ht.flatten(obj).hubtickets.changes()
+    assert plain(trail[["new", "source", "sourceId"]]) == [
+        ["OPEN", "WORKFLOWS", None],
+        ["CLOSED", "CRM_UI", "userId:7"],
+    ]
+
+
+# --- against a per-ticket reference --------------------------------------------------------
+
+
+def reference_spells(tickets: list[dict[str, Any]], name: str) -> list[list[Any]]:
+    """Spells the obvious way: one ticket at a time, one version at a time."""
+    out = []
+    for t in tickets:
+        prop = t["properties"].get(name)
+        if prop is None:
+            continue
+        history = sorted(reversed(prop["versions"]), key=lambda v: v["timestamp"])
+        spells: list[list[Any]] = []
+        for v in history:
+            if spells and spells[-1][1] == v["value"]:
+                continue
+            if spells:
+                spells[-1][3] = ms(v["timestamp"])
+                spells[-1][4] = spells[-1][3] - spells[-1][2]
+            spells.append([t["objectId"], v["value"], ms(v["timestamp"]), None, None, v["source"]])
+        out += spells
+    return out
+
+
+histories = st.lists(
+    st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 50), st.sampled_from(["API", "X"])),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(histories, min_size=1, max_size=5), st.integers(0, 50))
+def test_analyses_agree_with_a_per_ticket_reference(per_ticket, cutoff):
+    tickets = [
+        ticket(100 + i, stage=[(v, t, s, None) for v, t, s in history])
+        for i, history in enumerate(per_ticket)
+    ]
+    tidy = ht.flatten(tickets)
+    expected = reference_spells(tickets, "stage")
+    assert plain(tidy.hubtickets.durations("stage")) == expected
+    moves = tidy.hubtickets.transitions("stage")
+    expected_moves = [
+        [b[0], a[1], b[1], b[2]] for a, b in itertools.pairwise(expected) if a[0] == b[0]
+    ]
+    assert plain(moves[["objectId", "from", "to", "at"]]) == expected_moves
+    firsts = [s for k, s in enumerate(expected) if k == 0 or expected[k - 1][0] != s[0]]
+    expected_trail = [[s[0], None, s[1], s[2]] for s in firsts] + expected_moves
+    trail = tidy.hubtickets.changes()
+    got = plain(trail[["objectId", "old", "new", "timestamp"]])
+    assert sorted(got, key=str) == sorted(expected_trail, key=str)
+    assert trail["timestamp"].is_monotonic_increasing
+    then = []
+    for i, history in enumerate(per_ticket):  # oldest first; ties: the later in the list
+        known = sorted((t, k, v) for k, (v, t, _) in enumerate(history) if t <= cutoff)
+        if known:
+            then.append([100 + i, known[-1][2]])
+    assert plain(tidy.hubtickets.current(as_of=ms(cutoff))) == then
+
+
+# --- current: as of a moment, typed --------------------------------------------------------
+
+
+def test_current_as_of_a_moment_and_per_ticket(tidy):
+    then = tidy.hubtickets.current(as_of=ms(2 * DAY))
+    assert plain(then) == [[1, "2", "OPEN"], [2, "1", "OPEN"]]
+    assert then["hs_pipeline_stage"].dtype == STRING
+    assert plain(tidy.hubtickets.current(as_of=ms(0))) == [[1, "1", "OPEN"]]  # 2 did not exist
+    per_ticket = pd.Series([ms(5 * DAY), ms(DAY)], index=[1, 2])
+    assert plain(tidy.hubtickets.current(as_of=per_ticket)) == [
+        [1, "3", "CLOSED"],
+        [2, "1", "OPEN"],
+    ]
+    only_one = pd.Series([pd.Timestamp(3 * DAY, unit="ms")], index=[2])  # naive: UTC
+    assert plain(tidy.hubtickets.current(as_of=only_one)) == [[2, "3", "OPEN"]]
+    assert plain(tidy.hubtickets.current()) == plain(tidy.hubtickets.current(as_of=ms(9 * DAY)))
+
+
+def test_current_as_of_keeps_every_property_as_a_column(tidy):
+    extra = ht.flatten(ticket(3, subject=[("Hi", 9 * DAY, "API", None)]))
+    both = concat_tidy([tidy, extra])
+    then = both.hubtickets.current(as_of=ms(DAY))
+    assert list(then.columns) == ["objectId", "hs_pipeline_stage", "status", "subject"]
+    assert then["subject"].dtype == STRING and then["subject"].isna().all()
+
+
+def typed_ticket() -> dict[str, Any]:
+    values = {
+        "status": "WAITING",
+        "hs_ticket_priority": "SOMETIMES",  # no longer an option: kept, after the options
+        "hs_ticket_category": "BILLING_ISSUE;GENERAL_INQUIRY",
+        "hs_pipeline_stage": "2",
+        "closed_date": str(1_700_000_000_123),
+        "due_date": str(19_000 * DAY),
+        "hubspot_owner_id": "12345678",
+        "num_notes": "",
+        "is_escalated": "true",
+        "subject": "007",
+        "mystery": "x",
+    }
+    return ticket(9, **{k: [(v, 1, "API", None)] for k, v in values.items()})
+
+
+def test_typed_current_gives_each_property_its_type():
+    wide = ht.flatten(typed_ticket()).hubtickets.current(typed=True, definitions=v2_definitions())
+    dtypes = wide.dtypes.astype(str).to_dict()
+    assert dtypes == {
+        "objectId": "int64",
+        "status": "category",
+        "hs_ticket_priority": "category",
+        "hs_ticket_category": "string[pyarrow]",
+        "hs_pipeline_stage": "string[pyarrow]",
+        "closed_date": "datetime64[ms, UTC]",
+        "due_date": "datetime64[ms, UTC]",
+        "hubspot_owner_id": "Int64",
+        "num_notes": "Int64",
+        "is_escalated": "boolean",
+        "subject": "string[pyarrow]",
+        "mystery": "string[pyarrow]",
+    }
+    for text in ["hs_ticket_category", "hs_pipeline_stage", "subject", "mystery"]:
+        assert wide[text].dtype == STRING, text
+    assert wide["status"].cat.categories.tolist() == ["OPEN", "IN_PROGRESS", "WAITING", "CLOSED"]
+    assert wide["hs_ticket_priority"].cat.categories.tolist() == [
+        "LOW",
+        "MEDIUM",
+        "HIGH",
+        "URGENT",
+        "SOMETIMES",
+    ]
+    row = wide.iloc[0]
+    assert row["closed_date"] == ms(1_700_000_000_123)
+    assert row["due_date"] == ms(19_000 * DAY)
+    assert row["hubspot_owner_id"] == 12_345_678 and row["num_notes"] is pd.NA
+    assert row["is_escalated"] is np.True_ or row["is_escalated"] is True
+    assert row["subject"] == "007"
+
+
+def test_typed_numbers_are_float_when_any_value_has_a_fraction():
+    tidy = ht.flatten(
+        [
+            ticket(1, hubspot_owner_id=[("2.5", 1, "API", None)]),
+            ticket(2, hubspot_owner_id=[("3", 1, "API", None)]),
+        ]
+    )
+    wide = tidy.hubtickets.current(typed=True, definitions=v2_definitions())
+    assert wide["hubspot_owner_id"].dtype == np.float64
+    assert wide["hubspot_owner_id"].tolist() == [2.5, 3.0]
+
+
+def test_options_in_display_order_not_list_order():
+    definitions = [
+        {
+            "name": "status",
+            "type": "enumeration",
+            "fieldType": "select",
+            "options": [
+                {"value": "B", "label": "b", "displayOrder": 1},
+                {"value": "Z", "label": "z", "displayOrder": -1},
+                {"value": "A", "label": "a", "displayOrder": 0},
+            ],
+        }
+    ]
+    wide = ht.flatten(ticket(1, status=[("A", 1, "API", None)])).hubtickets.current(
+        typed=True, definitions=definitions
+    )
+    assert wide["status"].cat.categories.tolist() == ["A", "B", "Z"]
+
+
+def test_typed_values_that_do_not_read_are_all_listed():
+    tidy = ht.flatten(
+        [
+            ticket(
+                1,
+                closed_date=[("2024-01-01", 1, "API", None)],
+                is_escalated=[("yes", 1, "API", None)],
+            ),
+            ticket(
+                2, closed_date=[("soon", 1, "API", None)], is_escalated=[("true", 1, "API", None)]
+            ),
+        ]
+    )
+    with pytest.raises(FlattenError) as refused:
+        tidy.hubtickets.current(typed=True, definitions=v2_definitions())
+    message = str(refused.value)
+    assert "'closed_date' (datetime): 2 value(s)" in message
+    assert "objectId 1, 2: '2024-01-01', 'soon'" in message
+    assert "'is_escalated' (bool): 1 value(s)" in message and "objectId 1: 'yes'" in message
+
+
+def test_typed_needs_definitions(tidy):
+    with pytest.raises(ConfigurationError, match="typed=True needs the property definitions"):
+        tidy.hubtickets.current(typed=True)
+    with pytest.raises(ConfigurationError, match="only with typed=True"):
+        tidy.hubtickets.current(definitions=v2_definitions())
+
+
+def test_history_through_the_emulator_typed_with_a_client():
+    with FakeHubSpot() as hub:
+        ids = [hub.create_ticket({"status": "OPEN", "subject": f"t{i}"}) for i in range(3)]
+        client = ht.TicketsClient(hub.token, base_url=hub.base_url)
+        for status in ["IN_PROGRESS", "IN_PROGRESS", "CLOSED"]:  # the second one re-sends
+            pd.DataFrame({"objectId": ids[:2], "status": status}).hubtickets.update(
+                client, progress=False
+            )
+        tidy = ht.flatten(client.batch_read(ids, properties=["status"], history=True))
+        typed = tidy.hubtickets.current(typed=True, definitions=client)
+    assert typed["status"].dtype.categories.tolist() == ["OPEN", "IN_PROGRESS", "WAITING", "CLOSED"]
+    assert typed.set_index("objectId")["status"].loc[ids[:2]].tolist() == ["CLOSED", "CLOSED"]
+    moves = tidy.hubtickets.transitions("status")
+    assert [moves.loc[moves["objectId"] == i, "to"].tolist() for i in ids[:2]] == [
+        ["IN_PROGRESS", "CLOSED"],
+        ["IN_PROGRESS", "CLOSED"],
+    ]
+    assert ids[2] not in set(moves["objectId"])  # never changed
+    spells = tidy.hubtickets.durations("status")
+    assert (spells.groupby("objectId").size().loc[ids[:2]] == 3).all()
