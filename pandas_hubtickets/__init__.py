@@ -9,6 +9,7 @@ from . import _accessor  # noqa: F401  (registers DataFrame.hubtickets)
 from ._client import TicketsClient
 from ._flatten import current, flatten, read_tidy, write_tidy
 from ._limiter import RateLimiter
+from ._undo import UndoResult, undo
 from ._update import UpdateResult
 from ._version import __version__
 from .errors import (
@@ -45,6 +46,7 @@ __all__ = [
     "RateLimiter",
     "TicketsClient",
     "TransportError",
+    "UndoResult",
     "UnreachableError",
     "UpdateInterrupted",
     "UpdateResult",
@@ -53,5 +55,6 @@ __all__ = [
     "current",
     "flatten",
     "read_tidy",
+    "undo",
     "write_tidy",
 ]
