@@ -11,7 +11,7 @@ import html
 
 import pandas as pd
 
-__all__ = ["changes_lines", "result_html", "result_text"]
+__all__ = ["changes_lines", "preview_line", "result_html", "result_text"]
 
 #: Rows shown of each table (failed rows, changes, problem groups).
 SHOWN = 10
@@ -43,15 +43,20 @@ def _summary(report: pd.DataFrame, elapsed: float) -> str:
     return f"{len(report):,} rows: {', '.join(parts) or 'none'} in {elapsed:.1f} s"
 
 
-def _preview(report: pd.DataFrame, changes: pd.DataFrame) -> str:
-    """``5 cells of 3 rows change; 1 unchanged, 2 refused`` for an only-changed run."""
+def preview_line(report: pd.DataFrame, changes: pd.DataFrame) -> str:
+    """``3 rows change (5 cells), 1 unchanged, 2 refused`` for an only-changed run.
+
+    Refused rows are the ``failed`` ones: refused before sending, a ticket
+    that does not exist, or (after a real run) refused by HubSpot.
+    """
     cells = changes[changes["problem"].isna()]
     status = report["status"]
     refused = int((status == "failed").sum())
     unchanged = int((status == "unchanged").sum())
     rows = cells.index.nunique()
+    verb = "would change" if (status == "dry_run").any() else "changed"
     return (
-        f"{len(cells):,} cells of {rows:,} rows change; {unchanged:,} rows unchanged, "
+        f"{rows:,} rows {verb} ({len(cells):,} cells), {unchanged:,} unchanged, "
         f"{refused:,} refused"
     )
 
@@ -101,7 +106,7 @@ def result_text(
     """The terminal summary: counts by status, the preview, the first failed rows, problems."""
     lines = [f"{kind}({_summary(report, elapsed)})"]
     if changes is not None:
-        lines.append(_preview(report, changes) + ":")
+        lines.append(preview_line(report, changes) + ":")
         lines.extend(changes_lines(changes))
     failed = _failed(report)
     if len(failed):
@@ -141,7 +146,7 @@ def result_html(
         f"<p>{_badges(report)}</p>",
     ]
     if changes is not None:
-        parts.append(_table(_preview(report, changes), changes.head(SHOWN), len(changes)))
+        parts.append(_table(preview_line(report, changes), changes.head(SHOWN), len(changes)))
     failed = _failed(report)
     if len(failed):
         parts.append(_table("Rows not landed, with the reasons", failed.head(SHOWN), len(failed)))

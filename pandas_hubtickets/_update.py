@@ -713,7 +713,7 @@ def _check_only_changed(only_changed: object, undo: object) -> None:
         raise ArgumentTypeError(f"only_changed must be True or False, got {got}")
     if undo is not None and not only_changed:
         raise ConfigurationError(
-            "undo needs only_changed=True: only then are the previous values read"
+            "undo= needs only_changed=True: only then are the previous values read"
         )
     if undo is not None:
         check_undo_path(undo)
