@@ -180,9 +180,10 @@ class UpdateResult:
     def ok(self) -> bool:
         """True when every row landed whole: none failed, is unknown, unsent or partly updated.
 
-        ``already_updated`` and ``unchanged`` rows count as landed.
+        ``already_updated`` and ``unchanged`` rows count as landed. A dry run
+        that found problems (refused cells included) is not ok either.
         """
-        return not self.report["status"].isin(_TO_RESEND).any()
+        return self.problems.empty and not self.report["status"].isin(_TO_RESEND).any()
 
     def failed_rows(self) -> pd.DataFrame:
         """The input rows not known to have landed whole.
