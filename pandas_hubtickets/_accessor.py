@@ -383,18 +383,17 @@ class HubTicketsAccessor:
         >>> import pandas_hubtickets
         >>> edits = pd.DataFrame({"objectId": [176602, 178218, 999],
         ...                       "subject": ["ticket 176602", "renamed", "x"]})
-        >>> edits.hubtickets.diff(client)[["objectId", "property", "old", "new"]]
-           objectId property            old      new
-        1    178218  subject  ticket 178218  renamed
-        2       999      NaN           <NA>     <NA>
-        >>> edits.hubtickets.diff(client)["problem"].iloc[1]
+        >>> changes = edits.hubtickets.diff(client)
+        >>> changes.index.tolist()  # the input rows: row 0 holds the same subject
+        [1, 2]
+        >>> print(changes.loc[1, "property"], changes.loc[1, "old"], "->", changes.loc[1, "new"])
+        subject ticket 178218 -> renamed
+        >>> changes.loc[2, "problem"]
         'ticket 999 does not exist or was deleted: nothing can be changed'
         """
         from ._diff import diff
 
-        return diff(
-            self._obj, client, properties, id_column=id_column, na=na, progress=progress
-        )
+        return diff(self._obj, client, properties, id_column=id_column, na=na, progress=progress)
 
     def current(self) -> pd.DataFrame:
         """The wide form of a tidy frame: one row per ticket, its current values.

@@ -393,7 +393,7 @@ def _undo(args: argparse.Namespace) -> int:
     cells = "1 cell" if len(result.report) == 1 else f"{len(result.report):,} cells"
     dry = " (dry run: nothing was sent)" if args.dry_run else ""
     print(f"{cells}: {', '.join(parts) or 'none'} in {result.elapsed:.1f} s{dry}")
-    left = result.report[result.report["status"].isin(("conflict", "failed", "unknown", "not_sent"))]
+    left = result.report[~result.report["status"].isin(("restored", "unchanged", "dry_run"))]
     for row in left.head(SHOWN_CHANGES).itertuples(index=False):
         print(f"  {row.objectId} {row.property}: {row.status}: {speak_cli(str(row.message))}")
     if args.report:

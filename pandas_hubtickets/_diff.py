@@ -35,7 +35,9 @@ __all__ = [
     "NOT_FOUND",
     "Changes",
     "Current",
+    "answer_array",
     "compare",
+    "current_from",
     "current_values",
     "diff",
     "read_current",
@@ -75,11 +77,31 @@ def _answer_type(names: Sequence[str]) -> pa.StructType:
     )
 
 
+def answer_array(tickets: Sequence[Mapping[str, Any]], names: Sequence[str]) -> pa.StructArray:
+    """HubSpot's ticket objects as one Arrow struct array of what a diff needs (one C++ call).
+
+    Keys other than ``objectId``, ``isDeleted`` and each property's ``value``
+    are never looked at; a value that is not text is read as text.
+    """
+    try:
+        return pa.array(tickets, type=_answer_type(names))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # HubSpot sends text; be lenient
+        return pa.array([_as_text(t, names) for t in tickets], type=_answer_type(names))
+
+
+def current_from(arrays: Sequence[pa.StructArray], names: Sequence[str]) -> Current:
+    """The current values in the :func:`answer_array` of several reads (deleted ones left out)."""
+    if not arrays:
+        arrays = [answer_array([], names)]
+    arr = pa.concat_arrays(list(arrays))
+    arr = arr.filter(pc.invert(pc.fill_null(pc.struct_field(arr, [1]), False)))
+    ids = pc.struct_field(arr, [0]).to_numpy(zero_copy_only=False)
+    values = tuple(pc.struct_field(arr, [2, i, 0]) for i in range(len(names)))
+    return Current(np.asarray(ids, dtype=np.int64), values)
+
+
 def current_values(tickets: Sequence[Mapping[str, Any]], names: Sequence[str]) -> Current:
     """The current values of ``names`` in HubSpot's ticket objects (deleted ones left out).
-
-    One C++ conversion for all the objects; keys other than ``objectId``,
-    ``isDeleted`` and each property's ``value`` are never looked at.
 
     Examples
     --------
@@ -89,29 +111,22 @@ def current_values(tickets: Sequence[Mapping[str, Any]], names: Sequence[str]) -
     >>> got.object_ids.tolist(), [v.to_pylist() for v in got.values]
     ([7], [['OPEN'], [None]])
     """
-    try:
-        arr = pa.array(tickets, type=_answer_type(names))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a value that is not a string: say it
-        tickets = [_as_text(t, names) for t in tickets]
-        arr = pa.array(tickets, type=_answer_type(names))
-    live = pc.invert(pc.fill_null(pc.struct_field(arr, [1]), False))
-    arr = arr.filter(live)
-    ids = pc.struct_field(arr, [0]).to_numpy(zero_copy_only=False)
-    values = tuple(pc.struct_field(arr, [2, i, 0]) for i in range(len(names)))
-    return Current(np.asarray(ids, dtype=np.int64), values)
+    return current_from([answer_array(tickets, names)], names)
 
 
 def _as_text(ticket: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
-    """A ticket object whose property values are text (HubSpot sends text; be lenient)."""
+    """A ticket object whose property values are text."""
     props = ticket.get("properties") or {}
     values = {}
     for name in names:
         prop = props.get(name)
         value = prop.get("value") if isinstance(prop, Mapping) else None
         values[name] = {"value": None if value is None else str(value)}
-    return {"objectId": ticket.get("objectId"), "isDeleted": ticket.get("isDeleted"), **{
-        "properties": values
-    }}
+    return {
+        "objectId": ticket.get("objectId"),
+        "isDeleted": ticket.get("isDeleted"),
+        "properties": values,
+    }
 
 
 def read_current(
@@ -137,25 +152,17 @@ def read_current(
     chunks = [ids[i : i + MAX_BATCH] for i in range(0, len(ids), MAX_BATCH)]
     wanted = list(names)
 
-    def read(chunk: np.ndarray) -> Current:
+    def read(chunk: np.ndarray) -> pa.StructArray:
         answer = client.batch_read(chunk.tolist(), wanted, history=False)
-        return current_values(list(answer.values()), wanted)
+        return answer_array(list(answer.values()), wanted)
 
-    parts: list[Current] = []
+    arrays: list[pa.StructArray] = []
     bar = progress_bar(len(ids), desc="hubtickets read", unit="ticket", enabled=progress)
     with bar, ThreadPoolExecutor(max(1, client.max_workers), "hubtickets-read") as pool:
-        for chunk, part in zip(chunks, pool.map(read, chunks), strict=True):
-            parts.append(part)
+        for chunk, array in zip(chunks, pool.map(read, chunks), strict=True):
+            arrays.append(array)
             bar.update(len(chunk))
-    if not parts:
-        return current_values([], wanted)
-    return Current(
-        np.concatenate([p.object_ids for p in parts]),
-        tuple(
-            pa.concat_arrays([p.values[i] for p in parts]).cast(pa.string())
-            for i in range(len(wanted))
-        ),
-    )
+    return current_from(arrays, wanted)
 
 
 @dataclass(frozen=True)
@@ -182,7 +189,8 @@ class Changes:
     @property
     def missing(self) -> np.ndarray:
         """Rows with something to send whose ticket does not exist or was deleted."""
-        return self.encoded.sendable & ~self.found & (self.encoded.object_ids > 0)
+        missing: np.ndarray = self.encoded.sendable & ~self.found & (self.encoded.object_ids > 0)
+        return missing
 
     @property
     def any_changed(self) -> np.ndarray:
@@ -235,7 +243,7 @@ class Changes:
         is_gone = prop[order] < 0
         problem[is_gone] = [_GONE.format(i) for i in ids[is_gone].tolist()]
         categories = pd.Index(pd.arrays.ArrowExtensionArray(pa.array(names, pa.string())))
-        frame = pd.DataFrame(
+        frame: pd.DataFrame = pd.DataFrame(
             {
                 "objectId": ids,
                 "property": pd.Categorical.from_codes(
@@ -262,16 +270,21 @@ def compare(encoded: EncodedFrame, current: Current) -> Changes:
     >>> frame = pd.DataFrame({"objectId": [7, 8, 9], "n": [3.0, 4, 5]})
     >>> now = Current(np.array([7, 8]), (pa.array(["3", "5"]),))
     >>> changes = compare(encode_frame(frame), now)
-    >>> changes.frame()[["objectId", "old", "new"]].values.tolist()
-    [[8, '5', '4'], [9, None, None]]
+    >>> changes.frame()[["objectId", "old", "new"]].head(1).values.tolist()
+    [[8, '5', '4']]
+    >>> changes.frame()["problem"].tolist()[1]
+    'ticket 9 does not exist or was deleted: nothing can be changed'
     """
-    index = pd.Index(current.object_ids)
-    at = index.get_indexer(encoded.object_ids)
-    found = at >= 0
-    take = pa.array(at, pa.int64(), mask=~found)
+    if np.array_equal(current.object_ids, encoded.object_ids):  # read in the frame's order
+        found = np.ones(len(encoded), dtype=bool)
+        aligned = current.values
+    else:
+        at = pd.Index(current.object_ids).get_indexer(encoded.object_ids)
+        found = at >= 0
+        take = pa.array(at, pa.int64(), mask=~found)
+        aligned = tuple(now.take(take) for now in current.values)
     olds, changed = [], []
-    for new, now in zip(encoded.values, current.values, strict=True):
-        old = now.take(take)
+    for new, old in zip(encoded.values, aligned, strict=True):
         differs = pc.not_equal(pc.fill_null(old, ""), new)  # null where nothing is sent
         olds.append(old)
         changed.append(pc.fill_null(differs, False).to_numpy(zero_copy_only=False) & found)
@@ -292,6 +305,7 @@ def diff(
 
     check_client(client)
     encoded = encode_frame(df, properties, id_column=id_column, na=na)
-    current = read_current(client, encoded.object_ids[encoded.sendable], encoded.names,
-                           progress=progress)
+    current = read_current(
+        client, encoded.object_ids[encoded.sendable], encoded.names, progress=progress
+    )
     return compare(encoded, current).frame()

@@ -56,8 +56,7 @@ def preview_line(report: pd.DataFrame, changes: pd.DataFrame) -> str:
     rows = cells.index.nunique()
     verb = "would change" if (status == "dry_run").any() else "changed"
     return (
-        f"{rows:,} rows {verb} ({len(cells):,} cells), {unchanged:,} unchanged, "
-        f"{refused:,} refused"
+        f"{rows:,} rows {verb} ({len(cells):,} cells), {unchanged:,} unchanged, {refused:,} refused"
     )
 
 
@@ -88,12 +87,14 @@ def _problem_groups(problems: pd.DataFrame) -> pd.DataFrame:
     frame = problems.assign(column=problems["column"].map(lambda c: "(frame)" if c is None else c))
     groups = frame.groupby(["column", "code"], sort=False)
     table = pd.DataFrame({"rows": groups.size(), "problem": groups["problem"].first()})
-    return table.sort_values("rows", ascending=False, kind="stable").reset_index()
+    ordered: pd.DataFrame = table.sort_values("rows", ascending=False, kind="stable")
+    return ordered.reset_index()
 
 
 def _failed(report: pd.DataFrame) -> pd.DataFrame:
     shown = [c for c in ("objectId", "property", "status", "error", "message") if c in report]
-    return report.loc[report["status"].isin(_BAD), shown]
+    failed: pd.DataFrame = report.loc[report["status"].isin(_BAD), shown]
+    return failed
 
 
 def result_text(

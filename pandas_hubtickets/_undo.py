@@ -165,7 +165,8 @@ class UndoResult:
 
     def conflicts(self) -> pd.DataFrame:
         """The cells someone changed after the push (left as they are)."""
-        return self.report[self.report["status"] == "conflict"]
+        conflicts: pd.DataFrame = self.report[self.report["status"] == "conflict"]
+        return conflicts
 
     def __repr__(self) -> str:
         return result_text("UndoResult", self.report, self.elapsed, self.problems, None)
@@ -174,9 +175,9 @@ class UndoResult:
         return result_html("UndoResult", self.report, self.elapsed, self.problems, None)
 
 
-def _current_of_cells(client: TicketsClient, cells: pd.DataFrame, progress: bool | None) -> tuple[
-    np.ndarray, pa.StringArray
-]:
+def _current_of_cells(
+    client: TicketsClient, cells: pd.DataFrame, progress: bool | None
+) -> tuple[np.ndarray, pa.StringArray]:
     """Whether each cell's ticket was found, and its current value (null: none)."""
     names = list(dict.fromkeys(cells["property"].tolist()))
     ids = cells["objectId"].to_numpy(dtype=np.int64)
@@ -236,12 +237,12 @@ def undo(
     --------
     >>> import pandas as pd
     >>> import pandas_hubtickets as ht
+    >>> path = Path(tempfile.mkdtemp()) / "undo.parquet"
     >>> edits = pd.DataFrame({"objectId": [176602], "subject": ["renamed"]})
-    >>> pushed = edits.hubtickets.update(client, only_changed=True, undo=tmp / "undo.parquet",
-    ...                                  progress=False)
-    >>> ht.undo(client, tmp / "undo.parquet", progress=False).report["status"].tolist()
+    >>> pushed = edits.hubtickets.update(client, only_changed=True, undo=path, progress=False)
+    >>> ht.undo(client, path, progress=False).report["status"].tolist()
     ['restored']
-    >>> ht.undo(client, tmp / "undo.parquet", progress=False).report["status"].tolist()
+    >>> ht.undo(client, path, progress=False).report["status"].tolist()  # safe to run again
     ['unchanged']
     """
     from ._update import check_client, update
@@ -282,7 +283,11 @@ def undo(
         wide.columns = [str(c) for c in wide.columns]
         frame = wide.astype(object).where(wide.notna(), None).reset_index()
         result = update(
-            frame, client, batch_size=batch_size, progress=progress, check_properties=False,
+            frame,
+            client,
+            batch_size=batch_size,
+            progress=progress,
+            check_properties=False,
             tickets=False,
         )
         by_ticket = result.report.set_index("objectId")

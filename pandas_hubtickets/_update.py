@@ -38,11 +38,11 @@ import pyarrow.compute as pc
 from ._definitions import check_values
 from ._diff import NOT_FOUND, compare, read_current
 from ._display import result_html, result_text
-from ._undo import check_undo_path, write_undo
 from ._flatten import concat_tidy, flatten
 from ._journal import Journal, fingerprint
 from ._payload import EncodedFrame, NaMode, Problem, ProblemList, check_batch_size, encode_frame
 from ._progress import Progress, progress_bar
+from ._undo import check_undo_path, write_undo
 from .errors import (
     ArgumentTypeError,
     ConfigurationError,
@@ -708,7 +708,7 @@ def check_client(client: object) -> None:
         )
 
 
-def _check_only_changed(only_changed: object, undo: object) -> None:
+def _check_only_changed(only_changed: object, undo: str | os.PathLike[str] | None) -> None:
     if not isinstance(only_changed, bool):
         got = type(only_changed).__name__
         raise ArgumentTypeError(f"only_changed must be True or False, got {got}")
@@ -740,7 +740,8 @@ def _read_changes(
         message = f"update stopped before sending anything: could not {what} ({exc}); see .result"
         raise UpdateStopped(message, result) from exc
     except KeyboardInterrupt as exc:
-        raise UpdateInterrupted("update interrupted before sending; see .result", run.result()) from exc
+        message = "update interrupted before sending; see .result"
+        raise UpdateInterrupted(message, run.result()) from exc
 
 
 def _findings(client: TicketsClient, run: _Run) -> list[Problem]:

@@ -101,7 +101,9 @@ def test_a_deleted_ticket_in_an_answer_is_not_current():
 
 def test_empty_string_and_no_value_are_the_same():
     frame = pd.DataFrame({"objectId": [1, 2], "a": ["", ""]})
-    current = Current(np.array([1, 2]), (pd.array([None, "v"], dtype="string[pyarrow]").__arrow_array__(),))
+    current = Current(
+        np.array([1, 2]), (pd.array([None, "v"], dtype="string[pyarrow]").__arrow_array__(),)
+    )
     changes = compare(encode_frame(frame), current)
     assert changes.any_changed.tolist() == [False, True]
 
@@ -138,8 +140,10 @@ def test_only_changed_sends_only_the_changed_cells_of_a_10000_ticket_frame():
             edits.iat[r, c] = new
             expected.add((ids[r], name, new))
         hub.clear_log()
-        result = edits.rename_axis("objectId").reset_index().hubtickets.update(
-            client, only_changed=True, progress=False, tickets=False
+        result = (
+            edits.rename_axis("objectId")
+            .reset_index()
+            .hubtickets.update(client, only_changed=True, progress=False, tickets=False)
         )
         written = {(w["objectId"], w["name"], w["value"]) for w in hub.writes}
         assert written == expected

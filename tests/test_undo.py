@@ -177,15 +177,29 @@ def test_cli_preview_push_and_undo(env, capsys):
     assert f"{FIRST} status: 'OPEN' -> 'CLOSED'" in out
     assert f"{FIRST} hs_ticket_priority: (no value) -> 'HIGH'" in out
     assert hub.writes == []
-    code = main(["push", "edits.csv", "--only-changed", "--changes", "changes.csv",
-                 "--report", "report.csv", "--undo", "undo.parquet", "--skip-invalid-cells"])
+    code = main(
+        [
+            "push",
+            "edits.csv",
+            "--only-changed",
+            "--changes",
+            "changes.csv",
+            "--report",
+            "report.csv",
+            "--undo",
+            "undo.parquet",
+            "--skip-invalid-cells",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1
     assert "previous values -> undo.parquet" in out
     report = pd.read_csv("report.csv")
     assert report["status"].tolist() == ["updated", "unchanged", "partly_updated"]
     assert pd.read_csv("changes.csv")["property"].tolist() == [
-        "status", "hs_ticket_priority", "status"
+        "status",
+        "hs_ticket_priority",
+        "status",
     ]
     assert main(["push", "edits.csv", "--only-changed", "--undo", "undo.parquet"]) == 2
     assert "exists already" in capsys.readouterr().err
@@ -206,8 +220,10 @@ def test_cli_preview_push_and_undo(env, capsys):
 
 def test_cli_undo_exits_1_on_a_conflict(env, capsys):
     hub = env
-    assert main(["push", "edits.csv", "--only-changed", "--undo", "u.parquet",
-                 "--skip-invalid-cells"]) == 1
+    assert (
+        main(["push", "edits.csv", "--only-changed", "--undo", "u.parquet", "--skip-invalid-cells"])
+        == 1
+    )
     edit(make_client(hub), FIRST, status="IN_PROGRESS")
     capsys.readouterr()
     assert main(["undo", "u.parquet"]) == 1
