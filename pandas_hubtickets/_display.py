@@ -87,8 +87,8 @@ def _problem_groups(problems: pd.DataFrame) -> pd.DataFrame:
     frame = problems.assign(column=problems["column"].map(lambda c: "(frame)" if c is None else c))
     groups = frame.groupby(["column", "code"], sort=False)
     table = pd.DataFrame({"rows": groups.size(), "problem": groups["problem"].first()})
-    ordered: pd.DataFrame = table.sort_values("rows", ascending=False, kind="stable")
-    return ordered.reset_index()
+    ordered: pd.DataFrame = table.sort_values("rows", ascending=False, kind="stable").reset_index()
+    return ordered
 
 
 def _failed(report: pd.DataFrame) -> pd.DataFrame:
