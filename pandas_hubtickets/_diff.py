@@ -157,11 +157,14 @@ def read_current(
         return answer_array(list(answer.values()), wanted)
 
     arrays: list[pa.StructArray] = []
-    bar = progress_bar(len(ids), desc="hubtickets read", unit="ticket", enabled=progress)
-    with bar, ThreadPoolExecutor(max(1, client.max_workers), "hubtickets-read") as pool:
-        for chunk, array in zip(chunks, pool.map(read, chunks), strict=True):
-            arrays.append(array)
-            bar.update(len(chunk))
+    pool = ThreadPoolExecutor(max(1, client.max_workers), "hubtickets-read")
+    with progress_bar(len(ids), desc="hubtickets read", unit="ticket", enabled=progress) as bar:
+        try:
+            for chunk, future in [(c, pool.submit(read, c)) for c in chunks]:
+                arrays.append(future.result())
+                bar.update(len(chunk))
+        finally:  # a failed read or Ctrl-C: the reads not started never start
+            pool.shutdown(wait=True, cancel_futures=True)
     return current_from(arrays, wanted)
 
 
