@@ -56,8 +56,13 @@ def preview_line(report: pd.DataFrame, changes: pd.DataFrame) -> str:
     rows = cells.index.nunique()
     verb = "would change" if (status == "dry_run").any() else "changed"
     return (
-        f"{rows:,} rows {verb} ({len(cells):,} cells), {unchanged:,} unchanged, {refused:,} refused"
+        f"{_plural(rows, 'row')} {verb} ({_plural(len(cells), 'cell')}), "
+        f"{unchanged:,} unchanged, {refused:,} refused"
     )
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def changes_lines(changes: pd.DataFrame, limit: int = SHOWN) -> list[str]:

@@ -225,10 +225,10 @@ def test_dry_run_previews_the_changes_and_writes_nothing(hub, tmp_path):
     assert preview.changes["old"].tolist()[0] == "OPEN"
     assert preview.changes["new"].tolist()[0] == "CLOSED"
     text = repr(preview)
-    assert "1 rows would change (1 cells), 1 unchanged, 2 refused" in text
+    assert "1 row would change (1 cell), 1 unchanged, 2 refused" in text
     assert f"{FIRST} status: 'OPEN' -> 'CLOSED'" in text
     page = preview._repr_html_()
-    assert "1 rows would change (1 cells), 1 unchanged, 2 refused" in page
+    assert "1 row would change (1 cell), 1 unchanged, 2 refused" in page
     assert "<td>CLOSED</td>" in page and "INVALID_OPTION" in page
     assert "#c62828" in page  # failed rows in red
     assert hub.writes == []
@@ -293,3 +293,19 @@ def test_arguments_are_checked(hub, tmp_path):
     with pytest.raises(ht.ArgumentTypeError, match="TicketsClient"):
         edits.hubtickets.diff("http://127.0.0.1")  # type: ignore[arg-type]
     assert hub.writes == [] and hub.requests == []
+
+
+def test_the_notebook_view_escapes_values_and_the_text_view_is_short(hub):
+    edits = pd.DataFrame({"objectId": [FIRST, FIRST + 1], "subject": ["<b>bold</b>", "s1"]})
+    preview = edits.hubtickets.update(
+        make_client(hub), only_changed=True, dry_run=True, progress=False
+    )
+    page = preview._repr_html_()
+    assert "<b>bold</b>" not in page and "&lt;b&gt;bold&lt;/b&gt;" in page
+    assert "#1565c0" in page and "#607d8b" in page  # dry_run blue, unchanged grey
+    text = repr(preview)
+    assert text.startswith("UpdateResult(2 rows: 1 dry_run, 1 unchanged in ")
+    assert text.splitlines()[1:] == [
+        "1 row would change (1 cell), 1 unchanged, 0 refused:",
+        f"  {FIRST} subject: 's0' -> '<b>bold</b>'",
+    ]

@@ -150,8 +150,6 @@ def test_readme_only_changed_commands_run_verbatim_in_order(hub, capsys):
     assert hub.ticket(FIRST)["properties"]["status"]["value"] != "CLOSED"  # undone
 
 
-
-
 def cli_examples() -> list[str]:
     """The documented commands, one a line, comments cut; ``[--flag]`` gives two commands."""
     text = README.read_text(encoding="utf-8")

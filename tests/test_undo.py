@@ -230,3 +230,16 @@ def test_cli_undo_exits_1_on_a_conflict(env, capsys):
     out = capsys.readouterr().out
     assert "1 conflict" in out
     assert f"{FIRST} status: conflict: changed since the push" in out
+
+
+def test_an_undo_file_of_a_push_that_changed_nothing_undoes_nothing(hub, tmp_path):
+    client = make_client(hub)
+    same = pd.DataFrame({"objectId": [FIRST], "status": ["OPEN"]})
+    path = tmp_path / "undo.parquet"
+    pushed = same.hubtickets.update(client, only_changed=True, undo=path, progress=False)
+    assert pushed.report["status"].tolist() == ["unchanged"]
+    assert len(pq.read_table(path)) == 0
+    hub.clear_log()
+    result = ht.undo(client, path, progress=False)
+    assert result.report.empty and result.ok
+    assert hub.requests == []
