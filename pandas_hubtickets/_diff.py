@@ -31,19 +31,16 @@ if TYPE_CHECKING:
     from ._client import TicketsClient
 
 __all__ = [
-    "DIFF_COLUMNS",
     "NOT_FOUND",
     "Changes",
     "Current",
     "answer_array",
     "compare",
     "current_from",
-    "current_values",
     "diff",
     "read_current",
 ]
 
-DIFF_COLUMNS = ["objectId", "property", "old", "new", "problem"]
 #: ``error`` of a row whose ticket does not exist or was deleted (HubSpot's own code).
 NOT_FOUND = "OBJECT_NOT_FOUND"
 _GONE = "ticket {} does not exist or was deleted: nothing can be changed"
@@ -90,7 +87,16 @@ def answer_array(tickets: Sequence[Mapping[str, Any]], names: Sequence[str]) -> 
 
 
 def current_from(arrays: Sequence[pa.StructArray], names: Sequence[str]) -> Current:
-    """The current values in the :func:`answer_array` of several reads (deleted ones left out)."""
+    """The current values in the :func:`answer_array` of several reads (deleted ones left out).
+
+    Examples
+    --------
+    >>> tickets = [{"objectId": 7, "properties": {"status": {"value": "OPEN"}}},
+    ...            {"objectId": 8, "isDeleted": True, "properties": {}}]
+    >>> got = current_from([answer_array(tickets, ["status", "subject"])], ["status", "subject"])
+    >>> got.object_ids.tolist(), [v.to_pylist() for v in got.values]
+    ([7], [['OPEN'], [None]])
+    """
     if not arrays:
         arrays = [answer_array([], names)]
     arr = pa.concat_arrays(list(arrays))
@@ -98,20 +104,6 @@ def current_from(arrays: Sequence[pa.StructArray], names: Sequence[str]) -> Curr
     ids = pc.struct_field(arr, [0]).to_numpy(zero_copy_only=False)
     values = tuple(pc.struct_field(arr, [2, i, 0]) for i in range(len(names)))
     return Current(np.asarray(ids, dtype=np.int64), values)
-
-
-def current_values(tickets: Sequence[Mapping[str, Any]], names: Sequence[str]) -> Current:
-    """The current values of ``names`` in HubSpot's ticket objects (deleted ones left out).
-
-    Examples
-    --------
-    >>> tickets = [{"objectId": 7, "properties": {"status": {"value": "OPEN"}}},
-    ...            {"objectId": 8, "isDeleted": True, "properties": {}}]
-    >>> got = current_values(tickets, ["status", "subject"])
-    >>> got.object_ids.tolist(), [v.to_pylist() for v in got.values]
-    ([7], [['OPEN'], [None]])
-    """
-    return current_from([answer_array(tickets, names)], names)
 
 
 def _as_text(ticket: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
@@ -214,7 +206,7 @@ class Changes:
     def frame(self, rows: np.ndarray | None = None) -> pd.DataFrame:
         """One row per changed cell (and one per missing ticket), in row then column order.
 
-        Columns :data:`DIFF_COLUMNS`: ``objectId``, ``property``, ``old``
+        Columns ``objectId``, ``property``, ``old``
         (HubSpot's value, missing when it has none), ``new`` (what would be
         sent), ``problem`` (missing, or why the row cannot be changed); the
         index holds the input rows' labels. ``rows`` (a boolean mask) keeps

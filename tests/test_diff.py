@@ -14,7 +14,7 @@ import pytest
 
 import pandas_hubtickets as ht
 from pandas_hubtickets import UpdateStopped
-from pandas_hubtickets._diff import Current, compare, current_values
+from pandas_hubtickets._diff import Current, answer_array, compare, current_from
 from pandas_hubtickets._payload import encode_frame
 from pandas_hubtickets.testing import FakeHubSpot
 
@@ -94,7 +94,7 @@ def test_a_deleted_ticket_in_an_answer_is_not_current():
         {"objectId": 1, "isDeleted": True, "properties": {"a": {"value": "x"}}},
         {"objectId": 2, "properties": {"a": {"value": 5}}},  # not text: read as text
     ]
-    got = current_values(tickets, ["a"])
+    got = current_from([answer_array(tickets, ["a"])], ["a"])
     assert got.object_ids.tolist() == [2]
     assert got.values[0].to_pylist() == ["5"]
 
