@@ -408,6 +408,8 @@ def _push(args: argparse.Namespace) -> int:
         ("--changes", args.changes),
     ):
         _check_folder(flag, path)
+    if args.changes and not args.only_changed:
+        raise ConfigurationError("--changes needs --only-changed: only then are changes found")
     _check_folder("--journal", args.journal)
     edits, date_problems = read_edits(args.csv, args.id_column, args.date_columns)
     with _client(args) as client:

@@ -205,6 +205,8 @@ def test_cli_preview_push_and_undo(env, capsys):
     assert "exists already" in capsys.readouterr().err
     assert main(["push", "edits.csv", "--undo", "other.parquet"]) == 2
     assert "--undo needs --only-changed" in capsys.readouterr().err
+    assert main(["push", "edits.csv", "--changes", "other.csv"]) == 2
+    assert "--changes needs --only-changed" in capsys.readouterr().err
     hub.clear_log()
     assert main(["undo", "undo.parquet", "--dry-run"]) == 0
     assert "3 cells: 3 dry_run" in capsys.readouterr().out
