@@ -7,6 +7,8 @@ the emulator's record of writes and the tickets' histories.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
 
 import numpy as np
 import pandas as pd
@@ -309,3 +311,37 @@ def test_the_notebook_view_escapes_values_and_the_text_view_is_short(hub):
         "1 row would change (1 cell), 1 unchanged, 0 refused:",
         f"  {FIRST} subject: 's0' -> '<b>bold</b>'",
     ]
+
+
+class _CtrlCAfterFirstRead:
+    """A progress bar of the reads that presses a real Ctrl-C once the first batch is read."""
+
+    def __init__(self, total, **kwargs):
+        self.reads = 0
+
+    def update(self, n):
+        self.reads += 1
+        if self.reads == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # delivered to the main thread
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+def test_ctrl_c_while_reading_sends_nothing_and_stops_the_reads(monkeypatch):
+    import pandas_hubtickets._diff as diff_module
+
+    monkeypatch.setattr(diff_module, "progress_bar", _CtrlCAfterFirstRead)
+    with FakeHubSpot(seed=1) as hub:
+        ids = hub.seed_tickets(1_000, start_id=FIRST)
+        client = make_client(hub, max_workers=1)
+        edits = pd.DataFrame({"objectId": ids, "status": ["CLOSED"] * len(ids)})
+        with pytest.raises(ht.UpdateInterrupted) as stopped:
+            edits.hubtickets.update(client, only_changed=True, check_properties=False)
+        assert isinstance(stopped.value, KeyboardInterrupt)
+        assert (stopped.value.result.report["status"] == "not_sent").all()
+        assert hub.writes == []
+        assert len(reads(hub)) <= 2  # the one read, and at most one in flight
