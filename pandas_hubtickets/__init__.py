@@ -10,6 +10,7 @@ from ._client import TicketsClient
 from ._flatten import current, flatten, read_tidy, write_tidy
 from ._labels import Catalogue
 from ._limiter import RateLimiter
+from ._undo import UndoResult, undo
 from ._update import UpdateResult
 from ._version import __version__
 from .errors import (
@@ -47,6 +48,7 @@ __all__ = [
     "RateLimiter",
     "TicketsClient",
     "TransportError",
+    "UndoResult",
     "UnreachableError",
     "UpdateInterrupted",
     "UpdateResult",
@@ -55,5 +57,6 @@ __all__ = [
     "current",
     "flatten",
     "read_tidy",
+    "undo",
     "write_tidy",
 ]

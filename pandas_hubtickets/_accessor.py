@@ -183,8 +183,10 @@ class HubTicketsAccessor:
         journal: str | os.PathLike[str] | None = None,
         dry_run: bool = False,
         check_properties: bool = True,
-        on_invalid: Literal["raise", "skip"] = "raise",
+        on_invalid: Literal["raise", "skip", "skip_cells"] = "raise",
         tickets: bool = True,
+        only_changed: bool = False,
+        undo: str | os.PathLike[str] | None = None,
     ) -> UpdateResult:
         """Send every row to HubSpot as v1 batch updates and report what happened to each.
 
@@ -235,13 +237,31 @@ class HubTicketsAccessor:
             :class:`~pandas_hubtickets.PayloadError` listing them all;
             ``"skip"`` reports those rows ``failed`` (``error`` holds the
             first code, ``result.problems`` every problem) and sends the
-            others. A frame-level problem (no id column, a column HubSpot
-            does not have, a read-only one) always raises.
+            others; ``"skip_cells"`` leaves out only the refused cells: a
+            row's valid cells are sent, and it is ``partly_updated`` when
+            HubSpot confirms them (``error`` the first refused code,
+            ``message`` the cells left out, ``result.problems`` every one);
+            a row with no valid cell left, or a bad id, is ``failed``. A
+            frame-level problem (no id column, a column HubSpot does not
+            have, a read-only one) always raises.
         tickets : bool, default True
             Collect what HubSpot returned as the tidy ``result.tickets`` (one
             row per property version, each answer flattened as it arrives).
             ``False`` keeps none of it (``result.tickets`` is empty): for big
             pushes, memory then stays proportional to the frame and the report.
+        only_changed : bool, default False
+            Read the tickets first (see :meth:`diff`: one request per 100
+            tickets) and send only the cells that differ from HubSpot's
+            values. Rows with nothing that differs are ``unchanged`` (nothing
+            sent, no new version in the ticket's history); rows whose ticket
+            does not exist or was deleted are ``failed`` with
+            ``OBJECT_NOT_FOUND``, never sent. ``result.changes`` lists every
+            changed cell; with ``dry_run=True`` it is the preview.
+        undo : path, optional
+            With ``only_changed=True``: a new Parquet file where every cell
+            about to change is written (``objectId``, ``property``, ``old``,
+            ``new``) before anything is sent, made durable; ``ht.undo(client,
+            path)`` restores those values later. An existing file is refused.
 
         Returns
         -------
@@ -314,7 +334,70 @@ class HubTicketsAccessor:
             check_properties=check_properties,
             on_invalid=on_invalid,
             tickets=tickets,
+            only_changed=only_changed,
+            undo=undo,
         )
+
+    def diff(
+        self,
+        client: TicketsClient,
+        properties: Sequence[Hashable] | str | None = None,
+        *,
+        id_column: str = "objectId",
+        na: NaMode = "skip",
+        progress: bool | None = False,
+    ) -> pd.DataFrame:
+        """What :meth:`update` would change: each cell that differs from HubSpot's value.
+
+        The frame is encoded as :meth:`update` would send it and compared with
+        the tickets' current values (read in batches of 100 through the
+        client's rate limiter and retries, up to ``client.max_workers`` at a
+        time), so ``"3"`` and ``3.0`` are equal, and so are a date and its
+        midnight milliseconds. A missing value (``na="skip"``) changes
+        nothing; an empty string and no value are equal. Nothing is written.
+
+        Parameters
+        ----------
+        client : TicketsClient
+            Where to read.
+        properties, id_column, na
+            As in :meth:`to_payload`.
+        progress : bool, optional
+            Show a progress bar of the tickets read (default: no bar).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per changed cell, in row then column order, indexed by
+            the input rows' labels: ``objectId``, ``property``, ``old``
+            (HubSpot's value, missing when it has none), ``new`` (the string
+            that would be sent), ``problem`` (missing; for a ticket that does
+            not exist or was deleted, one row saying so, with no property).
+
+        Raises
+        ------
+        PayloadError
+            Bad input (see :meth:`to_payload`), before anything is read.
+        HubSpotError, TransportError
+            The tickets could not be read.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import pandas_hubtickets
+        >>> edits = pd.DataFrame({"objectId": [176602, 178218, 999],
+        ...                       "subject": ["ticket 176602", "renamed", "x"]})
+        >>> changes = edits.hubtickets.diff(client)
+        >>> changes.index.tolist()  # the input rows: row 0 holds the same subject
+        [1, 2]
+        >>> print(changes.loc[1, "property"], changes.loc[1, "old"], "->", changes.loc[1, "new"])
+        subject ticket 178218 -> renamed
+        >>> changes.loc[2, "problem"]
+        'ticket 999 does not exist or was deleted: nothing can be changed'
+        """
+        from ._diff import diff
+
+        return diff(self._obj, client, properties, id_column=id_column, na=na, progress=progress)
 
     # -- tidy frames: ticket history (_history.py, _plot.py) ----------------------------------
 

@@ -1,4 +1,4 @@
-"""The ``hubtickets`` command: ``demo``, ``serve``, ``push`` and ``pull``.
+"""The ``hubtickets`` command: ``demo``, ``serve``, ``push``, ``pull`` and ``undo``.
 
 ``demo`` is the main job end to end on the local emulator (no account, no
 network); ``serve`` runs the emulator in the foreground for your own
@@ -20,16 +20,18 @@ import time
 from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
 from ._client import BASE_URL_ENV_VAR, DEFAULT_BASE_URL, TicketsClient
+from ._display import changes_lines, preview_line
 from ._files import check_tidy_path, read_edits, read_ids, write_tidy_file
 from ._flatten import flatten
 from ._payload import MAX_BATCH, ProblemList
 from ._progress import Progress, progress_bar
 from ._transport import _is_loopback
+from ._undo import undo
 from ._update import UpdateResult, update
 from ._version import __version__
 from .errors import (
@@ -80,6 +82,8 @@ _CLI_WORDS = (
     (re.compile(r"\bpass check_properties=False"), "use --no-check-properties"),
     (re.compile(r"\bcheck_properties=False"), "--no-check-properties"),
     (re.compile(r"\bon_invalid=['\"]skip['\"]"), "--skip-invalid"),
+    (re.compile(r"\bonly_changed=True"), "--only-changed"),
+    (re.compile(r"\bundo= "), "--undo "),
     (re.compile(r"\bna=['\"](\w+)['\"]"), r"--na \1"),
     (re.compile(r"\bthe journal '"), "--journal '"),
     (
@@ -352,14 +356,60 @@ def _conclude(args: argparse.Namespace, result: UpdateResult) -> int:
             print(title)
             for error, group in sent.groupby("error", sort=False):
                 print(f"  {len(group):,} x {error}: {speak_cli(str(group['message'].iloc[0]))}")
+    _say_changes(args, result)
     if args.report:
         print(f"report of every row -> {args.report}")
     return EXIT_OK if result.ok else EXIT_NOT_LANDED
 
 
+# -- only what changed, preview and undo -------------------------------------------------------
+#: Changed cells the console shows (all of them go to --changes FILE).
+SHOWN_CHANGES = 20
+
+
+def _say_changes(args: argparse.Namespace, result: UpdateResult) -> None:
+    """With --only-changed: the changes (the preview of a dry run), --changes and --undo files."""
+    if result.changes is None:
+        return
+    changes = result.changes
+    if args.changes:
+        changes.rename_axis("row").to_csv(args.changes)
+    print(preview_line(result.report, changes) + (":" if len(changes) else ""))
+    for line in changes_lines(changes, SHOWN_CHANGES):
+        print(line)
+    if args.changes:
+        print(f"every change -> {args.changes}")
+    if args.undo and not args.dry_run:
+        print(f"previous values -> {args.undo} (hubtickets undo {args.undo} restores them)")
+
+
+def _undo(args: argparse.Namespace) -> int:
+    _check_folder("--report", args.report)
+    with _client(args) as client:
+        result = undo(client, args.file, progress=args.progress, dry_run=args.dry_run)
+    if args.report:
+        result.report.to_csv(args.report, index=False)
+    parts = [f"{n:,} {status}" for status, n in result.counts.items() if n]
+    cells = "1 cell" if len(result.report) == 1 else f"{len(result.report):,} cells"
+    dry = " (dry run: nothing was sent)" if args.dry_run else ""
+    print(f"{cells}: {', '.join(parts) or 'none'} in {result.elapsed:.1f} s{dry}")
+    left = result.report[~result.report["status"].isin(("restored", "unchanged", "dry_run"))]
+    for row in left.head(SHOWN_CHANGES).itertuples(index=False):
+        print(f"  {row.objectId} {row.property}: {row.status}: {speak_cli(str(row.message))}")
+    if args.report:
+        print(f"report of every cell -> {args.report}")
+    return EXIT_OK if result.ok else EXIT_NOT_LANDED
+
+
 def _push(args: argparse.Namespace) -> int:
-    for flag, path in (("--report", args.report), ("--problems", args.problems)):
+    for flag, path in (
+        ("--report", args.report),
+        ("--problems", args.problems),
+        ("--changes", args.changes),
+    ):
         _check_folder(flag, path)
+    if args.changes and not args.only_changed:
+        raise ConfigurationError("--changes needs --only-changed: only then are changes found")
     _check_folder("--journal", args.journal)
     edits, date_problems = read_edits(args.csv, args.id_column, args.date_columns)
     with _client(args) as client:
@@ -373,9 +423,11 @@ def _push(args: argparse.Namespace) -> int:
                 dry_run=args.dry_run,
                 progress=args.progress,
                 check_properties=args.check_properties,
-                on_invalid="skip" if args.skip_invalid else "raise",
+                on_invalid=_on_invalid(args),
                 problems=date_problems,
                 tickets=False,  # push keeps no answers: memory stays with the file's size
+                only_changed=args.only_changed,
+                undo=args.undo,
             )
         except PayloadError as refused:
             _write_problems(args.problems, refused.problems)
@@ -384,6 +436,12 @@ def _push(args: argparse.Namespace) -> int:
             _conclude(args, stop.result)
             raise
     return _conclude(args, result)
+
+
+def _on_invalid(args: argparse.Namespace) -> Literal["raise", "skip", "skip_cells"]:
+    if args.skip_invalid_cells:
+        return "skip_cells"
+    return "skip" if args.skip_invalid else "raise"
 
 
 def _tickets(
@@ -560,8 +618,51 @@ def _parser() -> argparse.ArgumentParser:
         help="check the values against HubSpot's property definitions before sending "
         "(--no-check-properties: for a token without the schema scope)",
     )
+    push.add_argument(
+        "--only-changed",
+        action="store_true",
+        help="read the tickets first (one request per 100) and send only the cells that "
+        "differ from HubSpot's values; rows with nothing to change are unchanged "
+        "(default: send every cell)",
+    )
+    push.add_argument(
+        "--undo",
+        default=None,
+        metavar="FILE",
+        help="with --only-changed: write each changed cell's previous value to this new "
+        "Parquet file before sending; hubtickets undo FILE restores them (default: none)",
+    )
+    push.add_argument(
+        "--changes",
+        default=None,
+        metavar="FILE",
+        help="with --only-changed: write every changed cell (old and new value) to this CSV; "
+        "with --dry-run, the whole preview (default: not written)",
+    )
+    push.add_argument(
+        "--skip-invalid-cells",
+        action="store_true",
+        help="send each row's valid cells and report the refused ones (default: refuse the "
+        "whole file when a row has a problem)",
+    )
     _add_service_options(push)
     push.set_defaults(run=_push)
+
+    undo_cmd = command("undo", "restore the values a push --only-changed --undo FILE replaced")
+    undo_cmd.add_argument("file", help="the --undo FILE of the push")
+    undo_cmd.add_argument(
+        "--report",
+        default=None,
+        metavar="FILE",
+        help="write every cell's outcome to this CSV (default: not written)",
+    )
+    undo_cmd.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="read and compare, send nothing (default: restore)",
+    )
+    _add_service_options(undo_cmd)
+    undo_cmd.set_defaults(run=_undo)
 
     pull = command("pull", "save tickets as a tidy file (token from HUBSPOT_ACCESS_TOKEN)")
     pull.add_argument(

@@ -17,7 +17,6 @@ chunk at a time; HubSpot's answers are kept only as tidy frames, when asked.
 
 from __future__ import annotations
 
-import html
 import itertools
 import logging
 import signal
@@ -28,17 +27,22 @@ import warnings
 from collections.abc import Hashable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._definitions import check_values
+from ._diff import NOT_FOUND, compare, read_current
+from ._display import result_html, result_text
 from ._flatten import concat_tidy, flatten
 from ._journal import Journal, fingerprint
 from ._payload import EncodedFrame, NaMode, Problem, ProblemList, check_batch_size, encode_frame
 from ._progress import Progress, progress_bar
+from ._undo import check_undo_path, write_undo
 from .errors import (
     ArgumentTypeError,
     ConfigurationError,
@@ -59,13 +63,26 @@ if TYPE_CHECKING:
 
     from ._client import TicketsClient
 
-__all__ = ["REPORT_COLUMNS", "STATUSES", "UpdateResult", "update"]
+__all__ = ["REPORT_COLUMNS", "STATUSES", "UpdateResult", "check_client", "update"]
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("updated", "already_updated", "failed", "unknown", "skipped", "not_sent", "dry_run")
+STATUSES = (
+    "updated",
+    "already_updated",
+    "failed",
+    "unknown",
+    "skipped",
+    "not_sent",
+    "dry_run",
+    "unchanged",
+    "partly_updated",
+)
 REPORT_COLUMNS = ["objectId", "status", "http_status", "error", "message", "attempts", "batch"]
 _NOT_LANDED = ("failed", "unknown", "not_sent")
+#: Rows ``ok`` and ``failed_rows()`` are about: not landed, or landed without refused cells.
+_TO_RESEND = (*_NOT_LANDED, "partly_updated")
+OnInvalid = Literal["raise", "skip", "skip_cells"]
 _RESUMED = "already updated by an earlier run (journal)"
 _MAY_HAVE_LANDED = (
     "the request may have been applied: check the ticket in HubSpot, or send the row "
@@ -115,7 +132,12 @@ class UpdateResult:
         ``status`` (one of :data:`STATUSES`: ``updated`` -- HubSpot's answer
         lists the ticket; ``already_updated``; ``failed``; ``unknown`` -- a
         request may have been applied but HubSpot did not confirm it, check
-        or resend; ``skipped``; ``not_sent``; ``dry_run``), ``http_status``,
+        or resend; ``skipped``; ``not_sent``; ``dry_run``; ``unchanged`` --
+        ``only_changed=True`` found nothing that differs from HubSpot's values,
+        nothing was sent; ``partly_updated`` -- ``on_invalid="skip_cells"``:
+        HubSpot confirmed the row's valid cells, its refused cells were not
+        sent, ``error`` holds the first refused code and ``problems`` all of
+        them), ``http_status``,
         ``error`` (the first problem's code, HubSpot's code such as
         ``INVALID_DATE``, the transport failure, or ``UNCONFIRMED``),
         ``message``, ``attempts`` (requests that carried the row), ``batch``.
@@ -132,6 +154,13 @@ class UpdateResult:
         :attr:`PayloadError.problems <pandas_hubtickets.PayloadError>`:
         ``row``, ``objectId``, ``column``, ``code``, ``value``, ``problem``.
         A refused row's ``report`` entry shows only its first code.
+    changes : pandas.DataFrame or None
+        With ``only_changed=True``: every changed cell of the rows that were
+        to be sent (``objectId``, ``property``, ``old``, ``new``, ``problem``;
+        see :meth:`HubTicketsAccessor.diff
+        <pandas_hubtickets._accessor.HubTicketsAccessor.diff>`), and a line
+        per ticket that does not exist or was deleted. With ``dry_run=True``
+        it is the preview: what would change, from what to what.
     """
 
     report: pd.DataFrame
@@ -140,6 +169,7 @@ class UpdateResult:
     payload: Any = None
     elapsed: float = 0.0
     problems: pd.DataFrame = field(default_factory=_no_problems, repr=False)
+    changes: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def counts(self) -> pd.Series:
@@ -148,36 +178,27 @@ class UpdateResult:
 
     @property
     def ok(self) -> bool:
-        """True when no row failed, is unknown or was left unsent (``already_updated`` landed)."""
-        return not self.report["status"].isin(_NOT_LANDED).any()
+        """True when every row landed whole: none failed, is unknown, unsent or partly updated.
+
+        ``already_updated`` and ``unchanged`` rows count as landed. A dry run
+        that found problems (refused cells included) is not ok either.
+        """
+        return self.problems.empty and not self.report["status"].isin(_TO_RESEND).any()
 
     def failed_rows(self) -> pd.DataFrame:
-        """The input rows not known to have landed (``failed``, ``unknown``, ``not_sent``).
+        """The input rows not known to have landed whole.
 
-        Ready to fix and resend (resending an ``unknown`` row's same values is
+        ``failed``, ``unknown``, ``not_sent`` and ``partly_updated`` rows,
+        ready to fix and resend (resending an ``unknown`` row's same values is
         safe). Join with :attr:`report` for the reasons.
         """
-        return cast(pd.DataFrame, self.frame[self.report["status"].isin(_NOT_LANDED).to_numpy()])
-
-    def _summary(self) -> str:
-        parts = [f"{n:,} {status}" for status, n in self.counts.items() if n]
-        return f"{len(self.report):,} rows: {', '.join(parts) or 'none'} in {self.elapsed:.1f} s"
+        return cast(pd.DataFrame, self.frame[self.report["status"].isin(_TO_RESEND).to_numpy()])
 
     def __repr__(self) -> str:
-        lines = [f"UpdateResult({self._summary()})"]
-        failed = self.report[self.report["status"].isin(("failed", "unknown"))]
-        if len(failed):
-            shown = failed[["objectId", "error", "message"]].head(5).to_string()
-            lines.append("failed rows:\n" + shown + ("\n..." if len(failed) > 5 else ""))
-        if len(self.problems):
-            lines.append(f"{len(self.problems):,} problems found before sending: see .problems")
-        return "\n".join(lines)
+        return result_text("UpdateResult", self.report, self.elapsed, self.problems, self.changes)
 
     def _repr_html_(self) -> str:
-        counts = self.counts[self.counts > 0].to_frame("rows").to_html()
-        failed = self.report[self.report["status"].isin(("failed", "unknown"))].head(10)
-        shown = "" if failed.empty else "<p>First failed rows:</p>" + failed.to_html()
-        return f"<p><b>UpdateResult</b>: {html.escape(self._summary())}</p>{counts}{shown}"
+        return result_html("UpdateResult", self.report, self.elapsed, self.problems, self.changes)
 
 
 class _Run:
@@ -198,6 +219,12 @@ class _Run:
         self.tickets: list[pd.DataFrame] = []
         self.problems = _no_problems()
         self.started = time.monotonic()
+        #: Rows sent without some refused cells (``on_invalid="skip_cells"``).
+        self.partial = np.zeros(n, dtype=bool)
+        #: The ``error`` and ``message`` a partly updated row keeps (its refused cells).
+        self.notes = (self.error, self.message)
+        #: With ``only_changed``: the changed cells (see :meth:`Changes.frame`).
+        self.changes: pd.DataFrame | None = None
 
     def refuse(self, found: ProblemList) -> None:
         """Fail, without sending them, the rows with a problem; keep all their problems.
@@ -224,6 +251,78 @@ class _Run:
             kept.add(p.rows[keep], p.column, p.code, p.message, values)
         self.problems = kept.frame()
 
+    def skip_cells(self, found: ProblemList) -> None:
+        """Leave out the refused cells of the properties sent; refuse only rows with none left.
+
+        A problem of a row itself (its id) refuses the row. A row keeping some
+        valid cells is sent with them: its ``error`` and ``message`` name the
+        cells left out, and it becomes ``partly_updated`` when HubSpot confirms.
+        """
+        columns = {name: j for j, name in enumerate(self.encoded.names)}
+        bad = [np.zeros(len(self.status), dtype=bool) for _ in columns]
+        row_level = ProblemList(found.index, found.ids)
+        cells: list[Problem] = []
+        for p in found.items:
+            assert p.rows is not None, "a problem of a whole column refuses the frame"
+            if isinstance(p.column, str) and p.column in columns:
+                bad[columns[p.column]][p.rows] = True
+                cells.append(p)
+            else:
+                row_level.add(p.rows, p.column, p.code, p.message, p.values)
+        before = self.encoded.sendable
+        self.encoded = replace(
+            self.encoded,
+            values=tuple(
+                pc.if_else(pa.array(mask), pa.nulls(len(mask), pa.string()), arr)
+                for arr, mask in zip(self.encoded.values, bad, strict=True)
+            ),
+        )
+        emptied = before & ~self.encoded.sendable
+        for p in cells:  # a row left with nothing to send is refused with its cells
+            assert p.rows is not None
+            keep = emptied[p.rows]
+            if keep.any():
+                values = None if p.values is None else list(itertools.compress(p.values, keep))
+                row_level.add(p.rows[keep], p.column, p.code, p.message, values)
+        self.refuse(row_level)
+        self.problems = found.frame()
+        partial = np.zeros(len(self.status), dtype=bool)
+        for mask in bad:
+            partial |= mask
+        self.partial = partial & (self.status == "not_sent")
+        for p in cells:
+            assert p.rows is not None
+            rows = p.rows[self.partial[p.rows]]
+            self.error[rows[pd.isna(self.error[rows])]] = p.code
+            note = f"{p.column}: {p.code}"
+            known = ~pd.isna(self.message[rows])
+            before = np.where(known, self.message[rows], "").astype(object)
+            self.message[rows] = np.where(known, before + (", " + note), note)
+        rows = np.flatnonzero(self.partial)
+        self.message[rows] = "refused cells not sent (" + self.message[rows] + "); see problems"
+        self.notes = (self.error.copy(), self.message.copy())
+
+    def only_changed(self, client: TicketsClient, progress: bool | None) -> None:
+        """Read the tickets to be sent and keep only the cells that differ from HubSpot's.
+
+        Rows with nothing that differs become ``unchanged`` (``failed`` when
+        cells of theirs were refused: those would be the change); rows whose ticket
+        does not exist or was deleted ``failed`` (``OBJECT_NOT_FOUND``), never sent.
+        """
+        pending = self.status == "not_sent"
+        ids = self.encoded.object_ids[pending]
+        current = read_current(client, ids, self.encoded.names, progress=progress)
+        changes = compare(self.encoded, current)
+        gone = changes.missing & pending
+        self.status[gone] = "failed"
+        self.error[gone] = NOT_FOUND
+        self.message[gone] = "the ticket does not exist or was deleted (found by reading it)"
+        same = pending & ~gone & ~changes.any_changed
+        self.status[same] = "unchanged"
+        self.status[same & self.partial] = "failed"  # only its refused cells would change it
+        self.changes = changes.frame(rows=pending)
+        self.encoded = changes.only_changed()
+
     def record(self, result: _BatchResult) -> None:
         for o in result.outcomes:
             assert (self.status[o.rows] == "not_sent").all(), "a row got two outcomes"
@@ -231,6 +330,11 @@ class _Run:
             self.http_status[o.rows] = np.nan if o.http_status is None else o.http_status
             self.error[o.rows] = o.error
             self.message[o.rows] = o.message
+            if o.status == "updated" and self.partial[o.rows].any():
+                part = o.rows[self.partial[o.rows]]
+                self.status[part] = "partly_updated"
+                self.error[part] = self.notes[0][part]
+                self.message[part] = self.notes[1][part]
             self.attempts[o.rows] = o.attempts
             self.batch[o.rows] = result.batch
         self.tickets.extend(result.tickets)
@@ -255,6 +359,7 @@ class _Run:
             payload=payload,
             elapsed=time.monotonic() - self.started,
             problems=self.problems,
+            changes=self.changes,
         )
 
     def _tickets(self) -> pd.DataFrame:
@@ -451,9 +556,11 @@ def update(
     journal: str | os.PathLike[str] | None = None,
     dry_run: bool = False,
     check_properties: bool = True,
-    on_invalid: Literal["raise", "skip"] = "raise",
+    on_invalid: OnInvalid = "raise",
     problems: ProblemList | None = None,
     tickets: bool = True,
+    only_changed: bool = False,
+    undo: str | os.PathLike[str] | None = None,
 ) -> UpdateResult:
     """Send a wide frame as v1 batch updates; see ``DataFrame.hubtickets.update``.
 
@@ -468,6 +575,12 @@ def update(
         dates per row, say), built with ``ProblemList(df.index)``: reported in
         the same pass as every problem found here, under the same
         ``on_invalid`` rule. The list is filled in place.
+    only_changed : bool, default False
+        Read the tickets first (one request per 100) and send only the cells
+        that differ from HubSpot's values; see ``DataFrame.hubtickets.update``.
+    undo : path, optional
+        With ``only_changed``: write each changed cell's previous value there
+        (Parquet, made durable) before anything is sent; see :func:`undo`.
 
     Examples
     --------
@@ -483,6 +596,7 @@ def update(
     [[1, 'due_date', 'NOT_ISO_8601', 'soon']]
     """
     _check_arguments(df, client, on_invalid, problems, progress, dry_run, check_properties, tickets)
+    _check_only_changed(only_changed, undo)
     batch_size = check_batch_size(batch_size)
     found = problems if problems is not None else ProblemList(df.index)
     encoded = encode_frame(df, properties, id_column=id_column, na=na, problems=found)
@@ -494,13 +608,18 @@ def update(
         found.extend(_findings(client, run))
     if found.refuses_frame or (len(found) and on_invalid == "raise"):
         found.raise_if_any()
-    run.refuse(found)
+    if on_invalid == "skip_cells":
+        run.skip_cells(found)
+    else:
+        run.refuse(found)
+    if only_changed:
+        _read_changes(run, client, progress, None if dry_run else undo)
     pending = np.flatnonzero(run.status == "not_sent")
     if dry_run:
         run.status[pending] = "dry_run"
-        return run.result(payload=encoded.flavor.wrap(encoded.records(pending)))
+        return run.result(payload=run.encoded.flavor.wrap(run.encoded.records(pending)))
     batches = [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)]
-    sender = _Sender(client, encoded, tickets, journaled=book is not None)
+    sender = _Sender(client, run.encoded, tickets, journaled=book is not None)
     run_id = uuid.uuid4().hex
     stop: BaseException | None = None
     if book is not None:
@@ -557,17 +676,12 @@ def _check_arguments(
     tickets: object,
 ) -> None:
     """Refuse arguments of the wrong type or value before anything else happens."""
-    from ._client import TicketsClient
-
     if not isinstance(df, pd.DataFrame):
         raise ArgumentTypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
-    if not isinstance(client, TicketsClient):
-        raise ArgumentTypeError(
-            "client must be a TicketsClient (e.g. ht.TicketsClient(...)), "
-            f"got {type(client).__name__}"
-        )
-    if on_invalid not in ("raise", "skip"):
-        raise ConfigurationError(f"on_invalid must be 'raise' or 'skip', not {on_invalid!r}")
+    check_client(client)
+    if on_invalid not in ("raise", "skip", "skip_cells"):
+        message = f"on_invalid must be 'raise', 'skip' or 'skip_cells', not {on_invalid!r}"
+        raise ConfigurationError(message)
     flags = (("dry_run", dry_run), ("check_properties", check_properties), ("tickets", tickets))
     for name, flag in flags:
         if not isinstance(flag, bool):
@@ -581,6 +695,53 @@ def _check_arguments(
             raise ArgumentTypeError(f"problems must be a ProblemList or None, got {got}")
         if not problems.index.equals(df.index):
             raise ConfigurationError("problems must be a ProblemList(df.index) of this frame")
+
+
+def check_client(client: object) -> None:
+    """Refuse anything but a TicketsClient (a URL or a token given by mistake, say)."""
+    from ._client import TicketsClient
+
+    if not isinstance(client, TicketsClient):
+        raise ArgumentTypeError(
+            "client must be a TicketsClient (e.g. ht.TicketsClient(...)), "
+            f"got {type(client).__name__}"
+        )
+
+
+def _check_only_changed(only_changed: object, undo: str | os.PathLike[str] | None) -> None:
+    if not isinstance(only_changed, bool):
+        got = type(only_changed).__name__
+        raise ArgumentTypeError(f"only_changed must be True or False, got {got}")
+    if undo is not None and not only_changed:
+        raise ConfigurationError(
+            "undo= needs only_changed=True: only then are the previous values read"
+        )
+    if undo is not None:
+        check_undo_path(undo)
+
+
+def _read_changes(
+    run: _Run, client: TicketsClient, progress: bool | None, undo: str | os.PathLike[str] | None
+) -> None:
+    """Keep only the changed cells (reading the tickets); write the undo file before sending.
+
+    Raises
+    ------
+    UpdateStopped, UpdateInterrupted
+        The tickets could not be read, or Ctrl-C: nothing was sent.
+    """
+    try:
+        run.only_changed(client, progress)
+        if undo is not None and run.changes is not None:
+            write_undo(undo, run.changes)
+    except (HubSpotError, TransportError, OSError) as exc:
+        result = run.result()
+        what = "write the undo file" if isinstance(exc, OSError) else "read the tickets"
+        message = f"update stopped before sending anything: could not {what} ({exc}); see .result"
+        raise UpdateStopped(message, result) from exc
+    except KeyboardInterrupt as exc:
+        message = "update interrupted before sending; see .result"
+        raise UpdateInterrupted(message, run.result()) from exc
 
 
 def _findings(client: TicketsClient, run: _Run) -> list[Problem]:

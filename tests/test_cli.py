@@ -57,7 +57,7 @@ def _commands():
 
 def test_every_option_of_every_command_has_a_help_line_with_its_default():
     _, commands = _commands()
-    assert set(commands) == {"demo", "serve", "push", "pull"}
+    assert set(commands) == {"demo", "serve", "push", "pull", "undo"}
     for name, command in commands.items():
         formatter = command._get_formatter()
         for action in command._actions:

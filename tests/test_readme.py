@@ -60,6 +60,8 @@ def test_readme_example_runs_verbatim(hub, number):
         check_labels_example(namespace)
     if "trail" in namespace:  # the ticket-history example
         check_history_example(namespace)
+    if "undone" in namespace:  # only what changed, preview and undo
+        check_only_changed_example(namespace, hub)
 
 
 def check_main_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
@@ -128,9 +130,62 @@ def check_history_example(ns: dict[str, object]) -> None:
     assert spells["end"].isna().sum() == 3  # each ticket's current status is still open
     assert ns["closed_by"]["objectId"].tolist() == ids  # type: ignore[index]
     assert len(ns["ax"].patches) == len(spells)  # type: ignore[attr-defined]
+def check_only_changed_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
+    changes = ns["changes"]
+    assert isinstance(changes, pd.DataFrame) and len(changes) == 3  # as the comment says
+    statuses = {
+        name: ns[name].report["status"].tolist()  # type: ignore[attr-defined]
+        for name in ("plan", "pushed", "again", "undone")
+    }
+    assert statuses == {  # as the comments say
+        "plan": ["dry_run", "dry_run", "unchanged"],
+        "pushed": ["updated", "updated", "unchanged"],
+        "again": ["unchanged"] * 3,
+        "undone": ["restored", "conflict", "restored"],
+    }
+    plan = ns["plan"]
+    assert plan.changes["new"].tolist() == ["CLOSED", "CLOSED"]  # type: ignore[attr-defined]
+    assert plan.problems["value"].tolist() == ["High"]  # type: ignore[attr-defined]
+    pushed_writes = [w for w in hub.writes if w["source"] == "API"]
+    assert sorted((w["objectId"], w["name"]) for w in pushed_writes[:3]) == [
+        (FIRST, "status"),
+        (FIRST + 1, "hs_ticket_priority"),
+        (FIRST + 1, "status"),
+    ]
+    assert hub.ticket(FIRST)["properties"]["status"]["value"] == "WAITING"  # restored
+    assert hub.ticket(FIRST + 1)["properties"]["status"]["value"] == "OPEN"  # the later edit
+    assert hub.ticket(FIRST + 1)["properties"]["hs_ticket_priority"]["value"] == "URGENT"
+    assert Path("undo.parquet").exists()
 
 
 # -- the command line ----------------------------------------------------------------------
+
+
+def only_changed_commands() -> list[str]:
+    """The commands of "Only what changed, preview and undo", to run one after the other."""
+    text = README.read_text(encoding="utf-8").split("## Only what changed")[1]
+    block = re.search(r"```sh\n(.*?)```", text, re.DOTALL)
+    assert block, "the section documents no hubtickets command"
+    return [line.split("  #")[0].strip() for line in block.group(1).splitlines()]
+
+
+def test_readme_only_changed_commands_run_verbatim_in_order(hub, capsys):
+    Path("edits.csv").write_text(
+        "Ticket ID,status,due_date\n"
+        f"{FIRST},CLOSED,2026-01-02\n"
+        f"{FIRST + 1},OPEN,\n"
+        f"{FIRST + 2},WAITING,2026-03-04T00:00+00:00\n"
+    )
+    for command in only_changed_commands():
+        args = shlex.split(command)
+        assert args[0] == "hubtickets"
+        before = len(hub.writes)
+        assert main(args[1:]) == 0, (command, capsys.readouterr())
+        if "--dry-run" in args or args[-1] == "--only-changed":  # the preview, and the re-run
+            assert len(hub.writes) == before
+    assert pd.read_csv("preview.csv")["new"].notna().all()
+    assert pd.read_csv("undone.csv")["status"].eq("restored").all()
+    assert hub.ticket(FIRST)["properties"]["status"]["value"] != "CLOSED"  # undone
 
 
 def cli_examples() -> list[str]:

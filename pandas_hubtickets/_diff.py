@@ -1,0 +1,306 @@
+"""What a push would change: a wide frame's encoded values against HubSpot's current ones.
+
+The frame is encoded exactly as :func:`~pandas_hubtickets._payload.encode_frame`
+would send it, and each string is compared with the value HubSpot holds, so
+``"3"`` and ``3.0`` are the same value and so are a date and its midnight
+milliseconds. HubSpot's answers (read in batches of 100 tickets, up to
+``client.max_workers`` at a time, through the client's rate limiter and
+retries) are converted to Arrow as they arrive, one C++ call a batch; the
+comparison is one pyarrow kernel per property, never a Python loop per cell.
+
+An empty string and no value at all are the same: sending ``""`` to a
+property HubSpot has never set changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._payload import MAX_BATCH, EncodedFrame, NaMode, encode_frame
+from ._progress import progress_bar
+
+if TYPE_CHECKING:
+    from ._client import TicketsClient
+
+__all__ = [
+    "NOT_FOUND",
+    "Changes",
+    "Current",
+    "answer_array",
+    "compare",
+    "current_from",
+    "diff",
+    "read_current",
+]
+
+#: ``error`` of a row whose ticket does not exist or was deleted (HubSpot's own code).
+NOT_FOUND = "OBJECT_NOT_FOUND"
+_GONE = "ticket {} does not exist or was deleted: nothing can be changed"
+
+
+@dataclass(frozen=True)
+class Current:
+    """HubSpot's current values of some tickets (one entry per ticket read).
+
+    Attributes
+    ----------
+    object_ids : numpy.ndarray
+        The tickets HubSpot returned and that are not deleted (int64).
+    values : tuple of pyarrow.StringArray
+        One array per property name, aligned with ``object_ids``; null where
+        the ticket has no value.
+    """
+
+    object_ids: np.ndarray
+    values: tuple[pa.StringArray, ...]
+
+
+def _answer_type(names: Sequence[str]) -> pa.StructType:
+    value = pa.struct([("value", pa.string())])
+    return pa.struct(
+        [
+            ("objectId", pa.int64()),
+            ("isDeleted", pa.bool_()),
+            ("properties", pa.struct([(n, value) for n in names])),
+        ]
+    )
+
+
+def answer_array(tickets: Sequence[Mapping[str, Any]], names: Sequence[str]) -> pa.StructArray:
+    """HubSpot's ticket objects as one Arrow struct array of what a diff needs (one C++ call).
+
+    Keys other than ``objectId``, ``isDeleted`` and each property's ``value``
+    are never looked at; a value that is not text is read as text.
+    """
+    try:
+        return pa.array(tickets, type=_answer_type(names))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # HubSpot sends text; be lenient
+        return pa.array([_as_text(t, names) for t in tickets], type=_answer_type(names))
+
+
+def current_from(arrays: Sequence[pa.StructArray], names: Sequence[str]) -> Current:
+    """The current values in the :func:`answer_array` of several reads (deleted ones left out).
+
+    Examples
+    --------
+    >>> tickets = [{"objectId": 7, "properties": {"status": {"value": "OPEN"}}},
+    ...            {"objectId": 8, "isDeleted": True, "properties": {}}]
+    >>> got = current_from([answer_array(tickets, ["status", "subject"])], ["status", "subject"])
+    >>> got.object_ids.tolist(), [v.to_pylist() for v in got.values]
+    ([7], [['OPEN'], [None]])
+    """
+    if not arrays:
+        arrays = [answer_array([], names)]
+    arr = pa.concat_arrays(list(arrays))
+    arr = arr.filter(pc.invert(pc.fill_null(pc.struct_field(arr, [1]), False)))
+    ids = pc.struct_field(arr, [0]).to_numpy(zero_copy_only=False)
+    values = tuple(pc.struct_field(arr, [2, i, 0]) for i in range(len(names)))
+    return Current(np.asarray(ids, dtype=np.int64), values)
+
+
+def _as_text(ticket: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """A ticket object whose property values are text."""
+    props = ticket.get("properties") or {}
+    values = {}
+    for name in names:
+        prop = props.get(name)
+        value = prop.get("value") if isinstance(prop, Mapping) else None
+        values[name] = {"value": None if value is None else str(value)}
+    return {
+        "objectId": ticket.get("objectId"),
+        "isDeleted": ticket.get("isDeleted"),
+        "properties": values,
+    }
+
+
+def read_current(
+    client: TicketsClient,
+    object_ids: np.ndarray,
+    names: Sequence[str],
+    *,
+    progress: bool | None = False,
+) -> Current:
+    """Read the current values of ``names`` for these tickets: one request per 100 tickets.
+
+    The batches go out up to ``client.max_workers`` at a time, through the
+    client's rate limiter and retries; each answer is converted to Arrow in
+    the worker that read it. Ids that are not positive (rows with a bad id)
+    are not read.
+
+    Raises
+    ------
+    HubSpotError, TransportError
+        A batch could not be read after the client's retries.
+    """
+    ids = pd.unique(object_ids[object_ids > 0])
+    chunks = [ids[i : i + MAX_BATCH] for i in range(0, len(ids), MAX_BATCH)]
+    wanted = list(names)
+
+    def read(chunk: np.ndarray) -> pa.StructArray:
+        answer = client.batch_read(chunk.tolist(), wanted, history=False)
+        return answer_array(list(answer.values()), wanted)
+
+    arrays: list[pa.StructArray] = []
+    pool = ThreadPoolExecutor(max(1, client.max_workers), "hubtickets-read")
+    with progress_bar(len(ids), desc="hubtickets read", unit="ticket", enabled=progress) as bar:
+        try:
+            for chunk, future in [(c, pool.submit(read, c)) for c in chunks]:
+                arrays.append(future.result())
+                bar.update(len(chunk))
+        finally:  # a failed read or Ctrl-C: the reads not started never start
+            pool.shutdown(wait=True, cancel_futures=True)
+    return current_from(arrays, wanted)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """How an encoded frame differs from HubSpot's current values, cell by cell.
+
+    Attributes
+    ----------
+    encoded : EncodedFrame
+        The frame as it would be sent in full.
+    found : numpy.ndarray
+        Per row: the ticket exists and is not deleted.
+    old : tuple of pyarrow.StringArray
+        Per property, per row: HubSpot's current value (null: none).
+    changed : tuple of numpy.ndarray
+        Per property, per row: the cell is sent and differs from ``old``.
+    """
+
+    encoded: EncodedFrame
+    found: np.ndarray
+    old: tuple[pa.StringArray, ...]
+    changed: tuple[np.ndarray, ...]
+
+    @property
+    def missing(self) -> np.ndarray:
+        """Rows with something to send whose ticket does not exist or was deleted."""
+        missing: np.ndarray = self.encoded.sendable & ~self.found & (self.encoded.object_ids > 0)
+        return missing
+
+    @property
+    def any_changed(self) -> np.ndarray:
+        """Rows with at least one changed cell."""
+        mask = np.zeros(len(self.encoded), dtype=bool)
+        for changed in self.changed:
+            mask |= changed
+        return mask
+
+    def only_changed(self) -> EncodedFrame:
+        """The encoded frame keeping only the changed cells (the others null: not sent)."""
+        values = tuple(
+            pc.if_else(pa.array(changed), arr, pa.nulls(len(arr), pa.string()))
+            for arr, changed in zip(self.encoded.values, self.changed, strict=True)
+        )
+        return replace(self.encoded, values=values)
+
+    def frame(self, rows: np.ndarray | None = None) -> pd.DataFrame:
+        """One row per changed cell (and one per missing ticket), in row then column order.
+
+        Columns ``objectId``, ``property``, ``old``
+        (HubSpot's value, missing when it has none), ``new`` (what would be
+        sent), ``problem`` (missing, or why the row cannot be changed); the
+        index holds the input rows' labels. ``rows`` (a boolean mask) keeps
+        only those rows.
+        """
+        keep = np.ones(len(self.encoded), dtype=bool) if rows is None else rows
+        names = self.encoded.names
+        positions, props, olds, news = [], [], [], []
+        for j, (old, new, changed) in enumerate(
+            zip(self.old, self.encoded.values, self.changed, strict=True)
+        ):
+            pos = np.flatnonzero(changed & keep)
+            take = pa.array(pos, pa.int64())
+            positions.append(pos)
+            props.append(np.full(len(pos), j, dtype=np.int32))
+            olds.append(old.take(take))
+            news.append(new.take(take))
+        gone = np.flatnonzero(self.missing & keep)
+        positions.append(gone)
+        props.append(np.full(len(gone), -1, dtype=np.int32))
+        olds.append(pa.nulls(len(gone), pa.string()))
+        news.append(pa.nulls(len(gone), pa.string()))
+        pos = np.concatenate(positions)
+        prop = np.concatenate(props)
+        order = np.lexsort((prop, pos))
+        take = pa.array(order, pa.int64())
+        ids = self.encoded.object_ids[pos[order]]
+        problem = np.full(len(order), None, dtype=object)
+        is_gone = prop[order] < 0
+        problem[is_gone] = [_GONE.format(i) for i in ids[is_gone].tolist()]
+        categories = pd.Index(pd.arrays.ArrowExtensionArray(pa.array(names, pa.string())))
+        frame: pd.DataFrame = pd.DataFrame(
+            {
+                "objectId": ids,
+                "property": pd.Categorical.from_codes(
+                    prop[order], dtype=pd.CategoricalDtype(categories)
+                ),
+                "old": pd.arrays.ArrowExtensionArray(pa.concat_arrays(olds).take(take)),
+                "new": pd.arrays.ArrowExtensionArray(pa.concat_arrays(news).take(take)),
+                "problem": pd.array(problem, dtype="string"),
+            },
+            index=self.encoded.index[pos[order]],
+        )
+        return frame
+
+
+def compare(encoded: EncodedFrame, current: Current) -> Changes:
+    """Compare each cell that would be sent with HubSpot's current value (vectorised).
+
+    A cell is changed when it is sent (not null) and differs from the current
+    value, an empty string and no value counting as the same; rows whose
+    ticket was not found have no changed cells.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"objectId": [7, 8, 9], "n": [3.0, 4, 5]})
+    >>> now = Current(np.array([7, 8]), (pa.array(["3", "5"]),))
+    >>> changes = compare(encode_frame(frame), now)
+    >>> changes.frame()[["objectId", "old", "new"]].head(1).values.tolist()
+    [[8, '5', '4']]
+    >>> changes.frame()["problem"].tolist()[1]
+    'ticket 9 does not exist or was deleted: nothing can be changed'
+    """
+    if np.array_equal(current.object_ids, encoded.object_ids):  # read in the frame's order
+        found = np.ones(len(encoded), dtype=bool)
+        aligned = current.values
+    else:
+        at = pd.Index(current.object_ids).get_indexer(encoded.object_ids)
+        found = at >= 0
+        take = pa.array(at, pa.int64(), mask=~found)
+        aligned = tuple(now.take(take) for now in current.values)
+    olds, changed = [], []
+    for new, old in zip(encoded.values, aligned, strict=True):
+        differs = pc.not_equal(pc.fill_null(old, ""), new)  # null where nothing is sent
+        olds.append(old)
+        changed.append(pc.fill_null(differs, False).to_numpy(zero_copy_only=False) & found)
+    return Changes(encoded, found, tuple(olds), tuple(changed))
+
+
+def diff(
+    df: pd.DataFrame,
+    client: TicketsClient,
+    properties: Sequence[Hashable] | str | None = None,
+    *,
+    id_column: str = "objectId",
+    na: NaMode = "skip",
+    progress: bool | None = False,
+) -> pd.DataFrame:
+    """Each cell of ``df`` that differs from HubSpot's value; see ``DataFrame.hubtickets.diff``."""
+    from ._update import check_client
+
+    check_client(client)
+    encoded = encode_frame(df, properties, id_column=id_column, na=na)
+    current = read_current(
+        client, encoded.object_ids[encoded.sendable], encoded.names, progress=progress
+    )
+    return compare(encoded, current).frame()
