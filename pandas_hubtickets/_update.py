@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -447,13 +447,14 @@ def update(
     id_column: str = "objectId",
     batch_size: int = 100,
     na: NaMode = "skip",
-    progress: bool | None = None,
+    progress: bool | Progress | None = None,
     journal: str | os.PathLike[str] | None = None,
     dry_run: bool = False,
     check_properties: bool = True,
     on_invalid: Literal["raise", "skip"] = "raise",
     problems: ProblemList | None = None,
     tickets: bool = True,
+    definitions: Sequence[Mapping[str, Any]] | None = None,
 ) -> UpdateResult:
     """Send a wide frame as v1 batch updates; see ``DataFrame.hubtickets.update``.
 
@@ -468,6 +469,12 @@ def update(
         dates per row, say), built with ``ProblemList(df.index)``: reported in
         the same pass as every problem found here, under the same
         ``on_invalid`` rule. The list is filled in place.
+    progress : bool, Progress or None
+        As ``DataFrame.hubtickets.update``; or a bar of the caller's to advance
+        (and leave open), so that several runs share one bar.
+    definitions : sequence of dict, optional
+        HubSpot's property definitions when already read (``client.properties()``):
+        the check makes no request then; several runs share one read.
 
     Examples
     --------
@@ -491,7 +498,7 @@ def update(
     if book is not None:
         _resume(run, book)
     if check_properties and (run.status == "not_sent").any():
-        found.extend(_findings(client, run))
+        found.extend(_findings(client, run, definitions))
     if found.refuses_frame or (len(found) and on_invalid == "raise"):
         found.raise_if_any()
     run.refuse(found)
@@ -505,7 +512,11 @@ def update(
     stop: BaseException | None = None
     if book is not None:
         book.lock()  # one writer at a time, until the run ends; refused before anything is sent
-    bar = progress_bar(len(pending), desc="hubtickets update", unit="row", enabled=progress)
+    bar = (
+        progress
+        if isinstance(progress, Progress)
+        else progress_bar(len(pending), desc="hubtickets update", unit="row", enabled=progress)
+    )
     pool = ThreadPoolExecutor(max_workers=client.max_workers, thread_name_prefix="hubtickets")
     unrecorded = {pool.submit(sender, i, rows): rows for i, rows in enumerate(batches)}
     ctrl_c = _CtrlC()
@@ -535,7 +546,8 @@ def update(
             for future, rows in unrecorded.items():
                 if not future.cancelled():
                     run.message[rows] = "in flight when interrupted: may or may not have landed"
-        bar.close()
+        if bar is not progress:
+            bar.close()
         if book is not None:
             book.close()
     result = run.result()
@@ -572,7 +584,7 @@ def _check_arguments(
     for name, flag in flags:
         if not isinstance(flag, bool):
             raise ArgumentTypeError(f"{name} must be True or False, got {type(flag).__name__}")
-    if progress is not None and not isinstance(progress, bool):
+    if progress is not None and not isinstance(progress, bool | Progress):
         got = type(progress).__name__
         raise ArgumentTypeError(f"progress must be True, False or None, got {got}")
     if problems is not None:
@@ -583,8 +595,10 @@ def _check_arguments(
             raise ConfigurationError("problems must be a ProblemList(df.index) of this frame")
 
 
-def _findings(client: TicketsClient, run: _Run) -> list[Problem]:
-    """What HubSpot's property definitions say it would refuse (one GET request).
+def _findings(
+    client: TicketsClient, run: _Run, definitions: Sequence[Mapping[str, Any]] | None = None
+) -> list[Problem]:
+    """What HubSpot's property definitions say it would refuse (one GET request, if not given).
 
     Raises
     ------
@@ -595,6 +609,8 @@ def _findings(client: TicketsClient, run: _Run) -> list[Problem]:
         Any other failure to read the definitions (a 403 for a token without
         the scope, a server error after its retries).
     """
+    if definitions is not None:
+        return check_values(run.encoded, definitions)
     try:
         definitions = client.properties()
     except (HubSpotError, TransportError) as exc:
