@@ -215,6 +215,8 @@ class EditsFile:
         ``columns`` reads only those of them the file has (all when ``None``).
         Excel sheets are read whole whatever ``chunk_rows`` says.
         """
+        if not isinstance(self.path, str | os.PathLike):
+            self.path.seek(0)  # an open file is read from its start each time
         try:
             if self.kind == "excel":
                 yield _pick(_read_excel(self.path), columns)
