@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ._encode import encode_scalar
+from ._encode import encode_column
 from ._flatten import write_tidy
 from ._payload import ProblemList
 from .errors import InputFileError
@@ -408,30 +408,58 @@ def _read_excel(path: Source) -> pd.DataFrame:
 
 
 def _cell_text(v: Any) -> str | None:
-    """An Excel cell as the text HubSpot takes; ``None`` for an empty cell.
-
-    Numbers are written like the encoder writes them (``45356.0`` -> ``"45356"``),
-    booleans ``true``/``false``; times of day as ``HH:MM:SS``.
-    """
+    """A header cell as text; ``None`` for an empty one."""
     if isinstance(v, str):
         return v if v != "" else None
-    if isinstance(v, dt.time):
-        return v.isoformat()
-    return encode_scalar(v)
+    return _sheet_column([v]).astype(str).iloc[0]
 
 
 def _sheet_column(values: list[Any]) -> pd.Series:
-    """A column of a sheet: dates where Excel holds dates, the text of the other cells."""
-    dates = [isinstance(v, dt.date) for v in values]  # datetimes are dates too
-    if not any(dates):
-        return pd.Series([_cell_text(v) for v in values], dtype=object)
-    cells = [
-        pd.Timestamp(v).tz_localize("UTC") if is_date else _cell_text(v)
-        for v, is_date in zip(values, dates, strict=True)
-    ]
-    if all(is_date or v == "" for v, is_date in zip(values, dates, strict=True)):
-        return cast(pd.Series, pd.to_datetime(pd.Series(cells, dtype=object), utc=True))
-    return pd.Series(cells, dtype=object)  # dates and text mixed: each cell as it is
+    """A column of a sheet: dates where Excel holds dates, the text HubSpot takes elsewhere.
+
+    Text is kept as typed (``""`` is an empty cell); numbers are written as the
+    encoder writes them (``45356.0`` -> ``"45356"``), booleans ``true``/``false``,
+    times of day ``HH:MM:SS``; a column of date cells only is a UTC datetime
+    column. Each kind of cell is converted in one vectorised call.
+    """
+    cells = np.empty(len(values), dtype=object)
+    cells[:] = values
+    kinds = np.array([_CELL_KINDS.get(type(v), "other") for v in values], dtype=object)
+    out = np.full(len(values), None, dtype=object)
+    text = (kinds == "text") & (cells != "")
+    out[text] = cells[text]
+    numbers = kinds == "number"
+    if numbers.any():
+        encoded, _ = encode_column(pd.Series(cells[numbers].astype(np.float64)))
+        out[numbers] = encoded.to_numpy(zero_copy_only=False)
+    flags = kinds == "bool"
+    out[flags] = np.where(cells[flags].astype(bool), "true", "false")
+    times = kinds == "time"
+    out[times] = [v.isoformat() for v in cells[times]]
+    other = kinds == "other"  # durations: the encoder refuses them (UNSENDABLE_TYPE)
+    out[other] = cells[other]
+    dates = kinds == "date"
+    column: pd.Series = pd.Series(out, dtype=object)
+    if not dates.any():
+        return column
+    stamps = pd.to_datetime(pd.Series(cells[dates]), utc=True)
+    if not (text | numbers | flags | times | other).any():  # only dates (and empty cells)
+        column = pd.Series(pd.NaT, index=range(len(values)), dtype=stamps.dtype)
+        column[dates] = stamps.to_numpy()
+        return column
+    column[dates] = list(stamps)  # dates and text mixed: each cell as it is
+    return column
+
+
+_CELL_KINDS = {
+    str: "text",
+    float: "number",
+    int: "number",
+    bool: "bool",
+    dt.date: "date",
+    dt.datetime: "date",
+    dt.time: "time",
+}
 
 
 def _parse_dates(cells: pd.Series, column: str, problems: ProblemList) -> pd.Series:

@@ -498,7 +498,9 @@ def update(
     if book is not None:
         _resume(run, book)
     if check_properties and (run.status == "not_sent").any():
-        found.extend(_findings(client, run, definitions))
+        found.extend(
+            _findings(client, run) if definitions is None else check_values(encoded, definitions)
+        )
     if found.refuses_frame or (len(found) and on_invalid == "raise"):
         found.raise_if_any()
     run.refuse(found)
@@ -595,10 +597,8 @@ def _check_arguments(
             raise ConfigurationError("problems must be a ProblemList(df.index) of this frame")
 
 
-def _findings(
-    client: TicketsClient, run: _Run, definitions: Sequence[Mapping[str, Any]] | None = None
-) -> list[Problem]:
-    """What HubSpot's property definitions say it would refuse (one GET request, if not given).
+def _findings(client: TicketsClient, run: _Run) -> list[Problem]:
+    """What HubSpot's property definitions say it would refuse (one GET request).
 
     Raises
     ------
@@ -609,8 +609,6 @@ def _findings(
         Any other failure to read the definitions (a 403 for a token without
         the scope, a server error after its retries).
     """
-    if definitions is not None:
-        return check_values(run.encoded, definitions)
     try:
         definitions = client.properties()
     except (HubSpotError, TransportError) as exc:
