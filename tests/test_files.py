@@ -348,3 +348,23 @@ def test_files_are_read_a_chunk_at_a_time_and_columns_alone(tmp_path, name, writ
     assert [str(v) for c in chunks for v in c["objectId"]] == [str(i) for i in range(1, 8)]
     (ids,) = source.frames(columns=["objectId", "not there"])
     assert ids.columns.tolist() == ["objectId"]
+
+
+def test_an_excel_column_mixing_date_cells_and_text_keeps_each_and_parses_the_text(tmp_path):
+    pytest.importorskip("python_calamine")
+    openpyxl = pytest.importorskip("openpyxl")
+    import datetime as dt
+
+    book = openpyxl.Workbook()
+    for row in (["Ticket ID", "due"], [1, dt.date(2024, 3, 5)], [2, "2024-03-06"], [3, "soon"]):
+        book.active.append(row)
+    path = tmp_path / "edits.xlsx"
+    book.save(path)
+    edits, _ = read_edits(path, "Ticket ID")
+    assert edits["due"].tolist() == [pd.Timestamp("2024-03-05", tz="UTC"), "2024-03-06", "soon"]
+    edits, problems = read_edits(path, "Ticket ID", ["due"])
+    assert edits["due"].tolist()[:2] == [
+        pd.Timestamp("2024-03-05", tz="UTC"),
+        pd.Timestamp("2024-03-06", tz="UTC"),
+    ]
+    assert problems.frame()[["row", "value"]].values.tolist() == [["3", "soon"]]
