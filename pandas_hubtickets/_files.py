@@ -262,8 +262,12 @@ class EditsFile:
             if chunk_rows is None
             else pd.read_json(self.path, chunksize=chunk_rows, **options)
         )
+        empty = True
         for frame in pieces:
+            empty = False
             yield _pick(cast(pd.DataFrame, frame), columns)
+        if empty:  # an empty file read in chunks: still one (empty) frame
+            yield pd.DataFrame()
 
     def prepare(
         self, frame: pd.DataFrame, id_column: str, date_columns: Sequence[str] = ()

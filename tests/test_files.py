@@ -368,3 +368,13 @@ def test_an_excel_column_mixing_date_cells_and_text_keeps_each_and_parses_the_te
         pd.Timestamp("2024-03-06", tz="UTC"),
     ]
     assert problems.frame()[["row", "value"]].values.tolist() == [["3", "soon"]]
+
+
+@pytest.mark.parametrize(("name", "text"), [("e.csv", "Ticket ID,status\n"), ("e.jsonl", "")])
+def test_a_file_without_rows_is_one_empty_frame_in_chunks_too(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    source = EditsFile(path)
+    chunked, (whole,) = list(source.frames(chunk_rows=2)), list(source.frames())
+    assert [len(f) for f in chunked] == [0]
+    assert chunked[0].columns.tolist() == whole.columns.tolist()
