@@ -125,8 +125,8 @@ class _Push:
         drop = None if self.drop is None else self.drop[rows]
         kept = raw if drop is None or not drop.any() else raw[~drop]
         edits, found = self.source.prepare(kept, self.id_column, self.date_columns)
-        if self.across is not None:
-            across = self.across[rows] if drop is None else self.across[rows][~drop]
+        if self.across is not None:  # keep="error": nothing was dropped
+            across = self.across[rows]
             if across.any():
                 at = np.flatnonzero(across)
                 found.add(at, self.id_column, "DUPLICATE_ID", _DUPLICATE, edits.index[at].tolist())
@@ -143,13 +143,12 @@ class _Push:
         except (UpdateStopped, UpdateInterrupted) as stop:
             stop.result = self._part_result(stop.result, raw, start, drop)
             raise
-        part = _Part(
+        return _Part(
             report=self._with_dropped(result.report, raw, start, drop),
             problems=result.problems,
             tickets=result.tickets,
             failed=result.failed_rows(),
         )
-        return part
 
     def _part_result(
         self, result: UpdateResult, raw: pd.DataFrame, start: int, drop: np.ndarray | None
