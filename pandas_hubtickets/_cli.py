@@ -26,10 +26,11 @@ import pandas as pd
 
 from ._client import BASE_URL_ENV_VAR, DEFAULT_BASE_URL, TicketsClient
 from ._display import changes_lines, preview_line
-from ._files import check_tidy_path, read_edits, read_ids, write_tidy_file
+from ._files import EditsFile, check_tidy_path, read_edits, read_ids, write_tidy_file
 from ._flatten import flatten
 from ._payload import MAX_BATCH, ProblemList
 from ._progress import Progress, progress_bar
+from ._stream import CHUNK_ROWS, KEEP, push_file
 from ._transport import _is_loopback
 from ._undo import undo
 from ._update import UpdateResult, update
@@ -91,6 +92,7 @@ _CLI_WORDS = (
         "read the column as dates with --date-columns",
     ),
     (re.compile(r", or a datetime column"), ", or read the column as dates with --date-columns"),
+    (re.compile(r"keep one row per ticket$"), "keep one row per ticket, or use --keep first|last"),
 )
 
 
@@ -411,21 +413,23 @@ def _push(args: argparse.Namespace) -> int:
     if args.changes and not args.only_changed:
         raise ConfigurationError("--changes needs --only-changed: only then are changes found")
     _check_folder("--journal", args.journal)
-    edits, date_problems = read_edits(args.csv, args.id_column, args.date_columns)
+    source = EditsFile(args.csv, sep=args.sep, encoding=args.encoding)
     with _client(args) as client:
         try:
-            result = update(
-                edits,
+            result = push_file(  # a chunk at a time: memory stays with the chunk's size
+                source,
                 client,
                 id_column=args.id_column,
+                date_columns=args.date_columns,
+                keep=args.keep,
+                chunk_rows=args.chunk_size,
                 na=args.na,
                 journal=args.journal,
                 dry_run=args.dry_run,
                 progress=args.progress,
                 check_properties=args.check_properties,
                 on_invalid=_on_invalid(args),
-                problems=date_problems,
-                tickets=False,  # push keeps no answers: memory stays with the file's size
+                tickets=False,  # push keeps no answers: memory stays with the chunk's size
                 only_changed=args.only_changed,
                 undo=args.undo,
             )
@@ -563,8 +567,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=0, help="seed of the generated tickets")
     serve.set_defaults(run=_serve)
 
-    push = command("push", "send a CSV of edits (token from HUBSPOT_ACCESS_TOKEN)")
-    push.add_argument("csv", help="CSV file: the id column and one column per ticket property")
+    push = command("push", "send a file of edits (token from HUBSPOT_ACCESS_TOKEN)")
+    push.add_argument(
+        "csv",
+        metavar="FILE",
+        help="the id column and one column per ticket property: .csv, .tsv, .txt, .xlsx, "
+        ".xlsm (first sheet; the excel extra), .parquet, .jsonl or .ndjson",
+    )
     push.add_argument("--id-column", default="Ticket ID", help="header of the ticket ids")
     push.add_argument(
         "--date-columns",
@@ -644,6 +653,33 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send each row's valid cells and report the refused ones (default: refuse the "
         "whole file when a row has a problem)",
+    )
+    # the file: how it is read, and its duplicate rows
+    push.add_argument(
+        "--sep",
+        default=None,
+        help="separator of a text file (default: the one of , ; tab | that splits the header "
+        "line into the most columns)",
+    )
+    push.add_argument(
+        "--encoding",
+        default=None,
+        help="encoding of a text file, e.g. cp1252 or latin-1 (default: UTF-8, with or "
+        "without BOM)",
+    )
+    push.add_argument(
+        "--keep",
+        choices=KEEP,
+        default="error",
+        help="rows of the same ticket: error refuses them, first or last sends that row of "
+        "each ticket and reports the others skipped",
+    )
+    push.add_argument(
+        "--chunk-size",
+        type=int,
+        default=CHUNK_ROWS,
+        metavar="ROWS",
+        help="rows read, checked and sent at a time; memory is bounded by it",
     )
     _add_service_options(push)
     push.set_defaults(run=_push)

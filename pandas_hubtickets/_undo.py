@@ -119,6 +119,11 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def _read(path: str | os.PathLike[str]) -> pa.Table:
+    if os.path.isdir(path):  # a pushed file of several chunks: one undo file per chunk
+        parts = sorted(Path(path).glob("chunk-*.parquet"))
+        if not parts:
+            raise InputFileError(f"{str(path)!r} is a folder without undo files")
+        return pa.concat_tables([_read(part) for part in parts])
     try:
         table = pq.read_table(path)
     except FileNotFoundError:

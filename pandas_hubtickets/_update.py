@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -552,7 +552,7 @@ def update(
     id_column: str = "objectId",
     batch_size: int = 100,
     na: NaMode = "skip",
-    progress: bool | None = None,
+    progress: bool | Progress | None = None,
     journal: str | os.PathLike[str] | None = None,
     dry_run: bool = False,
     check_properties: bool = True,
@@ -561,6 +561,7 @@ def update(
     tickets: bool = True,
     only_changed: bool = False,
     undo: str | os.PathLike[str] | None = None,
+    definitions: Sequence[Mapping[str, Any]] | None = None,
 ) -> UpdateResult:
     """Send a wide frame as v1 batch updates; see ``DataFrame.hubtickets.update``.
 
@@ -581,6 +582,12 @@ def update(
     undo : path, optional
         With ``only_changed``: write each changed cell's previous value there
         (Parquet, made durable) before anything is sent; see :func:`undo`.
+    progress : bool, Progress or None
+        As ``DataFrame.hubtickets.update``; or a bar of the caller's to advance
+        (and leave open), so that several runs share one bar.
+    definitions : sequence of dict, optional
+        HubSpot's property definitions when already read (``client.properties()``):
+        the check makes no request then; several runs share one read.
 
     Examples
     --------
@@ -605,7 +612,9 @@ def update(
     if book is not None:
         _resume(run, book)
     if check_properties and (run.status == "not_sent").any():
-        found.extend(_findings(client, run))
+        found.extend(
+            _findings(client, run) if definitions is None else check_values(encoded, definitions)
+        )
     if found.refuses_frame or (len(found) and on_invalid == "raise"):
         found.raise_if_any()
     if on_invalid == "skip_cells":
@@ -613,7 +622,8 @@ def update(
     else:
         run.refuse(found)
     if only_changed:
-        _read_changes(run, client, progress, None if dry_run else undo)
+        reading = progress if progress is None or isinstance(progress, bool) else False
+        _read_changes(run, client, reading, None if dry_run else undo)  # a shared bar: none
     pending = np.flatnonzero(run.status == "not_sent")
     if dry_run:
         run.status[pending] = "dry_run"
@@ -624,7 +634,11 @@ def update(
     stop: BaseException | None = None
     if book is not None:
         book.lock()  # one writer at a time, until the run ends; refused before anything is sent
-    bar = progress_bar(len(pending), desc="hubtickets update", unit="row", enabled=progress)
+    bar = (
+        progress
+        if isinstance(progress, Progress)
+        else progress_bar(len(pending), desc="hubtickets update", unit="row", enabled=progress)
+    )
     pool = ThreadPoolExecutor(max_workers=client.max_workers, thread_name_prefix="hubtickets")
     unrecorded = {pool.submit(sender, i, rows): rows for i, rows in enumerate(batches)}
     ctrl_c = _CtrlC()
@@ -654,7 +668,8 @@ def update(
             for future, rows in unrecorded.items():
                 if not future.cancelled():
                     run.message[rows] = "in flight when interrupted: may or may not have landed"
-        bar.close()
+        if bar is not progress:
+            bar.close()
         if book is not None:
             book.close()
     result = run.result()
@@ -686,7 +701,7 @@ def _check_arguments(
     for name, flag in flags:
         if not isinstance(flag, bool):
             raise ArgumentTypeError(f"{name} must be True or False, got {type(flag).__name__}")
-    if progress is not None and not isinstance(progress, bool):
+    if progress is not None and not isinstance(progress, bool | Progress):
         got = type(progress).__name__
         raise ArgumentTypeError(f"progress must be True, False or None, got {got}")
     if problems is not None:

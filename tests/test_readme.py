@@ -112,6 +112,8 @@ def check_labels_example(ns: dict[str, object]) -> None:
     assert isinstance(per_owner, pd.Series)
     assert set(per_owner[per_owner > 0].index) <= set(owners["name"])  # "by name"
     assert ns["catalogue"].__class__.__name__ == "Catalogue"
+
+
 def check_history_example(ns: dict[str, object]) -> None:
     ids = ns["ids"]
     wide = ns["wide"]
@@ -130,6 +132,8 @@ def check_history_example(ns: dict[str, object]) -> None:
     assert spells["end"].isna().sum() == 3  # each ticket's current status is still open
     assert ns["closed_by"]["objectId"].tolist() == ids  # type: ignore[index]
     assert len(ns["ax"].patches) == len(spells)  # type: ignore[attr-defined]
+
+
 def check_only_changed_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
     changes = ns["changes"]
     assert isinstance(changes, pd.DataFrame) and len(changes) == 3  # as the comment says
