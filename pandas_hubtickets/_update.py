@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 import pandas as pd
 
-from ._definitions import check_values
+from ._columns import find_id_column
+from ._definitions import Definitions, check_values
 from ._flatten import concat_tidy, flatten
 from ._journal import Journal, fingerprint
 from ._payload import EncodedFrame, NaMode, Problem, ProblemList, check_batch_size, encode_frame
@@ -444,7 +445,7 @@ def update(
     client: TicketsClient,
     properties: Sequence[Hashable] | str | None = None,
     *,
-    id_column: str = "objectId",
+    id_column: str | None = None,
     batch_size: int = 100,
     na: NaMode = "skip",
     progress: bool | None = None,
@@ -454,6 +455,7 @@ def update(
     on_invalid: Literal["raise", "skip"] = "raise",
     problems: ProblemList | None = None,
     tickets: bool = True,
+    definitions: Definitions | None = None,
 ) -> UpdateResult:
     """Send a wide frame as v1 batch updates; see ``DataFrame.hubtickets.update``.
 
@@ -468,6 +470,9 @@ def update(
         dates per row, say), built with ``ProblemList(df.index)``: reported in
         the same pass as every problem found here, under the same
         ``on_invalid`` rule. The list is filled in place.
+    definitions : list of dict, optional
+        The property definitions, already read for this run (by coercion):
+        the check uses them instead of reading them again.
 
     Examples
     --------
@@ -485,13 +490,18 @@ def update(
     _check_arguments(df, client, on_invalid, problems, progress, dry_run, check_properties, tickets)
     batch_size = check_batch_size(batch_size)
     found = problems if problems is not None else ProblemList(df.index)
+    id_column = find_id_column(df, id_column)
     encoded = encode_frame(df, properties, id_column=id_column, na=na, problems=found)
     book = Journal(journal, write=not dry_run) if journal is not None else None
     run = _Run(df, encoded)
     if book is not None:
         _resume(run, book)
     if check_properties and (run.status == "not_sent").any():
-        found.extend(_findings(client, run))
+        found.extend(
+            _findings(client, run)
+            if definitions is None
+            else check_values(run.encoded, definitions)  # read already, for coercion
+        )
     if found.refuses_frame or (len(found) and on_invalid == "raise"):
         found.raise_if_any()
     run.refuse(found)

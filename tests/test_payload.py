@@ -179,7 +179,7 @@ def test_id_both_column_and_index_name_is_ambiguous():
 
 def test_missing_id_column_names_it():
     with pytest.raises(PayloadError, match="id column 'objectId' is not a column"):
-        pd.DataFrame({"id": [1], "a": ["x"]}).hubtickets.to_payload()
+        pd.DataFrame({"ticket": [1], "a": ["x"]}).hubtickets.to_payload()
 
 
 def test_ids_as_digit_strings_and_nullable_ints():
