@@ -320,7 +320,7 @@ class HubTicketsAccessor:
         frame, found, definitions = self._obj, None, None
         if coerce is not False:
             options = CoerceOptions.of(coerce)
-            definitions = _definitions_of(client, fresh=True)
+            definitions = definitions_of(client, fresh=True)
             coerced = coerce_frame(self._obj, definitions, options, id_column=id_column)
             _warn_dropped(coerced)
             frame, found = coerced.frame, ProblemList(coerced.frame.index)
@@ -421,7 +421,7 @@ class HubTicketsAccessor:
          ['due_date', 'dayfirst_date', 1]]
         """
         options = CoerceOptions(dayfirst, thousands, decimal, tz, excel_epoch, rename)
-        coerced = coerce_frame(self._obj, _definitions_of(defs), options, id_column=id_column)
+        coerced = coerce_frame(self._obj, definitions_of(defs), options, id_column=id_column)
         _warn_dropped(coerced)
         return coerced
 
@@ -486,7 +486,7 @@ class HubTicketsAccessor:
             )
         return validate_frame(
             self._obj,
-            _definitions_of(defs),
+            definitions_of(defs),
             options if coerce else None,
             id_column=id_column,
             na=na,
@@ -517,7 +517,7 @@ _DEFINITIONS: weakref.WeakKeyDictionary[TicketsClient, list[dict[str, Any]]] = (
 )
 
 
-def _definitions_of(defs: object, *, fresh: bool = False) -> Definitions:
+def definitions_of(defs: object, *, fresh: bool = False) -> Definitions:
     """The definitions ``defs`` gives: read from a client (once, unless ``fresh``), or as given.
 
     Raises

@@ -298,7 +298,8 @@ def _extract(values: pd.Series, pattern: str) -> pd.DataFrame:
         part = pc.struct_field(found, [i])
         part = pc.if_else(pc.and_(matched, pc.not_equal(part, "")), part, None)
         columns[group.name] = part.to_numpy(zero_copy_only=False)
-    return pd.DataFrame(columns, index=values.index, dtype=object)
+    table: pd.DataFrame = pd.DataFrame(columns, index=values.index, dtype=object)
+    return table
 
 
 def _matches(values: pd.Series | pa.Array, pattern: str) -> np.ndarray:
@@ -728,7 +729,9 @@ def _coerce_column(
     if len(changed_u):
         values = uniques.copy()
         values[changed_u] = verdicts.new[changed_u]
-        cells = np.append(values, None)[codes]  # -1, missing, takes the None
+        cells = np.concatenate([values, np.array([None], dtype=object)])[
+            codes
+        ]  # -1, missing, takes the None
         dtype = column.dtype if isinstance(column.dtype, pd.StringDtype) else object
         result.column = pd.Series(cells, index=column.index, name=column.name, dtype=dtype)
         remap = np.full(len(uniques), -1)
@@ -855,16 +858,19 @@ _GROUPS_EMPTY = pd.DataFrame({c: [] for c in ("column", "rule", "old", "new", "c
 
 
 def _changes(index: pd.Index, parts: list[_ColumnResult]) -> pd.DataFrame:
-    """Every changed cell, column by column; old, new and rule as categoricals (compact)."""
+    """Every changed cell, column by column (``column`` and ``rule`` categoricals)."""
     if not parts:
-        return pd.DataFrame({c: [] for c in CHANGE_COLUMNS}, dtype=object)
+        empty: pd.DataFrame = pd.DataFrame({c: [] for c in CHANGE_COLUMNS}, dtype=object)
+        return empty
     rows = np.concatenate([p.rows for p in parts])
     names = [str(p.column.name) if p.column is not None else "" for p in parts]
-    sizes = [len(p.rows) for p in parts]
-    column = pd.Categorical.from_codes(np.repeat(np.arange(len(parts)), sizes), categories=names)
+    distinct = list(dict.fromkeys(names))
+    codes = np.repeat([distinct.index(n) for n in names], [len(p.rows) for p in parts])
+    column = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(distinct))
 
     def joined(which: str) -> pd.Series:
-        return pd.Series(np.concatenate([getattr(p, which) for p in parts]), dtype=object)
+        out: pd.Series = pd.Series(np.concatenate([getattr(p, which) for p in parts]), dtype=object)
+        return out
 
     table: pd.DataFrame = pd.DataFrame(
         {

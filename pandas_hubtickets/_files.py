@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._columns import find_id_column, is_id_header
 from ._flatten import write_tidy
 from ._payload import ProblemList
 from .errors import InputFileError
@@ -59,7 +60,7 @@ def _read_text(path: str | os.PathLike[str], *, header: int | None = 0) -> pd.Da
 
 
 def read_edits(
-    path: str | os.PathLike[str], id_column: str, date_columns: Sequence[str] = ()
+    path: str | os.PathLike[str], id_column: str | None, date_columns: Sequence[str] = ()
 ) -> tuple[pd.DataFrame, ProblemList]:
     """Read a CSV of ticket edits exactly as typed, and the problems of its date columns.
 
@@ -76,8 +77,9 @@ def read_edits(
     ----------
     path : str or os.PathLike
         The CSV file.
-    id_column : str
-        The header of the column of ticket ids.
+    id_column : str or None
+        The header of the column of ticket ids; ``None``: the one header
+        named as :data:`~pandas_hubtickets._columns.ID_COLUMNS` says.
     date_columns : sequence of str
         Headers of the columns holding dates.
 
@@ -111,6 +113,7 @@ def read_edits(
         raise InputFileError(
             f"--date-columns names {names}, not a column of {path} (its columns: {columns})"
         )
+    id_column = find_id_column(edits, id_column)
     if id_column in edits.columns:
         edits = edits.set_index(id_column)  # not index_col=: pandas 2.2 would parse the ids
     problems = ProblemList(edits.index)
@@ -134,7 +137,7 @@ def _parse_dates(text: pd.Series, column: str, problems: ProblemList) -> pd.Seri
     return dates
 
 
-def read_ids(path: str | os.PathLike[str], id_column: str) -> list[int]:
+def read_ids(path: str | os.PathLike[str], id_column: str | None) -> list[int]:
     """Ticket ids from a text file (one a line) or a CSV file with a column ``id_column``.
 
     A one-column file whose first line is not a number has a header; blank
@@ -156,16 +159,19 @@ def read_ids(path: str | os.PathLike[str], id_column: str) -> list[int]:
     """
     table = _read_text(path, header=None)
     first = table.iloc[0].tolist()
+    if id_column is None:  # the header ID_COLUMNS names, if the file has one
+        id_column = next((str(h) for h in first if is_id_header(h)), None)
     lines = pd.RangeIndex(1, len(table) + 1)
-    if id_column in first:
+    if id_column is not None and id_column in first:
         cells = table.iloc[1:, first.index(id_column)]
     elif table.shape[1] == 1:
         cells = table.iloc[:, 0]
         if not str(first[0]).strip().isdigit():  # a header line
             cells = cells.iloc[1:]
     else:
+        named = repr(id_column) if id_column else "objectId, hs_object_id, Ticket ID or id"
         raise InputFileError(
-            f"{path} has {table.shape[1]} columns and none is named {id_column!r}: give one "
+            f"{path} has {table.shape[1]} columns and none is named {named}: give one "
             "ticket id a line, or name the column of ids with --id-column"
         )
     cells = cells.set_axis(lines[len(lines) - len(cells) :]).dropna().str.strip()
