@@ -623,12 +623,16 @@ _CONVERTERS: dict[str, Converter] = {
 }
 
 
+def _stripped(values: pd.Series, d: _Definition, name: str, o: CoerceOptions, v: _Verdicts) -> None:
+    """Any value goes (external options, a type without rules of its own): only stripped."""
+
+
 def _converter(d: _Definition) -> Converter | None:
     if d.read_only or d.type == "string":
         return None
     if d.type == "enumeration":
-        return _enumeration if d.options is not None else None
-    return _CONVERTERS.get(d.type)
+        return _enumeration if d.options is not None else _stripped
+    return _CONVERTERS.get(d.type, _stripped)
 
 
 # --- a column: distinct values, verdicts, back to the rows -----------------------------------
@@ -734,7 +738,7 @@ def _coerce_column(
         ]  # -1, missing, takes the None
         dtype = column.dtype if isinstance(column.dtype, pd.StringDtype) else object
         result.column = pd.Series(cells, index=column.index, name=column.name, dtype=dtype)
-        remap = np.full(len(uniques), -1)
+        remap = np.full(len(uniques) + 1, -1)  # the last for code -1: a missing cell
         remap[changed_u] = np.arange(len(changed_u))
         result.rows = np.flatnonzero(remap[codes] >= 0)
         local = remap[codes[result.rows]]
