@@ -103,6 +103,9 @@ _CLI_WORDS = (
     (re.compile(r"\bthousands="), "--thousands "),
     (re.compile(r"\bdecimal="), "--decimal "),
     (re.compile(r"\bpass tz= \(e\.g\. tz='UTC'\)"), "use --tz (e.g. --tz UTC)"),
+    (re.compile(r"\btz="), "--tz "),
+    (re.compile(r"\bexcel_epoch="), "--excel-epoch "),
+    (re.compile(r"\b(thousands|decimal) must be"), r"--\1 must be"),
     (re.compile(r"\bcoerce=True"), "--coerce"),
     (re.compile(r"\brename="), "--rename"),
 )

@@ -42,7 +42,7 @@ from __future__ import annotations
 import difflib
 import html
 import re
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, cast
 
@@ -67,7 +67,14 @@ from ._encode import MS_PER_DAY
 from ._payload import NaMode, Problem, ProblemList, _id_series, encode_frame
 from .errors import PROBLEM_COLUMNS, ArgumentTypeError, ConfigurationError
 
-__all__ = ["CHANGE_COLUMNS", "CoerceOptions", "Coerced", "coerce_frame", "validate_frame"]
+__all__ = [
+    "CHANGE_COLUMNS",
+    "CoerceOptions",
+    "Coerced",
+    "coerce_frame",
+    "unreported",
+    "validate_frame",
+]
 
 #: Columns of :attr:`Coerced.changes`.
 CHANGE_COLUMNS = ["row", "column", "old", "new", "rule"]
@@ -632,7 +639,8 @@ def _converter(d: _Definition) -> Converter | None:
         return None
     if d.type == "enumeration":
         return _enumeration if d.options is not None else _stripped
-    return _CONVERTERS.get(d.type, _stripped)
+    convert: Converter = _CONVERTERS.get(d.type, _stripped)
+    return convert
 
 
 # --- a column: distinct values, verdicts, back to the rows -----------------------------------
@@ -888,6 +896,30 @@ def _changes(index: pd.Index, parts: list[_ColumnResult]) -> pd.DataFrame:
     return table
 
 
+def unreported(reported: Sequence[Problem], findings: Sequence[Problem]) -> list[Problem]:
+    """``findings`` without the cells ``reported`` already (each cell is reported once).
+
+    Coercion reports a value it cannot convert; the pre-check, run on the
+    coerced frame, would find the same cell again under HubSpot's code.
+    """
+    seen: dict[Hashable, np.ndarray] = {}
+    for p in reported:
+        if p.rows is not None:
+            seen[p.column] = np.union1d(seen.get(p.column, np.array([], np.int64)), p.rows)
+    kept = []
+    for p in findings:
+        if p.rows is None or p.column not in seen:
+            kept.append(p)
+            continue
+        keep = ~np.isin(p.rows, seen[p.column])
+        if keep.any():
+            values = (
+                None if p.values is None else [v for v, k in zip(p.values, keep, strict=True) if k]
+            )
+            kept.append(Problem(p.rows[keep], p.column, p.code, p.message, values))
+    return kept
+
+
 def validate_frame(
     df: pd.DataFrame,
     definitions: Definitions,
@@ -939,15 +971,5 @@ def validate_frame(
     listed.extend(found)
     name = find_id_column(frame, id_column)
     encoded = encode_frame(frame, id_column=name, na=na, problems=listed)
-    reported: dict[Hashable, np.ndarray] = {}
-    for p in found:
-        assert p.rows is not None
-        reported[p.column] = np.union1d(reported.get(p.column, np.array([], np.int64)), p.rows)
-    for p in check_values(encoded, definitions):
-        if p.rows is None or p.column not in reported:
-            listed.add(p.rows, p.column, p.code, p.message, p.values)
-            continue
-        keep = ~np.isin(p.rows, reported[p.column])
-        values = None if p.values is None else [x for x, k in zip(p.values, keep, strict=True) if k]
-        listed.add(p.rows[keep], p.column, p.code, p.message, values)
+    listed.extend(unreported(found, check_values(encoded, definitions)))
     return listed.frame()

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 import pandas as pd
 
+from ._coerce import unreported
 from ._columns import find_id_column
 from ._definitions import Definitions, check_values
 from ._flatten import concat_tidy, flatten
@@ -497,11 +498,12 @@ def update(
     if book is not None:
         _resume(run, book)
     if check_properties and (run.status == "not_sent").any():
-        found.extend(
+        findings = (
             _findings(client, run)
             if definitions is None
             else check_values(run.encoded, definitions)  # read already, for coercion
         )
+        found.extend(unreported(found.items, findings))  # a cell the caller reported: once
     if found.refuses_frame or (len(found) and on_invalid == "raise"):
         found.raise_if_any()
     run.refuse(found)
