@@ -15,10 +15,11 @@ import pandas as pd
 import pytest
 
 import pandas_hubtickets as ht
-from pandas_hubtickets import ConfigurationError, PayloadError
+from pandas_hubtickets import CoerceOptions, ConfigurationError, PayloadError
 from pandas_hubtickets._cli import main
-from pandas_hubtickets._coerce import CoerceOptions, coerce_frame
+from pandas_hubtickets._coerce import coerce_frame
 from pandas_hubtickets._columns import find_id_column
+from pandas_hubtickets._files import read_ids
 from pandas_hubtickets.testing import FakeHubSpot
 from pandas_hubtickets.testing.schema import PROPERTIES, check_value, v2_definitions
 
@@ -101,6 +102,15 @@ def test_the_id_column_is_found_as_a_column_or_as_the_index(name):
     assert find_id_column(df.set_index(name), None) == name
     body = df.set_index(name).hubtickets.to_payload()
     assert body == [{"objectId": FIRST, "properties": [{"name": "subject", "value": "a"}]}]
+
+
+def test_a_file_of_ids_finds_its_id_column_by_the_same_rule(tmp_path):
+    path = tmp_path / "ids.csv"
+    path.write_text("subject,hs_object_id\na,12\nb,7\n")
+    assert read_ids(path, None) == [12, 7]
+    path.write_text("subject,owner\na,12\n")
+    with pytest.raises(ht.InputFileError, match="objectId, hs_object_id, Ticket ID or id"):
+        read_ids(path, None)
 
 
 def test_two_id_columns_are_refused_and_an_explicit_one_still_wins():
