@@ -201,6 +201,13 @@ class Coerced:
     mapping : pandas.DataFrame
         Each header read as another name: ``header``, ``property``, ``how``
         (``label``, ``name``, ``rename``, or ``dropped: read-only``).
+    columns : ColumnMap
+        The same mapping as dicts (``renames``, ``how``, ``dropped``).
+    found : tuple of Problem
+        The problems by row position, for an update's one list of problems.
+    groups : pandas.DataFrame
+        One row per distinct change (``column``, ``rule``, ``old``, ``new``,
+        ``cells``): what :meth:`summary` counts.
     """
 
     frame: pd.DataFrame
@@ -513,11 +520,12 @@ class _DateReader:
     def iso(self, text: pd.Series, parts: pd.DataFrame) -> None:
         """ISO 8601: a date keeps the day written; a datetime needs an offset or ``tz=``."""
         v = self.verdicts
-        calendar = pd.to_datetime(parts["date"], format="%Y-%m-%d", errors="coerce")
-        real = calendar.notna().to_numpy()
-        _refuse_each(v, text, ~real, "NOT_A_DATE", " is not a day of the calendar")
         timed = parts["time"].notna().to_numpy()
+        real = np.ones(len(text), dtype=bool)  # a datetime's day is checked as it is parsed
         if self.is_date:
+            calendar = pd.to_datetime(parts["date"], format="%Y-%m-%d", errors="coerce")
+            real = calendar.notna().to_numpy()
+            _refuse_each(v, text, ~real, "NOT_A_DATE", " is not a day of the calendar")
             midnight = _matches(parts["time"].fillna(""), _MIDNIGHT)
             late = real & timed & ~midnight
             _refuse_each(v, text, late, "INVALID_DATE", self.dates_only)
@@ -528,13 +536,25 @@ class _DateReader:
             return
         offset = parts["offset"].notna().to_numpy()
         stamps = pd.to_datetime(text[real & offset], format="ISO8601", errors="coerce", utc=True)
-        _refuse_each(v, text[stamps.index], stamps.isna(), "NOT_A_DATE", " is not a time")
+        _refuse_each(
+            v,
+            text[stamps.index],
+            stamps.isna(),
+            "NOT_A_DATE",
+            " is not a date and time of the calendar",
+        )
         stamps = stamps.dropna()
         if len(stamps):
             ms = stamps.astype("datetime64[ms, UTC]").astype("int64").astype(str)
             v.change(stamps.index.to_numpy(), ms.to_numpy(dtype=object), "iso_datetime")
         local = pd.to_datetime(text[real & ~offset], format="ISO8601", errors="coerce")
-        _refuse_each(v, text[local.index], local.isna(), "NOT_A_DATE", " is not a time")
+        _refuse_each(
+            v,
+            text[local.index],
+            local.isna(),
+            "NOT_A_DATE",
+            " is not a date and time of the calendar",
+        )
         local = local.dropna()
         self.wall[local.index] = local
         self.rule[local.index] = "local_datetime"
@@ -710,9 +730,27 @@ class _ColumnResult:
     rows: np.ndarray = field(default_factory=lambda: np.array([], np.int64))  # changed, positions
     old: np.ndarray | None = None  # object, per changed row
     new: np.ndarray | None = None
-    rule: np.ndarray | None = None
+    # the rule of each distinct change, and per changed row which distinct change it is
+    rules: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    local: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
     groups: pd.DataFrame | None = None  # one row per distinct change: rule, old, new, cells
     problems: list[Problem] = field(default_factory=list)
+
+
+def _rebuilt(column: pd.Series, values: np.ndarray, codes: np.ndarray) -> pd.Series:
+    """The column again from its distinct ``values`` and row ``codes`` (-1: missing).
+
+    A pyarrow-backed string column is taken in Arrow (no Python object per row).
+    """
+    kind = column.dtype
+    if isinstance(kind, pd.StringDtype) and str(kind.storage).startswith("pyarrow"):
+        taken = pa.array(values, pa.string()).take(pa.array(codes, mask=codes < 0))
+        cells: Any = pd.array(taken, dtype=kind)
+    else:
+        cells = np.concatenate([values, np.array([None], dtype=object)])[codes]
+        kind = kind if isinstance(kind, pd.StringDtype) else np.dtype(object)
+    out: pd.Series = pd.Series(cells, index=column.index, name=column.name, dtype=kind)
+    return out
 
 
 def _coerce_column(
@@ -741,11 +779,7 @@ def _coerce_column(
     if len(changed_u):
         values = uniques.copy()
         values[changed_u] = verdicts.new[changed_u]
-        cells = np.concatenate([values, np.array([None], dtype=object)])[
-            codes
-        ]  # -1, missing, takes the None
-        dtype = column.dtype if isinstance(column.dtype, pd.StringDtype) else object
-        result.column = pd.Series(cells, index=column.index, name=column.name, dtype=dtype)
+        result.column = _rebuilt(column, values, codes)
         remap = np.full(len(uniques) + 1, -1)  # the last for code -1: a missing cell
         remap[changed_u] = np.arange(len(changed_u))
         result.rows = np.flatnonzero(remap[codes] >= 0)
@@ -753,7 +787,7 @@ def _coerce_column(
         which = changed_u[local]
         result.old = uniques[which]
         result.new = verdicts.new[which]
-        result.rule = verdicts.rule[which]
+        result.rules, result.local = verdicts.rule[changed_u], local
         counts = np.bincount(local, minlength=len(changed_u))
         result.groups = pd.DataFrame(
             {
@@ -879,6 +913,10 @@ def _changes(index: pd.Index, parts: list[_ColumnResult]) -> pd.DataFrame:
     distinct = list(dict.fromkeys(names))
     codes = np.repeat([distinct.index(n) for n in names], [len(p.rows) for p in parts])
     column = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(distinct))
+    rules = list(dict.fromkeys(r for p in parts for r in p.rules))
+    rule_codes = np.concatenate(
+        [np.array([rules.index(r) for r in p.rules])[p.local] for p in parts]
+    )
 
     def joined(which: str) -> pd.Series:
         out: pd.Series = pd.Series(np.concatenate([getattr(p, which) for p in parts]), dtype=object)
@@ -890,7 +928,7 @@ def _changes(index: pd.Index, parts: list[_ColumnResult]) -> pd.DataFrame:
             "column": column,
             "old": joined("old"),
             "new": joined("new"),
-            "rule": joined("rule").astype("category"),
+            "rule": pd.Categorical.from_codes(rule_codes, dtype=pd.CategoricalDtype(rules)),
         }
     )
     return table
