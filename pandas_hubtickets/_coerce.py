@@ -90,6 +90,7 @@ _DMY = (
     r"^(?P<first>\d{1,2})[/.-](?P<second>\d{1,2})[/.-](?P<year>\d{4})"
     r"(?:[ T](?P<time>\d{1,2}:\d\d(?::\d\d)?))?$"
 )
+_AWARE = r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d(:?\d\d)?)$"
 _SERIAL = r"^[0-9]{1,7}(?:\.[0-9]+)?$"  # up to 2,958,465: 9999-12-31
 _MIDNIGHT = r"^0?0:00(?::00(?:\.0+)?)?$"
 _TRUE = ("true", "yes", "y", "1")
@@ -490,6 +491,8 @@ class _DateReader:
             _refuse_each(v, values[longs], off, "INVALID_DATE", _not_midnight)
         self.serials(number[serial])
         text = values[~longs & ~serial]
+        if not self.is_date:  # the bulk of a datetime column: ISO text with an offset, one parse
+            text = text[~self.aware(text)]
         iso = _extract(text, _ISO)
         is_iso = iso["date"].notna().to_numpy()
         self.iso(text[is_iso], iso[is_iso])
@@ -499,6 +502,16 @@ class _DateReader:
         self.day_month(other[is_dmy], dmy[is_dmy])
         _refuse_each(v, other, ~is_dmy, "NOT_A_DATE", lambda t: _not_a_date(t, self.is_date))
         self.finish()
+
+    def aware(self, text: pd.Series) -> np.ndarray:
+        """Read the ISO datetimes with an offset in one parse; which ones were read."""
+        candidates = _matches(text, _AWARE)
+        stamps = pd.to_datetime(text[candidates], format="ISO8601", errors="coerce", utc=True)
+        stamps = stamps.dropna()
+        if len(stamps):
+            ms = stamps.astype("datetime64[ms, UTC]").astype("int64").astype(str)
+            self.verdicts.change(stamps.index.to_numpy(), ms.to_numpy(dtype=object), "iso_datetime")
+        return cast(np.ndarray, text.index.isin(stamps.index))
 
     def serials(self, n: pd.Series) -> None:
         """Excel serial numbers (1900 or 1904 system); a fraction is the time of day."""
@@ -913,9 +926,11 @@ def _changes(index: pd.Index, parts: list[_ColumnResult]) -> pd.DataFrame:
     distinct = list(dict.fromkeys(names))
     codes = np.repeat([distinct.index(n) for n in names], [len(p.rows) for p in parts])
     column = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(distinct))
-    rules = list(dict.fromkeys(r for p in parts for r in p.rules))
+    # the rules of every distinct change, factorised once, then taken per changed row
+    rule_of, rules = pd.factorize(np.concatenate([p.rules for p in parts]))
+    starts = np.cumsum([0] + [len(p.rules) for p in parts[:-1]])
     rule_codes = np.concatenate(
-        [np.array([rules.index(r) for r in p.rules])[p.local] for p in parts]
+        [rule_of[start + p.local] for start, p in zip(starts, parts, strict=True)]
     )
 
     def joined(which: str) -> pd.Series:
@@ -928,7 +943,7 @@ def _changes(index: pd.Index, parts: list[_ColumnResult]) -> pd.DataFrame:
             "column": column,
             "old": joined("old"),
             "new": joined("new"),
-            "rule": pd.Categorical.from_codes(rule_codes, dtype=pd.CategoricalDtype(rules)),
+            "rule": pd.Categorical.from_codes(rule_codes, dtype=pd.CategoricalDtype(list(rules))),
         }
     )
     return table
