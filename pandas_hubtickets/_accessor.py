@@ -257,7 +257,8 @@ class HubTicketsAccessor:
             Convert the frame first, as :meth:`coerce` does (``True``, or its
             options: ``coerce={"dayfirst": True, "thousands": ","}``), with
             the definitions this run reads anyway (one request). The values
-            it cannot convert are problems like any other, under ``on_invalid``.
+            it cannot convert are problems like any other, under ``on_invalid``;
+            ``result.failed_rows()`` then gives the coerced rows.
 
         Returns
         -------
