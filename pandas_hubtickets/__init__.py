@@ -7,6 +7,7 @@ import logging as _logging
 
 from . import _accessor  # noqa: F401  (registers DataFrame.hubtickets)
 from ._client import TicketsClient
+from ._coerce import Coerced, CoerceOptions
 from ._flatten import current, flatten, read_tidy, write_tidy
 from ._labels import Catalogue
 from ._limiter import RateLimiter
@@ -36,6 +37,8 @@ _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 __all__ = [
     "ArgumentTypeError",
     "Catalogue",
+    "CoerceOptions",
+    "Coerced",
     "ConfigurationError",
     "DefinitionsUnavailable",
     "FlattenError",

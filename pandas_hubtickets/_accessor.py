@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Hashable, Iterator, Sequence
+import warnings
+import weakref
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from ._coerce import Coerced, CoerceOptions, coerce_frame, validate_frame
+from ._columns import find_id_column
 from ._history import Definitions, changes, current, durations, transitions
-from ._payload import Api, NaMode, check_batch_size, encode_frame
+from ._payload import Api, NaMode, ProblemList, check_batch_size, encode_frame
+from .errors import (
+    ArgumentTypeError,
+    ConfigurationError,
+    DefinitionsUnavailable,
+    HubSpotError,
+    TransportError,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -53,7 +64,7 @@ class HubTicketsAccessor:
         self,
         properties: Sequence[Hashable] | str | None = None,
         *,
-        id_column: str = "objectId",
+        id_column: str | None = None,
         na: NaMode = "skip",
         api: Api = "v1",
     ) -> Any:
@@ -64,9 +75,11 @@ class HubTicketsAccessor:
         properties : list of str, optional
             The columns to send, in this order. By default every column but
             the id column.
-        id_column : str, default "objectId"
+        id_column : str, optional
             The column holding the ticket id, or the name of the index that
-            holds it (HubSpot exports call it ``"Ticket ID"``).
+            holds it. By default the one column or index named ``objectId``,
+            ``hs_object_id``, ``Ticket ID`` (HubSpot exports) or ``id``, case
+            and spaces aside (the command line's rule too).
         na : {"skip", "clear", "error"}, default "skip"
             What a missing value (None, NaN, NaT, pd.NA) means. ``"skip"``
             leaves the property out, so HubSpot keeps its value; ``"clear"``
@@ -107,7 +120,7 @@ class HubTicketsAccessor:
         >>> df.hubtickets.to_payload(id_column="Ticket ID", api="2026-03")["inputs"][1]
         {'id': '178218', 'properties': {'priority': '2.5'}}
         """
-        encoded = encode_frame(self._obj, properties, id_column=id_column, na=na, api=api)
+        encoded = encode_frame(self._obj, properties, id_column=self._id(id_column), na=na, api=api)
         return encoded.flavor.wrap(encoded.records())
 
     def to_batches(
@@ -115,7 +128,7 @@ class HubTicketsAccessor:
         batch_size: int = 100,
         properties: Sequence[Hashable] | str | None = None,
         *,
-        id_column: str = "objectId",
+        id_column: str | None = None,
         na: NaMode = "skip",
         api: Api = "v1",
     ) -> Iterator[Any]:
@@ -144,14 +157,14 @@ class HubTicketsAccessor:
         [2, 1]
         """
         batch_size = check_batch_size(batch_size)
-        encoded = encode_frame(self._obj, properties, id_column=id_column, na=na, api=api)
+        encoded = encode_frame(self._obj, properties, id_column=self._id(id_column), na=na, api=api)
         return (encoded.flavor.wrap(encoded.records(rows)) for rows in encoded.batches(batch_size))
 
     def to_json(
         self,
         properties: Sequence[Hashable] | str | None = None,
         *,
-        id_column: str = "objectId",
+        id_column: str | None = None,
         na: NaMode = "skip",
         api: Api = "v1",
     ) -> str:
@@ -168,7 +181,7 @@ class HubTicketsAccessor:
         >>> pd.DataFrame({"objectId": [7], "is_escalated": [True]}).hubtickets.to_json()
         '[{"objectId":7,"properties":[{"name":"is_escalated","value":"true"}]}]'
         """
-        encoded = encode_frame(self._obj, properties, id_column=id_column, na=na, api=api)
+        encoded = encode_frame(self._obj, properties, id_column=self._id(id_column), na=na, api=api)
         return encoded.body_text()
 
     def update(
@@ -176,7 +189,7 @@ class HubTicketsAccessor:
         client: TicketsClient,
         properties: Sequence[Hashable] | str | None = None,
         *,
-        id_column: str = "objectId",
+        id_column: str | None = None,
         batch_size: int = 100,
         na: NaMode = "skip",
         progress: bool | None = None,
@@ -187,6 +200,7 @@ class HubTicketsAccessor:
         tickets: bool = True,
         only_changed: bool = False,
         undo: str | os.PathLike[str] | None = None,
+        coerce: bool | CoerceOptions | Mapping[str, Any] = False,
     ) -> UpdateResult:
         """Send every row to HubSpot as v1 batch updates and report what happened to each.
 
@@ -262,6 +276,12 @@ class HubTicketsAccessor:
             about to change is written (``objectId``, ``property``, ``old``,
             ``new``) before anything is sent, made durable; ``ht.undo(client,
             path)`` restores those values later. An existing file is refused.
+        coerce : bool, CoerceOptions or dict, default False
+            Convert the frame first, as :meth:`coerce` does (``True``, or its
+            options: ``coerce={"dayfirst": True, "thousands": ","}``), with
+            the definitions this run reads anyway (one request). The values
+            it cannot convert are problems like any other, under ``on_invalid``;
+            ``result.failed_rows()`` then gives the coerced rows.
 
         Returns
         -------
@@ -321,8 +341,16 @@ class HubTicketsAccessor:
         """
         from ._update import update
 
+        frame, found, definitions = self._obj, None, None
+        if coerce is not False:
+            options = CoerceOptions.of(coerce)
+            definitions = definitions_of(client, fresh=True)
+            coerced = coerce_frame(self._obj, definitions, options, id_column=id_column)
+            _warn_dropped(coerced)
+            frame, found = coerced.frame, ProblemList(coerced.frame.index)
+            found.extend(coerced.found)
         return update(
-            self._obj,
+            frame,
             client,
             properties,
             id_column=id_column,
@@ -336,6 +364,158 @@ class HubTicketsAccessor:
             tickets=tickets,
             only_changed=only_changed,
             undo=undo,
+            problems=found,
+            definitions=definitions,
+        )
+
+    # --- from a spreadsheet: coercion driven by the property definitions -----------------
+
+    def _id(self, id_column: str | None) -> str:
+        return find_id_column(self._obj, id_column)
+
+    def coerce(
+        self,
+        defs: TicketsClient | Definitions,
+        *,
+        dayfirst: bool | None = None,
+        thousands: str | None = None,
+        decimal: str = ".",
+        tz: str | None = None,
+        excel_epoch: int = 1900,
+        rename: Mapping[str, str] | None = None,
+        id_column: str | None = None,
+    ) -> Coerced:
+        """Convert the frame to what HubSpot's property definitions accept; record every change.
+
+        Export headers (property labels such as ``"Priority"``) are read as
+        property names when the match is exact and unambiguous (case and
+        spaces aside); the read-only columns of such an export are left out,
+        with a warning. Each value is converted by its property's type:
+        option labels to values (each ``;`` part of a multiple checkbox),
+        yes/no, y/n, 1/0 to booleans, ISO dates, midnight datetimes and Excel
+        serials to epoch milliseconds, number text with the separators named
+        here, whitespace stripped (text properties are left exactly as typed).
+        Nothing is guessed: what cannot be read unambiguously is reported.
+
+        Parameters
+        ----------
+        defs : TicketsClient or list of dict
+            A client (its definitions are read once and kept), or what
+            ``client.properties()`` returned.
+        dayfirst : bool, optional
+            Read ``05/03/2024`` as 5 March (``True``) or May 3 (``False``);
+            by default such dates are reported (``AMBIGUOUS_DATE``).
+        thousands : str, optional
+            The thousands separator of number text (``","``); by default
+            ``1,234`` is reported.
+        decimal : {".", ","}, default "."
+            The decimal mark of number text.
+        tz : str, optional
+            The time zone of datetimes written without an offset; by default
+            they are reported (``NAIVE_DATETIME``).
+        excel_epoch : {1900, 1904}, default 1900
+            The date system of Excel serial numbers.
+        rename : dict, optional
+            Header -> property name, read before export headers.
+        id_column : str, optional
+            As in :meth:`to_payload`.
+
+        Returns
+        -------
+        Coerced
+            ``.frame`` (converted, every converted value as text), ``.changes``
+            (``row``, ``column``, ``old``, ``new``, ``rule``), ``.problems``
+            (the columns of ``PayloadError.problems``), ``.mapping`` (headers
+            read as names), ``.summary()`` (changes per column and rule).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import pandas_hubtickets
+        >>> sheet = pd.DataFrame({
+        ...     "Ticket ID": [176000, 176001],
+        ...     "Priority": ["High", "low "],
+        ...     "Due date": ["2024-03-05", "05/03/2024"],
+        ... })
+        >>> fixed = sheet.hubtickets.coerce(client, dayfirst=True)
+        >>> fixed.frame.to_dict("list")  # doctest: +NORMALIZE_WHITESPACE
+        {'Ticket ID': [176000, 176001], 'hs_ticket_priority': ['HIGH', 'LOW'],
+         'due_date': ['1709596800000', '1709596800000']}
+        >>> summary = fixed.summary()[["column", "rule", "cells"]]
+        >>> summary.values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+        [['hs_ticket_priority', 'option_label', 2], ['due_date', 'iso_date', 1],
+         ['due_date', 'dayfirst_date', 1]]
+        """
+        options = CoerceOptions(dayfirst, thousands, decimal, tz, excel_epoch, rename)
+        coerced = coerce_frame(self._obj, definitions_of(defs), options, id_column=id_column)
+        _warn_dropped(coerced)
+        return coerced
+
+    def validate(
+        self,
+        defs: TicketsClient | Definitions,
+        *,
+        coerce: bool = False,
+        dayfirst: bool | None = None,
+        thousands: str | None = None,
+        decimal: str = ".",
+        tz: str | None = None,
+        excel_epoch: int = 1900,
+        rename: Mapping[str, str] | None = None,
+        id_column: str | None = None,
+        na: NaMode = "skip",
+    ) -> pd.DataFrame:
+        """Every problem :meth:`update` would refuse the frame for, as a frame; never raises.
+
+        Parameters
+        ----------
+        defs : TicketsClient or list of dict
+            As in :meth:`coerce`.
+        coerce : bool, default False
+            ``False``: the frame as it is (what ``update`` refuses).
+            ``True``: what is left after :meth:`coerce` with the options
+            below (what ``update(coerce=...)`` refuses).
+        dayfirst, thousands, decimal, tz, excel_epoch, rename
+            As in :meth:`coerce`; only with ``coerce=True``.
+        id_column, na
+            As in :meth:`update`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``row``, ``objectId``, ``column``, ``code``, ``value``,
+            ``problem`` (as ``PayloadError.problems``); empty when nothing
+            would be refused.
+
+        Raises
+        ------
+        ConfigurationError
+            A coercion option without ``coerce=True``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import pandas_hubtickets
+        >>> sheet = pd.DataFrame({"objectId": [176000, 176001], "is_escalated": ["Yes", "maybe"]})
+        >>> sheet.hubtickets.validate(client)[["row", "code", "value"]].values.tolist()
+        [[0, 'INVALID_BOOLEAN', 'Yes'], [1, 'INVALID_BOOLEAN', 'maybe']]
+        >>> sheet.hubtickets.validate(client, coerce=True)[["row", "code", "value"]].values.tolist()
+        [[1, 'INVALID_BOOLEAN', 'maybe']]
+        """
+        options = CoerceOptions(dayfirst, thousands, decimal, tz, excel_epoch, rename)
+        if not isinstance(coerce, bool):
+            raise ArgumentTypeError(f"coerce must be True or False, got {type(coerce).__name__}")
+        if not coerce and (options != CoerceOptions() or rename is not None):
+            raise ConfigurationError(
+                "dayfirst=, thousands=, decimal=, tz=, excel_epoch= and rename= apply to "
+                "coercion: pass coerce=True with them"
+            )
+        return validate_frame(
+            self._obj,
+            definitions_of(defs),
+            options if coerce else None,
+            id_column=id_column,
+            na=na,
         )
 
     def diff(
@@ -343,7 +523,7 @@ class HubTicketsAccessor:
         client: TicketsClient,
         properties: Sequence[Hashable] | str | None = None,
         *,
-        id_column: str = "objectId",
+        id_column: str | None = None,
         na: NaMode = "skip",
         progress: bool | None = False,
     ) -> pd.DataFrame:
@@ -397,7 +577,9 @@ class HubTicketsAccessor:
         """
         from ._diff import diff
 
-        return diff(self._obj, client, properties, id_column=id_column, na=na, progress=progress)
+        return diff(
+            self._obj, client, properties, id_column=self._id(id_column), na=na, progress=progress
+        )
 
     # -- tidy frames: ticket history (_history.py, _plot.py) ----------------------------------
 
@@ -613,3 +795,46 @@ class HubTicketsAccessor:
         from ._plot import plot_flow
 
         return plot_flow(self._obj, property, ax=ax)
+
+
+# the definitions each client read last (``coerce``/``validate`` read them once per client)
+_DEFINITIONS: weakref.WeakKeyDictionary[TicketsClient, list[dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def definitions_of(defs: object, *, fresh: bool = False) -> Definitions:
+    """The definitions ``defs`` gives: read from a client (once, unless ``fresh``), or as given.
+
+    Raises
+    ------
+    DefinitionsUnavailable
+        The client could not read them.
+    """
+    from ._client import TicketsClient
+
+    if isinstance(defs, TicketsClient):
+        if fresh or defs not in _DEFINITIONS:
+            try:
+                _DEFINITIONS[defs] = defs.properties()
+            except (HubSpotError, TransportError) as exc:
+                raise DefinitionsUnavailable(
+                    f"could not read HubSpot's ticket property definitions to coerce the "
+                    f"values ({exc}); nothing was sent"
+                ) from exc
+        return _DEFINITIONS[defs]
+    if isinstance(defs, (list, tuple, pd.DataFrame)):
+        return defs
+    raise ArgumentTypeError(
+        "defs must be a TicketsClient or the list client.properties() returns, "
+        f"got {type(defs).__name__}"
+    )
+
+
+def _warn_dropped(coerced: Coerced) -> None:
+    """One warning for the read-only columns of an export left out by coercion."""
+    if coerced.columns.dropped:
+        shown = ", ".join(f"{h!r} ({n})" for h, n in coerced.columns.dropped.items())
+        warnings.warn(
+            f"read-only columns of the export left out: {shown}", UserWarning, stacklevel=3
+        )

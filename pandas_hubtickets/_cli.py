@@ -12,6 +12,7 @@ arguments and attributes behind them.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import re
@@ -24,11 +25,15 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from ._accessor import definitions_of
 from ._client import BASE_URL_ENV_VAR, DEFAULT_BASE_URL, TicketsClient
+from ._coerce import CoerceOptions, coerce_frame
+from ._columns import map_columns
+from ._definitions import Definitions
 from ._display import changes_lines, preview_line
 from ._files import EditsFile, check_tidy_path, read_edits, read_ids, write_tidy_file
 from ._flatten import flatten
-from ._payload import MAX_BATCH, ProblemList
+from ._payload import MAX_BATCH, Problem, ProblemList
 from ._progress import Progress, progress_bar
 from ._stream import CHUNK_ROWS, KEEP, push_file
 from ._transport import _is_loopback
@@ -93,6 +98,23 @@ _CLI_WORDS = (
     ),
     (re.compile(r", or a datetime column"), ", or read the column as dates with --date-columns"),
     (re.compile(r"keep one row per ticket$"), "keep one row per ticket, or use --keep first|last"),
+    # coercion (--coerce and its options)
+    (re.compile(r"\bpass dayfirst=True or dayfirst=False"), "use --dayfirst or --monthfirst"),
+    (re.compile(r"\bpass dayfirst=True"), "use --dayfirst"),
+    (re.compile(r"\bpass dayfirst=False"), "use --monthfirst"),
+    (re.compile(r"\bdayfirst=True"), "--dayfirst"),
+    (re.compile(r"\bdayfirst=False"), "--monthfirst"),
+    (re.compile(r"\bwith dayfirst="), "with --dayfirst or --monthfirst"),
+    (re.compile(r"\bpass thousands= and decimal="), "use --thousands and --decimal"),
+    (re.compile(r"\bpass thousands="), "use --thousands "),
+    (re.compile(r"\bthousands="), "--thousands "),
+    (re.compile(r"\bdecimal="), "--decimal "),
+    (re.compile(r"\bpass tz= \(e\.g\. tz='UTC'\)"), "use --tz (e.g. --tz UTC)"),
+    (re.compile(r"\btz="), "--tz "),
+    (re.compile(r"\bexcel_epoch="), "--excel-epoch "),
+    (re.compile(r"\b(thousands|decimal) must be"), r"--\1 must be"),
+    (re.compile(r"\bcoerce=True"), "--coerce"),
+    (re.compile(r"\brename="), "--rename"),
 )
 
 
@@ -413,8 +435,13 @@ def _push(args: argparse.Namespace) -> int:
     if args.changes and not args.only_changed:
         raise ConfigurationError("--changes needs --only-changed: only then are changes found")
     _check_folder("--journal", args.journal)
+    options = _coerce_options(args)
     source = EditsFile(args.csv, sep=args.sep, encoding=args.encoding)
     with _client(args) as client:
+        definitions = None
+        if options is not None:
+            definitions = definitions_of(client, fresh=True)
+        preparer = _Preparer(args, options, definitions)
         try:
             result = push_file(  # a chunk at a time: memory stays with the chunk's size
                 source,
@@ -432,13 +459,18 @@ def _push(args: argparse.Namespace) -> int:
                 tickets=False,  # push keeps no answers: memory stays with the chunk's size
                 only_changed=args.only_changed,
                 undo=args.undo,
+                definitions=definitions,
+                prepare=preparer,
             )
         except PayloadError as refused:
+            preparer.say()
             _write_problems(args.problems, refused.problems)
             raise
         except (UpdateStopped, UpdateInterrupted) as stop:
+            preparer.say()
             _conclude(args, stop.result)
             raise
+    preparer.say()
     return _conclude(args, result)
 
 
@@ -446,6 +478,125 @@ def _on_invalid(args: argparse.Namespace) -> Literal["raise", "skip", "skip_cell
     if args.skip_invalid_cells:
         return "skip_cells"
     return "skip" if args.skip_invalid else "raise"
+
+
+# --- push: column selection, renames and coercion (--coerce and its options) ---------------
+
+
+def _renames(pairs: Sequence[str]) -> dict[str, str]:
+    """``--rename "Ticket status=hs_pipeline_stage"`` (repeatable) as a dict."""
+    renames = {}
+    for pair in pairs:
+        header, _, name = pair.rpartition("=")
+        if not header or not name.strip():
+            raise ConfigurationError(
+                f"--rename {pair!r}: write HEADER=NAME, "
+                "e.g. --rename 'Ticket status=hs_pipeline_stage'"
+            )
+        renames[header] = name.strip()
+    return renames
+
+
+def _coerce_options(args: argparse.Namespace) -> CoerceOptions | None:
+    """The coercion the flags ask for (``None`` without --coerce), or refuse a stray option."""
+    given = [
+        flag
+        for flag, value in (
+            ("--dayfirst", args.dayfirst is True),
+            ("--monthfirst", args.dayfirst is False),
+            ("--thousands", args.thousands is not None),
+            ("--decimal", args.decimal is not None),
+            ("--tz", args.tz is not None),
+            ("--excel-epoch", args.excel_epoch is not None),
+        )
+        if value
+    ]
+    if not args.coerce:
+        if given:
+            raise ConfigurationError(f"{', '.join(given)} apply to coercion: add --coerce")
+        return None
+    return CoerceOptions(
+        dayfirst=args.dayfirst,
+        thousands=args.thousands,
+        decimal=args.decimal or ".",
+        tz=args.tz,
+        excel_epoch=args.excel_epoch or 1900,
+        rename=_renames(args.rename),
+    )
+
+
+def _select_columns(edits: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
+    """Keep the --columns (all by default) but the --exclude ones, named as in the file."""
+    present = [str(c) for c in edits.columns]
+    ids = [str(n) for n in edits.index.names if n is not None]
+    for flag, names in (("--columns", args.columns), ("--exclude", args.exclude)):
+        for name in names or []:
+            if name not in present and not (flag == "--columns" and name in ids):
+                close = difflib.get_close_matches(name, present, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                columns = ", ".join(repr(c) for c in present)
+                raise InputFileError(
+                    f"{flag} names {name!r}, not a column of {args.csv} (its columns: "
+                    f"{columns}){hint}"
+                )
+    keep = [c for c in present if (not args.columns or c in args.columns)]
+    keep = [c for c in keep if c not in (args.exclude or [])]
+    return edits[keep] if len(keep) < len(present) else edits
+
+
+class _Preparer:
+    """What push does to each chunk of the file before it is checked: pick, rename, coerce.
+
+    It tells what it did once for the whole file (``say``): each header read as a name, the
+    read-only columns left out, the changes as counts per column and rule, never per cell.
+    """
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        options: CoerceOptions | None,
+        definitions: Definitions | None,
+    ) -> None:
+        self.args, self.options, self.definitions = args, options, definitions
+        self.renames = _renames(args.rename) if options is None and args.rename else None
+        self.summaries: dict[int, pd.DataFrame] = {}  # per chunk: a chunk is checked, then sent
+        self.unconverted: dict[int, int] = {}
+        self.mapping: list[str] | None = None
+        self.dropped: dict[Any, str] = {}
+
+    def __call__(self, start: int, edits: pd.DataFrame) -> tuple[pd.DataFrame, Sequence[Problem]]:
+        edits = _select_columns(edits, self.args)
+        if self.renames is not None:
+            mapped = map_columns(list(edits.columns), {}, id_column="", rename=self.renames)
+            return edits.rename(columns=mapped.renames), ()
+        if self.options is None or self.definitions is None:
+            return edits, ()
+        coerced = coerce_frame(edits, self.definitions, self.options, id_column=self.args.id_column)
+        if self.mapping is None:
+            self.mapping, self.dropped = coerced.columns.lines(), dict(coerced.columns.dropped)
+        self.summaries[start] = coerced.summary()
+        self.unconverted[start] = len(coerced.problems)
+        return coerced.frame, coerced.found
+
+    def say(self) -> None:
+        for line in self.mapping or []:
+            print(f"column {line}")
+        if self.dropped:
+            shown = ", ".join(f"{h!r} ({n})" for h, n in self.dropped.items())
+            print(
+                f"warning: read-only columns of {self.args.csv} left out: {shown}", file=sys.stderr
+            )
+        parts = [part for part in self.summaries.values() if len(part)]
+        if parts:
+            summary = pd.concat(parts).groupby(["column", "rule"], sort=False, observed=True)
+            table = summary.agg(cells=("cells", "sum"), examples=("examples", "first"))
+            cells = int(table["cells"].sum())
+            print(f"coerced {cells:,} {'cell' if cells == 1 else 'cells'}:")
+            for row in table.reset_index().itertuples(index=False):
+                print(f"  {row.column}: {row.cells:,} x {row.rule} ({row.examples})")
+        unconverted = sum(self.unconverted.values())
+        if unconverted:
+            print(f"{unconverted:,} values could not be coerced (listed with the problems)")
 
 
 def _tickets(
@@ -522,6 +673,74 @@ def _add_service_options(cmd: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_coerce_options(push: argparse.ArgumentParser) -> None:
+    group = push.add_argument_group(
+        "columns and coercion",
+        "Pick and rename columns; with --coerce, read an export's headers (property labels) and "
+        "convert values to what each property expects (option labels, yes/no, dates, numbers), "
+        "never guessing: what cannot be read is reported.",
+    )
+    group.add_argument(
+        "--columns",
+        nargs="+",
+        metavar="COLUMN",
+        help="send only these columns and the ids (default: every column)",
+    )
+    group.add_argument(
+        "--exclude", nargs="+", metavar="COLUMN", help="leave these columns out (default: none)"
+    )
+    group.add_argument(
+        "--rename",
+        action="append",
+        default=[],
+        metavar="HEADER=NAME",
+        help="read a column as a property, e.g. 'Ticket status=hs_pipeline_stage' "
+        "(repeatable; default: headers as in the file)",
+    )
+    group.add_argument(
+        "--coerce",
+        action="store_true",
+        help="read export headers and convert values by HubSpot's property definitions "
+        "(default: send what the file holds, refused when HubSpot would refuse it)",
+    )
+    order = group.add_mutually_exclusive_group()
+    order.add_argument(
+        "--dayfirst",
+        dest="dayfirst",
+        action="store_const",
+        const=True,
+        help="with --coerce: 05/03/2024 is 5 March (default: such dates are reported)",
+    )
+    order.add_argument(
+        "--monthfirst",
+        dest="dayfirst",
+        action="store_const",
+        const=False,
+        help="with --coerce: 05/03/2024 is May 3 (default: such dates are reported)",
+    )
+    group.add_argument(
+        "--thousands",
+        metavar="SEP",
+        help="with --coerce: the thousands separator of numbers, e.g. ',' (default: none; "
+        "1,234 is reported)",
+    )
+    group.add_argument(
+        "--decimal", choices=[".", ","], help="with --coerce: the decimal mark (default: '.')"
+    )
+    group.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="with --coerce: the time zone of datetimes written without an offset, e.g. "
+        "Europe/Paris (default: such datetimes are reported)",
+    )
+    group.add_argument(
+        "--excel-epoch",
+        type=int,
+        choices=[1900, 1904],
+        help="with --coerce: the date system of Excel serial numbers (default: 1900)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hubtickets",
@@ -574,7 +793,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the id column and one column per ticket property: .csv, .tsv, .txt, .xlsx, "
         ".xlsm (first sheet; the excel extra), .parquet, .jsonl or .ndjson",
     )
-    push.add_argument("--id-column", default="Ticket ID", help="header of the ticket ids")
+    push.add_argument(
+        "--id-column",
+        default=None,
+        help="header of the ticket ids (default: the column named objectId, hs_object_id, "
+        "Ticket ID or id, case and spaces aside)",
+    )
     push.add_argument(
         "--date-columns",
         nargs="*",
@@ -681,6 +905,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ROWS",
         help="rows read, checked and sent at a time; memory is bounded by it",
     )
+    _add_coerce_options(push)
     _add_service_options(push)
     push.set_defaults(run=_push)
 
@@ -724,7 +949,10 @@ def _parser() -> argparse.ArgumentParser:
         "ticket of the account)",
     )
     pull.add_argument(
-        "--id-column", default="Ticket ID", help="header of the ids in a CSV --ids file"
+        "--id-column",
+        default=None,
+        help="header of the ids in a CSV --ids file (default: objectId, hs_object_id, Ticket ID "
+        "or id)",
     )
     _add_service_options(pull)
     pull.set_defaults(run=_pull)

@@ -59,6 +59,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._columns import unknown_column_hint
 from ._encode import MS_PER_DAY
 from ._payload import EncodedFrame, Problem
 
@@ -88,6 +89,8 @@ class _Definition:
     options: tuple[str, ...] | None  # None: any value (external options, or not an enumeration)
     labels: Mapping[str, str]
     read_only: bool
+    label: str = ""  # the property's label, an export's header ("Priority")
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label) of every option, in order
 
     @property
     def multiple(self) -> bool:
@@ -119,6 +122,8 @@ def _parse(definitions: Definitions) -> dict[str, _Definition]:
             options=tuple(str(o.get("value")) for o in choices) if enumerated else None,
             labels={str(o.get("label")).lower(): str(o.get("value")) for o in choices},
             read_only=read_only,
+            label=str(record.get("label") or ""),
+            choices=tuple((str(o.get("value")), str(o.get("label"))) for o in choices),
         )
     return out
 
@@ -350,7 +355,9 @@ def check_values(encoded: EncodedFrame, definitions: Definitions) -> list[Proble
     for name, values in zip(encoded.names, encoded.values, strict=True):
         d = known.get(name)
         if d is None:
-            message = f"HubSpot has no ticket property named {name!r}"
+            message = (
+                f"HubSpot has no ticket property named {name!r}{unknown_column_hint(name, known)}"
+            )
             findings.append(_found(None, name, "PROPERTY_DOESNT_EXIST", message))
         elif d.read_only:
             message = f"property {name!r} is read-only in HubSpot"

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ._columns import find_id_column, is_id_header
 from ._encode import encode_column
 from ._flatten import write_tidy
 from ._payload import ProblemList
@@ -270,7 +271,7 @@ class EditsFile:
             yield pd.DataFrame()
 
     def prepare(
-        self, frame: pd.DataFrame, id_column: str, date_columns: Sequence[str] = ()
+        self, frame: pd.DataFrame, id_column: str | None, date_columns: Sequence[str] = ()
     ) -> tuple[pd.DataFrame, ProblemList]:
         """Rows of this file as edits: indexed by ``id_column``, ``date_columns`` parsed.
 
@@ -287,6 +288,7 @@ class EditsFile:
                 f"--date-columns names {names}, not a column of {self.path} (its columns: "
                 f"{columns})"
             )
+        id_column = find_id_column(frame, id_column)
         if id_column in frame.columns:
             frame = frame.set_index(id_column)  # not index_col=: pandas 2.2 would parse the ids
         problems = ProblemList(frame.index)
@@ -297,7 +299,7 @@ class EditsFile:
 
 def read_edits(
     path: Source,
-    id_column: str,
+    id_column: str | None,
     date_columns: Sequence[str] = (),
     *,
     sep: str | None = None,
@@ -495,7 +497,7 @@ def _parse_dates(cells: pd.Series, column: str, problems: ProblemList) -> pd.Ser
     return dates
 
 
-def read_ids(path: str | os.PathLike[str], id_column: str) -> list[int]:
+def read_ids(path: str | os.PathLike[str], id_column: str | None) -> list[int]:
     """Ticket ids from a text file (one a line) or a CSV file with a column ``id_column``.
 
     A one-column file whose first line is not a number has a header; blank
@@ -518,15 +520,18 @@ def read_ids(path: str | os.PathLike[str], id_column: str) -> list[int]:
     table = _read_text(path, header=None)
     first = table.iloc[0].tolist()
     lines = pd.RangeIndex(1, len(table) + 1)
-    if id_column in first:
+    if id_column is None:  # the header ID_COLUMNS names, if the file has one
+        id_column = next((str(h) for h in first if is_id_header(h)), None)
+    if id_column is not None and id_column in first:
         cells = table.iloc[1:, first.index(id_column)]
     elif table.shape[1] == 1:
         cells = table.iloc[:, 0]
         if not str(first[0]).strip().isdigit():  # a header line
             cells = cells.iloc[1:]
     else:
+        named = repr(id_column) if id_column else "objectId, hs_object_id, Ticket ID or id"
         raise InputFileError(
-            f"{path} has {table.shape[1]} columns and none is named {id_column!r}: give one "
+            f"{path} has {table.shape[1]} columns and none is named {named}: give one "
             "ticket id a line, or name the column of ids with --id-column"
         )
     cells = cells.set_axis(lines[len(lines) - len(cells) :]).dropna().str.strip()

@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._columns import ID_COLUMNS
 from ._encode import encode_column, is_missing
 from ._ids import ticket_id
 from .errors import PROBLEM_COLUMNS, ArgumentTypeError, ConfigurationError, PayloadError
@@ -499,9 +500,13 @@ def _id_problem(df: pd.DataFrame, id_column: str) -> str:
         return f"id column {id_column!r} names several columns"
     labels = [*df.columns, *(n for n in df.index.names if n is not None)]
     shown = ", ".join(repr(c) for c in labels[:20]) + (", ..." if len(labels) > 20 else "")
+    what, hint = f"id column {id_column!r} is not", _suggest(id_column, labels)
+    if id_column == ID_COLUMNS[0]:  # the default: none of the usual names is there
+        what = f"no ticket id column: none of {', '.join(map(repr, ID_COLUMNS))} is"
+        hint = next(filter(None, (_suggest(name, labels) for name in ID_COLUMNS)), "")
     return (
-        f"id column {id_column!r} is not a column nor the index name "
-        f"(the frame has {shown or 'no columns'}){_suggest(id_column, labels)}; "
+        f"{what} a column nor the index name "
+        f"(the frame has {shown or 'no columns'}){hint}; "
         "pass id_column= to name the column holding the ticket ids"
     )
 

@@ -16,16 +16,18 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from ._columns import find_id_column
+from ._definitions import Definitions
 from ._files import EditsFile
 from ._flatten import concat_tidy
-from ._payload import NaMode, ProblemList, _check_ids
+from ._payload import NaMode, Problem, ProblemList, _check_ids
 from ._progress import Progress, progress_bar
 from ._undo import check_undo_path
 from ._update import STATUSES, OnInvalid, UpdateResult, update
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
 __all__ = ["CHUNK_ROWS", "KEEP", "StreamedResult", "push_file"]
 
 Keep = Literal["error", "first", "last"]
+#: What a caller does to each chunk's edits before they are checked: edits, problems.
+Prepare = Callable[[int, pd.DataFrame], tuple[pd.DataFrame, Sequence[Problem]]]
 #: Duplicate-row policies: refuse the rows (``error``), or send the first or last row of a ticket.
 KEEP: tuple[Keep, ...] = ("error", "first", "last")
 #: Rows read and sent at a time by default.
@@ -92,7 +96,9 @@ class _Push:
     drop: np.ndarray | None = None
     #: Rows whose ticket has a row in another chunk (keep error; a chunk finds its own).
     across: np.ndarray | None = None
-    definitions: Sequence[Mapping[str, Any]] | None = None
+    definitions: Definitions | None = None
+    #: What the caller does to each chunk's edits first (pick, rename, coerce); its problems.
+    prepare: Prepare | None = None
 
     def chunks(self, columns: Sequence[str] | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
         """(position of the first row, rows) of each chunk of the file."""
@@ -128,6 +134,9 @@ class _Push:
         drop = None if self.drop is None else self.drop[rows]
         kept = raw if drop is None or not drop.any() else raw[~drop]
         edits, found = self.source.prepare(kept, self.id_column, self.date_columns)
+        if self.prepare is not None:
+            edits, more = self.prepare(start, edits)
+            found.extend(more)
         if self.across is not None:  # keep="error": nothing was dropped
             across = self.across[rows]
             if across.any():
@@ -251,7 +260,7 @@ def push_file(
     source: EditsFile,
     client: TicketsClient,
     *,
-    id_column: str,
+    id_column: str | None,
     date_columns: Sequence[str] = (),
     keep: Keep = "error",
     chunk_rows: int = CHUNK_ROWS,
@@ -264,6 +273,8 @@ def push_file(
     tickets: bool = False,
     only_changed: bool = False,
     undo: str | os.PathLike[str] | None = None,
+    definitions: Definitions | None = None,
+    prepare: Prepare | None = None,
 ) -> StreamedResult:
     """Send a file of edits a chunk at a time, as one update run: one bar, one report.
 
@@ -294,6 +305,13 @@ def push_file(
         As :func:`update`. A file of several chunks writes a folder of that
         name instead, one Parquet file per chunk sent, each before its chunk
         is sent; :func:`~pandas_hubtickets.undo` reads either.
+    definitions : list of dict, optional
+        HubSpot's property definitions when already read: no read then.
+    prepare : callable, optional
+        ``prepare(position of the chunk's first row, edits)`` returns the
+        edits to check and send instead, and the problems it found in them
+        (the command line picks, renames and coerces columns with it). It is
+        called once when a chunk is checked and again when it is sent.
 
     Returns
     -------
@@ -314,6 +332,8 @@ def push_file(
     if not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise ConfigurationError(f"chunk_rows must be a positive number, not {chunk_rows!r}")
     started = time.monotonic()
+    if id_column is None:  # the one header the id rule names (read from the first row)
+        id_column = find_id_column(next(source.frames(1)), None)
     options = {
         "na": na,
         "check_properties": check_properties,
@@ -322,13 +342,14 @@ def push_file(
         "only_changed": only_changed,
     }
     push = _Push(source, client, id_column, date_columns, keep, chunk_rows, options)
+    push.definitions, push.prepare = definitions, prepare
     if push.read_ids() <= 1:  # one chunk: one update run, as for a frame
         (start, raw), *_ = push.chunks()
         part = push.run(
             start, raw, progress=progress, dry_run=dry_run, on_invalid=on_invalid, undo=undo
         )
         return _joined([part], time.monotonic() - started)
-    if check_properties:
+    if check_properties and push.definitions is None:
         # the first chunk's run reads them again if this fails, and stops as a run does
         with contextlib.suppress(HubSpotError, TransportError):
             push.definitions = client.properties()  # once for every chunk

@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -35,7 +35,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._definitions import check_values
+from ._coerce import unreported
+from ._columns import find_id_column
+from ._definitions import Definitions, check_values
 from ._diff import NOT_FOUND, compare, read_current
 from ._display import result_html, result_text
 from ._flatten import concat_tidy, flatten
@@ -549,7 +551,7 @@ def update(
     client: TicketsClient,
     properties: Sequence[Hashable] | str | None = None,
     *,
-    id_column: str = "objectId",
+    id_column: str | None = None,
     batch_size: int = 100,
     na: NaMode = "skip",
     progress: bool | Progress | None = None,
@@ -561,7 +563,7 @@ def update(
     tickets: bool = True,
     only_changed: bool = False,
     undo: str | os.PathLike[str] | None = None,
-    definitions: Sequence[Mapping[str, Any]] | None = None,
+    definitions: Definitions | None = None,
 ) -> UpdateResult:
     """Send a wide frame as v1 batch updates; see ``DataFrame.hubtickets.update``.
 
@@ -585,9 +587,10 @@ def update(
     progress : bool, Progress or None
         As ``DataFrame.hubtickets.update``; or a bar of the caller's to advance
         (and leave open), so that several runs share one bar.
-    definitions : sequence of dict, optional
-        HubSpot's property definitions when already read (``client.properties()``):
-        the check makes no request then; several runs share one read.
+    definitions : list of dict, optional
+        HubSpot's property definitions when already read for this run
+        (``client.properties()``, by coercion or for earlier chunks of a file):
+        the check makes no request then.
 
     Examples
     --------
@@ -606,15 +609,19 @@ def update(
     _check_only_changed(only_changed, undo)
     batch_size = check_batch_size(batch_size)
     found = problems if problems is not None else ProblemList(df.index)
+    id_column = find_id_column(df, id_column)
     encoded = encode_frame(df, properties, id_column=id_column, na=na, problems=found)
     book = Journal(journal, write=not dry_run) if journal is not None else None
     run = _Run(df, encoded)
     if book is not None:
         _resume(run, book)
     if check_properties and (run.status == "not_sent").any():
-        found.extend(
-            _findings(client, run) if definitions is None else check_values(encoded, definitions)
+        findings = (
+            _findings(client, run)
+            if definitions is None
+            else check_values(run.encoded, definitions)  # read already (coercion, chunks)
         )
+        found.extend(unreported(found.items, findings))  # a cell the caller reported: once
     if found.refuses_frame or (len(found) and on_invalid == "raise"):
         found.raise_if_any()
     if on_invalid == "skip_cells":

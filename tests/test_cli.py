@@ -271,7 +271,8 @@ def test_a_wrong_id_column_is_named_with_the_flag_to_fix_it(hub, tmp_path, capsy
     assert main(["push", str(csv), "--base-url", hub.base_url]) == 2
     err = capsys.readouterr().err
     assert (
-        "id column 'Ticket ID' is not a column (the file has 'ticket_id', 'status'); "
+        "no ticket id column: none of 'objectId', 'hs_object_id', 'Ticket ID', 'id' is a column "
+        "(the file has 'ticket_id', 'status'); "
         "did you mean 'ticket_id'?; use --id-column"
     ) in err
     assert "id_column=" not in err and ".problems" not in err

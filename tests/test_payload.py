@@ -178,8 +178,10 @@ def test_id_both_column_and_index_name_is_ambiguous():
 
 
 def test_missing_id_column_names_it():
-    with pytest.raises(PayloadError, match="id column 'objectId' is not a column"):
-        pd.DataFrame({"id": [1], "a": ["x"]}).hubtickets.to_payload()
+    with pytest.raises(PayloadError, match="no ticket id column: none of 'objectId', "):
+        pd.DataFrame({"ticket": [1], "a": ["x"]}).hubtickets.to_payload()
+    with pytest.raises(PayloadError, match="id column 'mine' is not a column"):
+        pd.DataFrame({"ticket": [1], "a": ["x"]}).hubtickets.to_payload(id_column="mine")
 
 
 def test_ids_as_digit_strings_and_nullable_ints():

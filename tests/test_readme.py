@@ -62,6 +62,8 @@ def test_readme_example_runs_verbatim(hub, number):
         check_history_example(namespace)
     if "undone" in namespace:  # only what changed, preview and undo
         check_only_changed_example(namespace, hub)
+    if "fixed" in namespace:  # the coercion example
+        check_coerce_example(namespace, hub)
 
 
 def check_main_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
@@ -160,6 +162,25 @@ def check_only_changed_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
     assert hub.ticket(FIRST + 1)["properties"]["status"]["value"] == "OPEN"  # the later edit
     assert hub.ticket(FIRST + 1)["properties"]["hs_ticket_priority"]["value"] == "URGENT"
     assert Path("undo.parquet").exists()
+
+
+def check_coerce_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
+    export = ns["export"]
+    refused, left = ns["refused"], ns["left"]
+    assert isinstance(export, pd.DataFrame)
+    assert isinstance(refused, pd.DataFrame) and isinstance(left, pd.DataFrame)
+    headers = set(export.columns) - {"Ticket ID"}
+    assert set(refused["column"]) == headers  # "every header is refused"
+    assert set(left["value"]) == {"05/03/2024", "Hgh"}  # "left for you"
+    fixed = ns["fixed"]
+    frame = fixed.frame  # type: ignore[attr-defined]
+    assert list(frame.columns) == ["Ticket ID", "hs_ticket_priority", "is_escalated", "due_date"]
+    assert fixed.problems["value"].tolist() == ["Hgh"]  # type: ignore[attr-defined]
+    assert "did you mean 'HIGH'" in fixed.problems["problem"][0]  # type: ignore[attr-defined]
+    assert fixed.changes["rule"].nunique() > 3  # type: ignore[attr-defined]
+    statuses = ns["result"].report["status"].tolist()  # type: ignore[attr-defined]
+    assert statuses == ["updated", "updated", "failed"]  # as the comment says
+    assert hub.ticket(FIRST + 1)["properties"]["due_date"]["value"] == "1709596800000"
 
 
 # -- the command line ----------------------------------------------------------------------

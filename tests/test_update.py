@@ -178,7 +178,11 @@ def test_unknown_and_read_only_columns_are_refused_before_sending(hub):
     with pytest.raises(PayloadError) as info:
         df.hubtickets.update(make_client(hub), progress=False)
     assert info.value.problems[["column", "code", "problem"]].values.tolist() == [
-        ["stauts", "PROPERTY_DOESNT_EXIST", "HubSpot has no ticket property named 'stauts'"],
+        [
+            "stauts",
+            "PROPERTY_DOESNT_EXIST",
+            "HubSpot has no ticket property named 'stauts'; did you mean 'status'?",
+        ],
         ["createdate", "READ_ONLY_VALUE", "property 'createdate' is read-only in HubSpot"],
     ]
     assert batch_updates(hub) == []
