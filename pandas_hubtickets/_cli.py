@@ -463,7 +463,7 @@ def _push(args: argparse.Namespace) -> int:
                 prepare=preparer,
             )
         except PayloadError as refused:
-            preparer.say()
+            preparer.say(refused=True)
             _write_problems(args.problems, refused.problems)
             raise
         except (UpdateStopped, UpdateInterrupted) as stop:
@@ -561,6 +561,7 @@ class _Preparer:
         self.renames = _renames(args.rename) if options is None and args.rename else None
         self.summaries: dict[int, pd.DataFrame] = {}  # per chunk: a chunk is checked, then sent
         self.unconverted: dict[int, int] = {}
+        self.rows: dict[int, int] = {}
         self.mapping: list[str] | None = None
         self.dropped: dict[Any, str] = {}
 
@@ -576,9 +577,11 @@ class _Preparer:
             self.mapping, self.dropped = coerced.columns.lines(), dict(coerced.columns.dropped)
         self.summaries[start] = coerced.summary()
         self.unconverted[start] = len(coerced.problems)
+        self.rows[start] = len(edits)
         return coerced.frame, coerced.found
 
-    def say(self) -> None:
+    def say(self, *, refused: bool = False) -> None:
+        """Print what was done; ``refused``: the file was refused, maybe before every chunk."""
         for line in self.mapping or []:
             print(f"column {line}")
         if self.dropped:
@@ -591,7 +594,9 @@ class _Preparer:
             summary = pd.concat(parts).groupby(["column", "rule"], sort=False, observed=True)
             table = summary.agg(cells=("cells", "sum"), examples=("examples", "first"))
             cells = int(table["cells"].sum())
-            print(f"coerced {cells:,} {'cell' if cells == 1 else 'cells'}:")
+            rows = sum(self.rows.values())
+            read = f" in the {rows:,} rows read before the refusal" if refused else ""
+            print(f"coerced {cells:,} {'cell' if cells == 1 else 'cells'}{read}:")
             for row in table.reset_index().itertuples(index=False):
                 print(f"  {row.column}: {row.cells:,} x {row.rule} ({row.examples})")
         unconverted = sum(self.unconverted.values())

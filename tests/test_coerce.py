@@ -378,6 +378,7 @@ def test_push_coerce_prints_counts_per_rule_and_asks_for_the_choices(hub, monkey
     labels = read_messy()["Status"].dropna()
     relabelled = (labels.str.strip() != labels.str.strip().str.upper().str.replace(" ", "_")).sum()
     assert f"  status: {relabelled:,} x option_label (" in out
+    assert f"in the {len(read_messy()):,} rows read before the refusal" in out
     assert "reads day-first only: use --dayfirst" in err  # every slashed date of the sheet
     assert "use --thousands ','" in err and "use --tz (e.g. --tz UTC)" in err
     assert "dayfirst=" not in err and "thousands=" not in err
@@ -385,9 +386,10 @@ def test_push_coerce_prints_counts_per_rule_and_asks_for_the_choices(hub, monkey
     assert hub.writes == []
 
 
-def test_push_coerce_with_the_choices_lands_and_reports_the_rest(hub, monkeypatch, capsys):
+@pytest.mark.parametrize("chunks", [[], ["--chunk-size", "300"]], ids=["whole", "in-chunks"])
+def test_push_coerce_with_the_choices_lands_and_reports_the_rest(hub, monkeypatch, capsys, chunks):
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
-    args = ["--coerce", "--dayfirst", "--thousands", ",", "--tz", "Europe/Paris"]
+    args = ["--coerce", "--dayfirst", "--thousands", ",", "--tz", "Europe/Paris", *chunks]
     assert push(hub, *args, "--exclude", "Souce", "--skip-invalid") == 1  # some rows failed
     out = capsys.readouterr().out
     assert "refused before sending:" in out
@@ -421,3 +423,13 @@ def test_push_columns_and_rename_without_coerce(hub, monkeypatch, tmp_path, caps
     written = {(w["objectId"], w["name"], w["value"]) for w in hub.writes}
     assert written == {(FIRST, "hs_pipeline_stage", "3"), (FIRST + 1, "hs_pipeline_stage", "4")}
     assert np.all([w["name"] != "note" for w in hub.writes])
+
+
+def test_push_in_chunks_refused_early_says_how_many_rows_its_counts_cover(hub, monkeypatch, capsys):
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
+    # the misspelt column refuses the file in its first chunk: the counts are of that chunk
+    assert push(hub, "--coerce", "--dry-run", "--chunk-size", "300") == 2
+    out, err = capsys.readouterr()
+    assert out.count("column 'Priority' read as hs_ticket_priority") == 1
+    assert "in the 300 rows read before the refusal:" in out
+    assert "'Souce'" in err and hub.writes == []
