@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import queue
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from importlib import metadata
 
 import pandas as pd
 import pytest
+from helpers import serve_output
 
 import pandas_hubtickets as ht
 from pandas_hubtickets import TicketsClient, read_tidy
@@ -362,29 +361,13 @@ def test_an_unreachable_base_url_stops_at_once_with_3(edits, tmp_path, monkeypat
 # -- serve --history ----------------------------------------------------------------------
 
 
-def _lines_until_ready(proc: subprocess.Popen[str], seconds: float = 60) -> list[str]:
-    """What ``serve`` prints up to "Ctrl-C to stop.", read in a thread so that a hang fails."""
-    lines: queue.Queue[str] = queue.Queue()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.put(line)
-
-    threading.Thread(target=read, daemon=True).start()
-    printed = [lines.get(timeout=seconds)]
-    while not printed[-1].startswith("Ctrl-C"):
-        printed.append(lines.get(timeout=seconds))
-    return printed
-
-
 def test_serve_history_seeds_generated_histories_a_pull_reads(tmp_path, monkeypatch):
     token = "pat-na1-serve-history"
     cmd = [sys.executable, "-m", "pandas_hubtickets._cli", "serve", "--port", "0"]
     cmd += ["--tickets", "3", "--history", "20", "--token", token]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
-        printed = _lines_until_ready(proc)
+        printed = serve_output(proc)
         url = printed[0].split(" at ")[1].strip()
         assert printed[1].startswith(f"  and 20 generated ticket histories, ids {FIRST + 3} to ")
         assert f"to {FIRST + 22} (" in printed[1]
