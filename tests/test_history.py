@@ -493,3 +493,8 @@ def test_labels_warning_points_at_the_callers_line(portal):
     assert caught[0].filename == __file__
     unlabelled = set(spells.attrs["unlabelled"]["hs_pipeline_stage"])
     assert unlabelled and unlabelled <= BILLING  # the billing stages stay as they were
+
+
+def test_labels_must_be_a_client_or_a_catalogue(tidy):
+    with pytest.raises(ht.errors.ArgumentTypeError, match="TicketsClient or a Catalogue"):
+        tidy.hubtickets.transitions(labels="https://api.hubapi.com")
