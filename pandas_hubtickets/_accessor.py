@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from . import _labels
 from ._coerce import Coerced, CoerceOptions, coerce_frame, validate_frame
 from ._columns import find_id_column
 from ._history import Definitions, changes, current, durations, transitions
@@ -588,11 +589,16 @@ class HubTicketsAccessor:
         as_of: Any = None,
         typed: bool = False,
         definitions: TicketsClient | Definitions | None = None,
+        *,
+        labels: TicketsClient | Catalogue | None = None,
     ) -> pd.DataFrame:
         """The wide form of a tidy frame: one row per ticket, its values now or at ``as_of``.
 
         See :func:`pandas_hubtickets._history.current` for the parameters and
-        the dtypes of ``typed=True``.
+        the dtypes of ``typed=True``. With ``labels`` (a client or a
+        :class:`~pandas_hubtickets.Catalogue`) the result goes through
+        :meth:`label`: stage, pipeline and owner columns and enumerations
+        read as labels, ordered categoricals in HubSpot's order.
 
         Examples
         --------
@@ -604,8 +610,11 @@ class HubTicketsAccessor:
         >>> typed = tidy.hubtickets.current(typed=True, definitions=client)
         >>> typed["status"].cat.categories.tolist()  # the options, in display order
         ['OPEN', 'IN_PROGRESS', 'WAITING', 'CLOSED']
+        >>> tidy.hubtickets.current(labels=client)["status"].tolist()  # the option's label
+        ['Open']
         """
-        return current(self._obj, as_of, typed, definitions)
+        wide = current(self._obj, as_of, typed, definitions)
+        return wide if labels is None else _labels.label(wide, labels)
 
     # ------------------------------------------------------------------ labels
     def label(
@@ -679,11 +688,20 @@ class HubTicketsAccessor:
 
         return label(self._obj, labels, property=property)
 
-    def durations(self, property: str = "hs_pipeline_stage", until: Any = None) -> pd.DataFrame:
+    def durations(
+        self,
+        property: str = "hs_pipeline_stage",
+        until: Any = None,
+        *,
+        labels: TicketsClient | Catalogue | None = None,
+    ) -> pd.DataFrame:
         """Each spell of each value of ``property``, with its start, end and duration.
 
         Columns ``objectId``, ``value``, ``start``, ``end``, ``duration``,
-        ``source``: see :func:`pandas_hubtickets._history.durations`.
+        ``source``: see :func:`pandas_hubtickets._history.durations`. With
+        ``labels`` (a client or a :class:`~pandas_hubtickets.Catalogue`),
+        ``value`` holds labels as an ordered categorical (stages in pipeline
+        order, with a ``pipeline`` column after it): see :meth:`label`.
 
         Examples
         --------
@@ -693,14 +711,25 @@ class HubTicketsAccessor:
         >>> tidy = ht.flatten({"objectId": 5, "portalId": 1, "properties": prop})
         >>> tidy.hubtickets.durations()["duration"].tolist()
         [Timedelta('1 days 00:00:00'), NaT]
+        >>> tidy.hubtickets.durations(labels=client)[["pipeline", "value"]].values.tolist()
+        [['Support Pipeline', 'New'], ['Support Pipeline', 'Waiting on contact']]
         """
-        return durations(self._obj, property, until)
+        spells = durations(self._obj, property, until)
+        return spells if labels is None else _labels.label(spells, labels, property=property)
 
-    def transitions(self, property: str = "hs_pipeline_stage") -> pd.DataFrame:
+    def transitions(
+        self,
+        property: str = "hs_pipeline_stage",
+        *,
+        labels: TicketsClient | Catalogue | None = None,
+    ) -> pd.DataFrame:
         """Each change of ``property`` from one value to another.
 
         Columns ``objectId``, ``from``, ``to``, ``at``, ``source``,
         ``sourceId``: see :func:`pandas_hubtickets._history.transitions`.
+        With ``labels`` (a client or a :class:`~pandas_hubtickets.Catalogue`),
+        ``from`` and ``to`` hold labels as ordered categoricals sharing the
+        property's categories: see :meth:`label`.
 
         Examples
         --------
@@ -710,14 +739,27 @@ class HubTicketsAccessor:
         >>> tidy = ht.flatten({"objectId": 5, "portalId": 1, "properties": prop})
         >>> tidy.hubtickets.transitions().value_counts(["from", "to"]).to_dict()
         {('1', '2'): 1}
+        >>> tidy.hubtickets.transitions(labels=client)[["from", "to"]].values.tolist()
+        [['New', 'Waiting on contact']]
         """
-        return transitions(self._obj, property)
+        moves = transitions(self._obj, property)
+        return moves if labels is None else _labels.label(moves, labels, property=property)
 
-    def changes(self, since: Any = None, until: Any = None) -> pd.DataFrame:
+    def changes(
+        self,
+        since: Any = None,
+        until: Any = None,
+        *,
+        labels: TicketsClient | Catalogue | None = None,
+    ) -> pd.DataFrame:
         """The audit trail: every change of every property, who or what made it, oldest first.
 
         Columns ``objectId``, ``property``, ``old``, ``new``, ``timestamp``,
         ``source``, ``sourceId``: see :func:`pandas_hubtickets._history.changes`.
+        With ``labels`` (a client or a :class:`~pandas_hubtickets.Catalogue`),
+        ``old`` and ``new`` read as labels of each row's property (text where
+        properties are mixed, ordered categoricals where one holds throughout,
+        as :meth:`label` gives them).
 
         Examples
         --------
@@ -726,8 +768,11 @@ class HubTicketsAccessor:
         >>> tidy = ht.flatten({"objectId": 5, "portalId": 1, "properties": {"status": status}})
         >>> tidy.hubtickets.changes()[["new", "sourceId"]].values.tolist()
         [['CLOSED', 'userId:7']]
+        >>> tidy.hubtickets.changes(labels=client)["new"].tolist()
+        ['Closed']
         """
-        return changes(self._obj, since, until)
+        trail = changes(self._obj, since, until)
+        return trail if labels is None else _labels.label(trail, labels)
 
     def plot_timeline(
         self,

@@ -306,6 +306,23 @@ def _serve_warning(host: str, allow_remote: bool) -> str | None:
     return f"warning: {reach}"
 
 
+def _count(text: str) -> int:
+    """An argparse type: a whole number of tickets, 0 or more.
+
+    Examples
+    --------
+    >>> _count("50")
+    50
+    >>> _count("-1")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be a whole number, 0 or more, not '-1'
+    """
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, not {text!r}")
+    return int(text)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .testing import FakeHubSpot
 
@@ -322,6 +339,13 @@ def _serve(args: argparse.Namespace) -> int:
     ).start()
     hub.seed_tickets(args.tickets, start_id=DEMO_FIRST_ID)
     print(f"FakeHubSpot with {args.tickets:,} tickets at {hub.base_url}")
+    if args.history:
+        first = DEMO_FIRST_ID + args.tickets
+        hub.generate_history(args.history, start_id=first)
+        print(
+            f"  and {args.history:,} generated ticket histories, ids {first} to "
+            f"{first + args.history - 1} (weeks of a support team's work; one of them deleted)"
+        )
     print("Its throwaway token (the emulator's own, not a HubSpot secret):")
     print(f"  export HUBSPOT_ACCESS_TOKEN={hub.token}")
     print("Ctrl-C to stop.", flush=True)
@@ -782,13 +806,21 @@ def _parser() -> argparse.ArgumentParser:
         "travels in clear (default: refuse any host but loopback)",
     )
     serve.add_argument("--port", type=int, default=8765, help="port to listen on")
-    serve.add_argument("--tickets", type=int, default=DEMO_TICKETS, help="tickets to seed")
+    serve.add_argument("--tickets", type=_count, default=DEMO_TICKETS, help="tickets to seed")
     serve.add_argument(
         "--token", default=None, help="the token it accepts (default: a random one, printed)"
     )
     serve.add_argument("--requests-per-10s", type=int, default=100, help="its rate limit")
     serve.add_argument("--latency", type=float, default=0.0, help="seconds added to each answer")
     serve.add_argument("--seed", type=int, default=0, help="seed of the generated tickets")
+    serve.add_argument(
+        "--history",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="also seed N tickets with weeks of realistic history (versions by users, "
+        "workflows, imports and integrations), after the --tickets ones",
+    )
     serve.set_defaults(run=_serve)
 
     push = command("push", "send a file of edits (token from HUBSPOT_ACCESS_TOKEN)")

@@ -170,7 +170,9 @@ def owners_frame(records: Iterable[Any]) -> pd.DataFrame:
             raise ValueError(f"owner record {i} has no id")
         first, last, email = (_text(record.get(k)) for k in ("firstName", "lastName", "email"))
         name = " ".join(part for part in (first, last) if part).strip()
-        user = record.get("userId", record.get("userIdIncludingInactive"))
+        user = record.get("userId")
+        if user is None:  # an archived owner's user is inactive: HubSpot nulls userId
+            user = record.get("userIdIncludingInactive")
         rows.append(
             (
                 str(record["id"]),

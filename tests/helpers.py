@@ -1,9 +1,11 @@
-"""What tests/test_transport.py and tests/test_client.py share: a token, clients, servers."""
+"""What the tests share: a token, clients, servers, the output of ``hubtickets serve``."""
 
 from __future__ import annotations
 
 import json
+import queue
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,3 +70,19 @@ def canned_server(body: Any) -> Iterator[tuple[str, list[dict[str, str]]]]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def serve_output(process: subprocess.Popen[str], seconds: float = 60) -> list[str]:
+    """What ``hubtickets serve`` prints up to "Ctrl-C to stop.", read so that a hang fails."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    printed = [lines.get(timeout=seconds)]
+    while not printed[-1].startswith("Ctrl-C"):
+        printed.append(lines.get(timeout=seconds))
+    return printed

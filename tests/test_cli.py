@@ -13,7 +13,9 @@ from importlib import metadata
 
 import pandas as pd
 import pytest
+from helpers import serve_output
 
+import pandas_hubtickets as ht
 from pandas_hubtickets import TicketsClient, read_tidy
 from pandas_hubtickets._cli import _parser, main
 from pandas_hubtickets.testing import FakeHubSpot
@@ -355,6 +357,58 @@ def test_an_unreachable_base_url_stops_at_once_with_3(edits, tmp_path, monkeypat
     err = capsys.readouterr().err
     assert url in err and "Add --journal FILE" in err.strip().splitlines()[-1]
     assert main(["pull", str(tmp_path / "h.parquet"), "--base-url", url]) == 3
+
+
+# -- serve --history ----------------------------------------------------------------------
+
+
+def test_serve_history_seeds_generated_histories_a_pull_reads(tmp_path, monkeypatch):
+    token = "pat-na1-serve-history"
+    cmd = [sys.executable, "-m", "pandas_hubtickets._cli", "serve", "--port", "0"]
+    cmd += ["--tickets", "3", "--history", "20", "--token", token]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        printed = serve_output(proc)
+        url = printed[0].split(" at ")[1].strip()
+        assert printed[1].startswith(f"  and 20 generated ticket histories, ids {FIRST + 3} to ")
+        assert f"to {FIRST + 22} (" in printed[1]
+        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", token)
+        out = tmp_path / "history.parquet"
+        assert main(["pull", str(out), "--history", "--base-url", url, "--no-progress"]) == 0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    pulled = read_tidy(out)
+    # The same portal built in this process: what `serve --history` holds, version for version.
+    with FakeHubSpot(seed=0) as hub, TicketsClient(hub.token, base_url=hub.base_url) as client:
+        hub.seed_tickets(3, start_id=FIRST)
+        generated = hub.generate_history(20, start_id=FIRST + 3)
+        expected = ht.flatten(client.iter_tickets(history=True))
+    assert generated == list(range(FIRST + 3, FIRST + 23))
+    columns = ["objectId", "property", "value", "timestamp", "source", "sourceId"]
+    key = ["objectId", "property", "timestamp", "value"]
+    assert (
+        pulled[columns]
+        .sort_values(key, ignore_index=True)
+        .equals(expected[columns].sort_values(key, ignore_index=True))
+    )
+    live = set(pulled["objectId"])
+    assert len(live & set(generated)) == 19 and set(range(FIRST, FIRST + 3)) <= live  # 1 deleted
+    histories = pulled[pulled["objectId"].isin(generated)]
+    assert {"WORKFLOWS", "IMPORT", "INTEGRATION", "CRM_UI"} <= set(histories["source"])
+    moves = histories.hubtickets.transitions()
+    assert moves["objectId"].nunique() > 10  # tickets moved through their pipeline
+
+
+def test_serve_refuses_negative_counts_with_2(capsys):
+    for flag in ("--tickets", "--history"):
+        with pytest.raises(SystemExit) as done:
+            main(["serve", "--port", "0", flag, "-1"])
+        assert done.value.code == 2
+        assert f"argument {flag}: must be a whole number, 0 or more, not '-1'" in (
+            capsys.readouterr().err
+        )
 
 
 # -- Ctrl-C: exit 130 ---------------------------------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,7 +19,8 @@ import pandas_hubtickets as ht
 from pandas_hubtickets import ConfigurationError, FlattenError
 from pandas_hubtickets._flatten import concat_tidy
 from pandas_hubtickets.testing import FakeHubSpot
-from pandas_hubtickets.testing.schema import v2_definitions
+from pandas_hubtickets.testing.catalogue import OWNERS, PIPELINES
+from pandas_hubtickets.testing.schema import PROPERTIES, v2_definitions
 
 STRING = pd.ArrowDtype(pa.string())
 MOMENT = pd.DatetimeTZDtype("ms", "UTC")
@@ -387,3 +390,111 @@ def test_history_through_the_emulator_typed_with_a_client():
     assert ids[2] not in set(moves["objectId"])  # never changed
     spells = tidy.hubtickets.durations("status")
     assert (spells.groupby("objectId").size().loc[ids[:2]] == 3).all()
+
+
+# --- labels= on the analyses, over HTTP against the emulator's generated histories ----------
+# Expected labels come from the emulator's catalogue, never from the frames under test.
+
+STAGES = [s.label for p in PIPELINES for s in p.stages]
+STAGE_LABEL = {s.stage_id: s.label for p in PIPELINES for s in p.stages}
+PIPELINE_OF = {s.stage_id: p.label for p in PIPELINES for s in p.stages}
+OWNER_NAME = {o.owner_id: f"{o.first_name} {o.last_name}" for o in OWNERS}
+BILLING = {s.stage_id for s in PIPELINES[1].stages}
+
+
+@dataclass
+class Portal:
+    hub: FakeHubSpot
+    client: ht.TicketsClient
+    tidy: pd.DataFrame
+
+
+@pytest.fixture(scope="module")
+def portal() -> Iterator[Portal]:
+    """Forty generated ticket histories read back with history; the hub and client stay up."""
+    with FakeHubSpot(seed=5) as hub, ht.TicketsClient(hub.token, base_url=hub.base_url) as client:
+        ids = hub.generate_history(tickets=40)
+        yield Portal(hub, client, ht.flatten(client.batch_read(ids)))
+
+
+def test_durations_with_labels_read_stage_names_in_pipeline_order(portal):
+    raw = portal.tidy.hubtickets.durations()
+    spells = portal.tidy.hubtickets.durations(labels=portal.client)
+    assert list(spells.columns) == [
+        "objectId",
+        "value",
+        "pipeline",
+        "start",
+        "end",
+        "duration",
+        "source",
+    ]
+    assert spells["value"].cat.ordered
+    assert spells["value"].cat.categories.tolist() == STAGES  # every stage, pipeline by pipeline
+    assert spells["value"].tolist() == [STAGE_LABEL[v] for v in raw["value"]]
+    assert spells["pipeline"].tolist() == [PIPELINE_OF[v] for v in raw["value"]]
+    assert spells.drop(columns=["value", "pipeline"]).equals(raw.drop(columns="value"))
+    per_stage = spells.groupby("value", observed=False)["duration"].median()
+    assert per_stage.index.tolist() == STAGES  # a table or chart reads through the pipeline
+
+
+def test_transitions_with_labels_share_the_stage_categories(portal):
+    raw = portal.tidy.hubtickets.transitions()
+    moves = portal.tidy.hubtickets.transitions(labels=portal.client)
+    assert moves["from"].tolist() == [STAGE_LABEL[v] for v in raw["from"]]
+    assert moves["to"].tolist() == [STAGE_LABEL[v] for v in raw["to"]]
+    assert moves["from"].dtype == moves["to"].dtype
+    assert moves["to"].cat.categories.tolist() == STAGES
+    counts = moves.value_counts(["from", "to"])
+    assert counts.sum() == len(raw) and counts.loc[("New", "Waiting on us")] > 0
+
+
+def test_changes_with_a_catalogue_label_each_property_and_keep_the_rest(portal):
+    catalogue = ht.Catalogue.from_client(portal.client)
+    requests_before = len(portal.hub.requests)
+    raw = portal.tidy.hubtickets.changes()
+    trail = portal.tidy.hubtickets.changes(labels=catalogue)
+    assert len(portal.hub.requests) == requests_before  # a catalogue needs no request
+    owner = (raw["property"] == "hubspot_owner_id").to_numpy()
+    stage = (raw["property"] == "hs_pipeline_stage").to_numpy()
+    assert trail["new"][owner].tolist() == [OWNER_NAME[v] for v in raw["new"][owner]]
+    assert trail["new"][stage].tolist() == [STAGE_LABEL[v] for v in raw["new"][stage]]
+    assert trail["old"][stage].dropna().isin(STAGES).all()
+    subject = (raw["property"] == "subject").to_numpy()
+    assert trail["new"][subject].tolist() == raw["new"][subject].tolist()  # text stays text
+    closed = trail[stage & (trail["new"] == "Closed")]  # who closed these tickets
+    raw_closed = raw[stage & (raw["new"] == "4").to_numpy()]
+    assert len(closed) and closed["sourceId"].tolist() == raw_closed["sourceId"].tolist()
+
+
+def test_current_typed_with_labels_reads_options_owners_and_stages(portal):
+    typed = portal.tidy.hubtickets.current(typed=True, definitions=portal.client)
+    wide = portal.tidy.hubtickets.current(
+        typed=True, definitions=portal.client, labels=portal.client
+    )
+    assert wide["objectId"].tolist() == typed["objectId"].tolist()
+    stages = [STAGE_LABEL[v] for v in typed["hs_pipeline_stage"]]
+    assert wide["hs_pipeline_stage"].tolist() == stages
+    assert wide["hs_pipeline_stage"].cat.categories.tolist() == STAGES
+    owners = [None if pd.isna(o) else OWNER_NAME[str(o)] for o in typed["hubspot_owner_id"]]
+    assert [None if pd.isna(o) else o for o in wide["hubspot_owner_id"]] == owners
+    status_labels = [label for _, label in PROPERTIES["status"].options]
+    assert wide["status"].cat.categories.tolist() == status_labels
+    assert wide["createdate"].equals(typed["createdate"])  # not a labelled property: as it was
+    then = portal.tidy.hubtickets.current(as_of="2026-09-15", labels=portal.client)
+    assert set(then["hs_pipeline_stage"].dropna()) <= set(STAGES)
+    assert len(then) < len(wide)  # tickets created later are not there yet
+
+
+def test_labels_warning_points_at_the_callers_line(portal):
+    support_only = ht.Catalogue(pipelines=portal.client.pipelines().iloc[:4])
+    with pytest.warns(ht.errors.UnknownLabelsWarning) as caught:
+        spells = portal.tidy.hubtickets.durations(labels=support_only)
+    assert caught[0].filename == __file__
+    unlabelled = set(spells.attrs["unlabelled"]["hs_pipeline_stage"])
+    assert unlabelled and unlabelled <= BILLING  # the billing stages stay as they were
+
+
+def test_labels_must_be_a_client_or_a_catalogue(tidy):
+    with pytest.raises(ht.errors.ArgumentTypeError, match="TicketsClient or a Catalogue"):
+        tidy.hubtickets.transitions(labels="https://api.hubapi.com")

@@ -115,6 +115,17 @@ def test_owners_follow_the_paging_cursor_and_include_archived_owners() -> None:
     assert all("archived=false" in q for q in queries[:3]) and "archived=true" in queries[3]
 
 
+def test_archived_owners_keep_their_user_id_so_their_changes_can_be_named() -> None:
+    # HubSpot gives an archived owner "userId": null and the id in userIdIncludingInactive;
+    # old changes name that user in their sourceId ("userId:..."), so it must not be lost.
+    with FakeHubSpot() as hub, client_for(hub) as client:
+        owners = client.owners()
+    assert any(o.archived for o in OWNERS)
+    assert dict(zip(owners["ownerId"], owners["userId"], strict=True)) == {
+        o.owner_id: o.user_id for o in OWNERS
+    }
+
+
 def test_reads_go_through_the_retries() -> None:
     with FakeHubSpot(faults=Faults(rate_503=0.5), seed=0) as flaky, client_for(flaky) as client:
         stages = client.pipelines()

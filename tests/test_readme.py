@@ -18,12 +18,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import serve_output
 
+import pandas_hubtickets as ht
 from pandas_hubtickets._cli import main
 from pandas_hubtickets.testing import FakeHubSpot
+from pandas_hubtickets.testing.catalogue import PIPELINES
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 FIRST = 176_000
+STAGES = [s.label for p in PIPELINES for s in p.stages]
 
 
 def python_examples() -> list[str]:
@@ -134,6 +138,10 @@ def check_history_example(ns: dict[str, object]) -> None:
     assert spells["end"].isna().sum() == 3  # each ticket's current status is still open
     assert ns["closed_by"]["objectId"].tolist() == ids  # type: ignore[index]
     assert len(ns["ax"].patches) == len(spells)  # type: ignore[attr-defined]
+    by_stage = ns["by_stage"]  # "stage names, in pipeline order"
+    assert isinstance(by_stage, pd.DataFrame)
+    assert by_stage["value"].cat.categories.tolist() == STAGES
+    assert by_stage["pipeline"].notna().all() and set(by_stage["value"]) <= set(STAGES)
 
 
 def check_only_changed_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
@@ -253,6 +261,32 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_readme_serve_history_runs_verbatim(tmp_path, monkeypatch):
+    """The README's `serve ... --history N`: a pull reads N ticket histories (one deleted)."""
+    (command,) = [
+        c for c in cli_examples() if c.startswith("hubtickets serve") and "--history" in c
+    ]
+    args = shlex.split(command)
+    histories = int(args[args.index("--history") + 1])
+    executable = Path(sys.executable).with_name("hubtickets")
+    process = subprocess.Popen([str(executable), *args[1:]], stdout=subprocess.PIPE, text=True)
+    try:
+        printed = serve_output(process)
+        url = printed[0].split(" at ")[1].strip()
+        token = next(line for line in printed if "HUBSPOT_ACCESS_TOKEN=" in line).split("=")[1]
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", token.strip())
+        assert main(["pull", "history.parquet", "--history", "--base-url", url]) == 0
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    tidy = ht.read_tidy("history.parquet")
+    assert tidy["objectId"].nunique() == histories - 1  # --tickets 0; one history deleted
+    spells = tidy.hubtickets.durations()
+    assert spells.groupby("objectId").size().mean() > 2  # tickets moved through stages
+    assert {"CRM_UI", "WORKFLOWS", "IMPORT", "INTEGRATION"} <= set(tidy["source"])
 
 
 @pytest.mark.parametrize("command", [c for c in cli_examples() if "serve" not in c])
