@@ -98,10 +98,8 @@ class V1(Flavor):
             [None if v is None else {"name": name, "value": v} for v in column]
             for name, column in zip(names, columns, strict=True)
         ]
-        if gaps:
-            rows = [[p for p in row if p is not None] for row in zip(*props, strict=True)]
-        else:
-            rows = list(map(list, zip(*props, strict=True)))
+        # a property is a non-empty dict, always true: filter(None, ...) drops the Nones in C
+        rows = [list(filter(None, row)) if gaps else list(row) for row in zip(*props, strict=True)]
         return [{"objectId": i, "properties": row} for i, row in zip(ids, rows, strict=True)]
 
     def property_affixes(self, name: str) -> tuple[str, str]:
