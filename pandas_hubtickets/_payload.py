@@ -217,9 +217,14 @@ class EncodedFrame:
     def sendable(self) -> np.ndarray:
         """Boolean mask of the rows with at least one property to send."""
         mask = np.zeros(len(self), dtype=bool)
-        for arr in self.values:
-            mask |= arr.is_valid().to_numpy(zero_copy_only=False)
+        for present in self._present:
+            mask |= present
         return mask
+
+    @cached_property
+    def _present(self) -> tuple[np.ndarray, ...]:
+        """Per property, the boolean mask of the rows that send it."""
+        return tuple(arr.is_valid().to_numpy(zero_copy_only=False) for arr in self.values)
 
     @cached_property
     def _json_values(self) -> tuple[tuple[pa.StringArray, ...], ...]:
@@ -245,8 +250,9 @@ class EncodedFrame:
         [{'objectId': 7, 'properties': [{'name': 'subject', 'value': 'a'}]}]
         """
         with _collector_paused():
-            rows = np.flatnonzero(self.sendable)
-            if positions is not None:
+            if positions is None:
+                rows = np.flatnonzero(self.sendable)
+            else:
                 given = np.asarray(positions, dtype=np.int64)
                 rows = given[self.sendable[given]]
             whole = positions is None and len(rows) == len(self)
@@ -337,9 +343,7 @@ class EncodedFrame:
             take = pa.array(rows, pa.int64())
             values = tuple(tuple(arr.take(take) for arr in texts) for texts in self._json_values)
             ids, sendable = self.object_ids[rows], self.sendable[rows]
-        present = [arr.is_valid().to_numpy(zero_copy_only=False) for arr in self.values]
-        if rows is not None:
-            present = [valid[rows] for valid in present]
+        present = self._present if rows is None else [valid[rows] for valid in self._present]
         sent = np.flatnonzero(sendable)
         if not len(sent):
             return
@@ -427,6 +431,8 @@ def _repeated(
     Python object per row.
     """
     n = len(valid)
+    if other == text:
+        at = None
     if at is None and valid.all():
         return text
     unit = text.encode("utf-8")
