@@ -46,7 +46,13 @@ fuzz: $(STAMP)
 	HUBTICKETS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/test_encode_reference.py -q
 
 ## make bench: speed and memory figures, as ratios against baselines measured in the same run
-bench: $(STAMP)
+## (with the bench extra: orjson, the pure-serialisation reference of bench_payload)
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(BENCH_STAMP)
 	$(PY) benchmarks/run.py
 
 ## make reliability: the reliability tests 10x larger; prints their figures, writes RELIABILITY.md

@@ -4,7 +4,7 @@ Pure functions, no network. Every column becomes one ``pyarrow.StringArray``
 (null where the source value is missing) plus the positions of the cells that
 cannot be sent, with a code and the reason. Work is done per column with pyarrow/numpy
 kernels; only object columns holding something other than plain strings,
-numbers or booleans fall back to a per-cell Python encoder.
+numbers, booleans or ``datetime.date`` values fall back to a per-cell Python encoder.
 
 The encoding table (also in the README):
 
@@ -70,6 +70,9 @@ _PY_ONE_MS = dt.timedelta(milliseconds=1)
 #: Cell types whose common type pyarrow infers without losing anything (exact types:
 #: numpy scalars, whose width or range pyarrow may drop, are encoded one by one).
 _ARROW_SAFE = frozenset({str, bool, int, float, type(None), type(pd.NA)})
+#: Cell types of a column of dates that pyarrow converts exactly (to date32); a datetime
+#: among them would lose its time of day, a date subclass its own meaning: not these.
+_ARROW_DATES = frozenset({dt.date, float, type(None), type(pd.NaT), type(pd.NA)})
 #: Whole floats below these (by bit width) are sent as exact integer digits, which are
 #: then also their shortest round-tripping text.
 _EXACT_WHOLE = {16: 2.0**11, 32: 2.0**24, 64: 2.0**53}
@@ -255,9 +258,15 @@ def _encode_floats(arr: pa.FloatingPointArray) -> tuple[pa.StringArray, Problems
     finite = np.isfinite(x)
     whole = finite & (np.trunc(np.where(finite, x, 0.0)) == x)
     exact = whole & (np.abs(x) < _EXACT_WHOLE[arr.type.bit_width])  # also "0" for -0.0
-    digits = pa.array(np.where(exact, x, 0.0).astype(np.int64)).cast(pa.string())
-    values = pc.if_else(pa.array(exact), digits, _shortest(arr))
-    values = pc.if_else(pa.array(finite), values, pa.nulls(len(x), pa.string()))
+    digits = pa.array(np.where(exact, x, 0.0).astype(np.int64), mask=~exact).cast(pa.string())
+    if (exact | ~finite).all():  # whole numbers (and missing ones): digits only
+        values = digits
+    else:
+        values = _shortest(arr)
+        if exact.any():
+            values = pc.if_else(pa.array(exact), digits, values)
+        if not finite.all():
+            values = pc.if_else(pa.array(finite), values, pa.nulls(len(x), pa.string()))
     inf = np.flatnonzero(np.isinf(x))
     problems = [(inf, INFINITE_NUMBER, _INFINITE)] if len(inf) else []
     return values, problems
@@ -289,7 +298,8 @@ def _format_longdouble(v: np.longdouble) -> str:
 def _encode_objects(s: pd.Series) -> tuple[pa.StringArray, Problems]:
     kind = pd.api.types.infer_dtype(s, skipna=True)
     fast = ("string", "empty", "boolean", "integer", "floating", "mixed-integer-float")
-    if kind in fast and set(map(type, s.array)) <= _ARROW_SAFE:
+    types = set(map(type, s.to_numpy()))  # iterating the ndarray: 10x faster than s.array
+    if (kind in fast and types <= _ARROW_SAFE) or (kind == "date" and types <= _ARROW_DATES):
         try:
             return _encode_arrow(pa.array(s, from_pandas=True))
         except (pa.ArrowException, TypeError, ValueError, OverflowError):

@@ -15,8 +15,10 @@ lives in the :class:`Flavor` classes below and nowhere else.
 from __future__ import annotations
 
 import difflib
+import gc
 import json
 from collections.abc import Hashable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar, Literal, cast
@@ -44,8 +46,6 @@ MAX_BATCH = 100
 NaMode = Literal["skip", "clear", "error"]
 Api = Literal["v1", "2026-03"]
 _NA_MODES = ("skip", "clear", "error")
-# A JSON string literal needs escaping only for quotes, backslashes and control characters.
-_NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 
 
 def _dumps(obj: Any) -> str:
@@ -57,7 +57,14 @@ class Flavor:
 
     name: ClassVar[str]
 
-    def record(self, object_id: int, props: list[tuple[str, str]]) -> dict[str, Any]:
+    def records(
+        self, ids: list[int], names: Sequence[str], columns: list[list[str | None]], gaps: bool
+    ) -> list[dict[str, Any]]:
+        """One body object per row from the rows' values, column by column.
+
+        ``None`` marks a property left out; ``gaps`` says whether there is
+        any. Every row has at least one property.
+        """
         raise NotImplementedError
 
     def property_affixes(self, name: str) -> tuple[str, str]:
@@ -71,8 +78,13 @@ class Flavor:
     def wrap(self, records: list[dict[str, Any]]) -> Any:
         raise NotImplementedError
 
-    def wrap_text(self, rows: str) -> str:
+    def wrap_affixes(self) -> tuple[str, str]:
+        """JSON text before and after the comma-separated rows of a body."""
         raise NotImplementedError
+
+    def wrap_text(self, rows: str) -> str:
+        before, after = self.wrap_affixes()
+        return before + rows + after
 
 
 class V1(Flavor):
@@ -80,8 +92,16 @@ class V1(Flavor):
 
     name = "v1"
 
-    def record(self, object_id: int, props: list[tuple[str, str]]) -> dict[str, Any]:
-        return {"objectId": object_id, "properties": [{"name": n, "value": v} for n, v in props]}
+    def records(
+        self, ids: list[int], names: Sequence[str], columns: list[list[str | None]], gaps: bool
+    ) -> list[dict[str, Any]]:
+        props = [
+            [None if v is None else {"name": name, "value": v} for v in column]
+            for name, column in zip(names, columns, strict=True)
+        ]
+        # a property is a non-empty dict, always true: filter(None, ...) drops the Nones in C
+        rows = [list(filter(None, row)) if gaps else list(row) for row in zip(*props, strict=True)]
+        return [{"objectId": i, "properties": row} for i, row in zip(ids, rows, strict=True)]
 
     def property_affixes(self, name: str) -> tuple[str, str]:
         return '{"name":' + _dumps(name) + ',"value":', "}"
@@ -92,8 +112,8 @@ class V1(Flavor):
     def wrap(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return records
 
-    def wrap_text(self, rows: str) -> str:
-        return "[" + rows + "]"
+    def wrap_affixes(self) -> tuple[str, str]:
+        return "[", "]"
 
 
 class DateVersioned(Flavor):
@@ -101,8 +121,17 @@ class DateVersioned(Flavor):
 
     name = "2026-03"
 
-    def record(self, object_id: int, props: list[tuple[str, str]]) -> dict[str, Any]:
-        return {"id": str(object_id), "properties": dict(props)}
+    def records(
+        self, ids: list[int], names: Sequence[str], columns: list[list[str | None]], gaps: bool
+    ) -> list[dict[str, Any]]:
+        if gaps:
+            rows = [
+                {n: v for n, v in zip(names, row, strict=True) if v is not None}
+                for row in zip(*columns, strict=True)
+            ]
+        else:
+            rows = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+        return [{"id": str(i), "properties": row} for i, row in zip(ids, rows, strict=True)]
 
     def property_affixes(self, name: str) -> tuple[str, str]:
         return _dumps(name) + ":", ""
@@ -113,8 +142,8 @@ class DateVersioned(Flavor):
     def wrap(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         return {"inputs": records}
 
-    def wrap_text(self, rows: str) -> str:
-        return '{"inputs":[' + rows + "]}"
+    def wrap_affixes(self) -> tuple[str, str]:
+        return '{"inputs":[', "]}"
 
 
 FLAVORS: dict[str, Flavor] = {f.name: f for f in (V1(), DateVersioned())}
@@ -189,24 +218,52 @@ class EncodedFrame:
     def sendable(self) -> np.ndarray:
         """Boolean mask of the rows with at least one property to send."""
         mask = np.zeros(len(self), dtype=bool)
-        for arr in self.values:
-            mask |= arr.is_valid().to_numpy(zero_copy_only=False)
+        for present in self._present:
+            mask |= present
         return mask
 
+    @cached_property
+    def _present(self) -> tuple[np.ndarray, ...]:
+        """Per property, the boolean mask of the rows that send it."""
+        return tuple(arr.is_valid().to_numpy(zero_copy_only=False) for arr in self.values)
+
+    @cached_property
+    def _json_values(self) -> tuple[tuple[pa.StringArray, ...], ...]:
+        """Per property, arrays whose texts end to end are its escaped values (:func:`_escaped`)."""
+        return tuple(_escaped(arr) for arr in self.values)
+
+    @staticmethod
+    def _rows(positions: Sequence[int] | np.ndarray | None) -> np.ndarray | None:
+        """``positions`` as int64 row positions (``None`` stays ``None``: every row)."""
+        return None if positions is None else np.asarray(positions, dtype=np.int64)
+
     def records(self, positions: Sequence[int] | np.ndarray | None = None) -> list[dict[str, Any]]:
-        """Body objects for the rows at ``positions`` (default: every sendable row)."""
-        rows = np.flatnonzero(self.sendable) if positions is None else np.asarray(positions)
-        take = pa.array(rows, pa.int64())
-        columns = [arr.take(take).to_pylist() for arr in self.values]
-        ids = self.object_ids[rows].tolist()
-        names = self.names
-        record = self.flavor.record
-        out = []
-        for oid, *cells in zip(ids, *columns, strict=True):
-            props = [(n, v) for n, v in zip(names, cells, strict=True) if v is not None]
-            if props:
-                out.append(record(oid, props))
-        return out
+        """Body objects for the rows at ``positions`` (default: every sendable row).
+
+        Rows with nothing to send are left out. Python's cyclic garbage collector
+        is paused while the many small containers are built (it would walk them
+        all again and again), and left as it was found.
+
+        Examples
+        --------
+        >>> frame = pd.DataFrame({"objectId": [7, 8], "subject": ["a", None]})
+        >>> encode_frame(frame).records([1, 0])
+        [{'objectId': 7, 'properties': [{'name': 'subject', 'value': 'a'}]}]
+        """
+        with _collector_paused():
+            if positions is None:
+                rows = np.flatnonzero(self.sendable)
+            else:
+                given = np.asarray(positions, dtype=np.int64)
+                rows = given[self.sendable[given]]
+            whole = positions is None and len(rows) == len(self)
+            values = self.values if whole else [arr.take(rows) for arr in self.values]
+            return self.flavor.records(
+                self.object_ids[rows].tolist(),
+                self.names,
+                [arr.to_pylist() for arr in values],
+                any(arr.null_count for arr in values),
+            )
 
     def fragments(self, positions: Sequence[int] | np.ndarray | None = None) -> pa.StringArray:
         """Each row's body object as compact JSON text (null where nothing is sent).
@@ -222,30 +279,38 @@ class EncodedFrame:
         >>> encode_frame(frame).fragments([0]).to_pylist()
         ['{"objectId":7,"properties":[{"name":"subject","value":"a"}]}']
         """
-        if positions is None:
-            values, ids, sendable = self.values, self.object_ids, self.sendable
-        else:
-            rows = np.asarray(positions, dtype=np.int64)
-            take = pa.array(rows, pa.int64())
-            values = tuple(arr.take(take) for arr in self.values)
-            ids, sendable = self.object_ids[rows], self.sendable[rows]
-        # Each present property becomes ",<json>" and a missing one "", so that plain
-        # concatenation joins them; the leading comma is cut at the end. (Joining with
-        # null_handling="skip" is not used: pyarrow drops rows whose inputs are all null.)
-        parts = []
-        for name, arr in zip(self.names, values, strict=True):
-            before, after = self.flavor.property_affixes(name)
-            part = pc.binary_join_element_wise("," + before, _json_strings(arr), after, "")
-            parts.append(part.fill_null(""))
-        joined = pc.utf8_slice_codeunits(pc.binary_join_element_wise(*parts, ""), 1)
-        head, middle, tail = self.flavor.row_affixes()
-        id_text = pa.array(ids).cast(pa.string())
-        texts = pc.binary_join_element_wise(head, id_text, middle, joined, tail, "")
-        return pc.if_else(pa.array(sendable), texts, pa.nulls(len(ids), pa.string()))
+        rows = self._rows(positions)
+        sendable = self.sendable if rows is None else self.sendable[rows]
+        chunks = [
+            _with_validity(texts, sendable[start : start + len(texts)])
+            for start, texts in self._texts(rows, "", "", "")
+        ]
+        if not chunks:  # no row to send
+            return pa.nulls(len(sendable), pa.string())
+        return chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks)
 
     def body_text(self, positions: Sequence[int] | np.ndarray | None = None) -> str:
-        """The compact JSON body for the rows at ``positions`` (default: every sendable row)."""
-        return self.wrap_fragments(self.fragments(positions).drop_null().to_pylist())
+        """The compact JSON body for the rows at ``positions`` (default: every sendable row).
+
+        Written by one join of every row's pieces into one Arrow buffer (a few
+        buffers for a very large frame), decoded once: no Python string per row.
+
+        Examples
+        --------
+        >>> frame = pd.DataFrame({"objectId": [7, 8], "subject": ["a", None]})
+        >>> encode_frame(frame).body_text()
+        '[{"objectId":7,"properties":[{"name":"subject","value":"a"}]}]'
+        >>> encode_frame(frame, api="2026-03").body_text([1])
+        '{"inputs":[]}'
+        """
+        opening, closing = self.flavor.wrap_affixes()
+        parts = [
+            _decoded(texts)
+            for _, texts in self._texts(self._rows(positions), opening, ",", closing)
+        ]
+        if not parts:  # no row to send
+            return opening + closing
+        return parts[0] if len(parts) == 1 else "".join(parts)
 
     def wrap_fragments(self, fragments: Sequence[str]) -> str:
         """The compact JSON body holding these rows' :meth:`fragments`."""
@@ -257,15 +322,247 @@ class EncodedFrame:
         for start in range(0, len(rows), batch_size):
             yield rows[start : start + batch_size]
 
+    def _texts(
+        self, rows: np.ndarray | None, opening: str, separator: str, closing: str
+    ) -> Iterator[tuple[int, pa.StringArray]]:
+        """The JSON text of the rows at ``rows`` (default: every row), in chunks.
 
-def _json_strings(arr: pa.StringArray) -> pa.StringArray:
-    """Each string as a JSON string literal, quotes included (null stays null)."""
-    quoted = pc.binary_join_element_wise('"', arr, '"', "")
-    needs = pc.fill_null(pc.match_substring_regex(arr, _NEEDS_ESCAPE), False)
-    if not pc.any(needs).as_py():
-        return quoted
-    escaped = pa.array([_dumps(v) for v in arr.filter(needs).to_pylist()], pa.string())
-    return pc.replace_with_mask(quoted, needs, escaped)
+        Yields ``(first row, texts)`` per chunk of consecutive rows, whose
+        texts stay within one Arrow string array's 2 GiB. A row with nothing
+        to send is ``""``; every other row's text is followed by ``separator``,
+        except the last one, followed by ``closing``; ``opening`` precedes the
+        first one. So the rows' texts, end to end, are the whole body.
+
+        Each row is joined in one pass from pieces: per property a comma (where
+        a property came before it in the row), the text before its value, the
+        escaped value and the text after it, where the cell is present. Pieces
+        that are the same on every row are plain strings, merged where adjacent.
+        """
+        if rows is None:
+            values, ids, sendable = self._json_values, self.object_ids, self.sendable
+        else:
+            take = pa.array(rows, pa.int64())
+            values = tuple(tuple(arr.take(take) for arr in texts) for texts in self._json_values)
+            ids, sendable = self.object_ids[rows], self.sendable[rows]
+        present = self._present if rows is None else [valid[rows] for valid in self._present]
+        sent = np.flatnonzero(sendable)
+        if not len(sent):
+            return
+        head, middle, tail = self.flavor.row_affixes()
+        affixes = [self.flavor.property_affixes(name) for name in self.names]
+        fixed = _utf8_len(opening + head + middle + tail + separator + closing) + _ID_DIGITS
+        fixed += sum(_utf8_len("," + before + '"' + '"' + after) for before, after in affixes)
+        for start, stop in _chunk_bounds([a for texts in values for a in texts], fixed, len(ids)):
+            chunk = slice(start, stop)
+            mask, seen = sendable[chunk], np.zeros(stop - start, dtype=bool)
+            first = sent[0] - start if start <= sent[0] < stop else None
+            last = sent[-1] - start if start <= sent[-1] < stop else None
+            pieces: list[pa.Array | str] = [
+                _repeated(head, mask, first, opening + head),
+                pa.array(ids[chunk], mask=~mask).cast(pa.string()),
+                _repeated(middle, mask),
+            ]
+            for texts, valid, (before, after) in zip(values, present, affixes, strict=True):
+                valid = valid[chunk]
+                pieces.append(_repeated(",", valid & seen))
+                pieces.append(_repeated(before + '"', valid))
+                pieces.extend(arr.slice(start, stop - start) for arr in texts)
+                pieces.append(_repeated('"' + after, valid))
+                seen = seen | valid
+            pieces.append(_repeated(tail + separator, mask, last, tail + closing))
+            yield start, _join(pieces)
+
+
+#: The longest decimal text of an int64 (a sign and 19 digits).
+_ID_DIGITS = 20
+#: At most this many bytes of JSON text in one Arrow string array (int32 offsets: < 2 GiB).
+_CHUNK_BYTES = 1 << 30
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector; afterwards, leave it as it was found."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _offsets_and_data(arr: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
+    """numpy views of a string array's offsets (``len + 1`` of them) and data buffer."""
+    _, offsets, data = arr.buffers()
+    starts = np.frombuffer(offsets, dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
+    return starts, np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(
+        0, np.uint8
+    )
+
+
+def _chunk_bounds(values: Sequence[pa.StringArray], fixed: int, n: int) -> list[tuple[int, int]]:
+    """Row ranges whose JSON text (at most ``fixed`` bytes a row plus its values) fits a chunk."""
+    sizes = [int(o[-1] - o[0]) for o, _ in map(_offsets_and_data, values)]
+    if sum(sizes) + fixed * n <= _CHUNK_BYTES:
+        return [(0, n)]
+    row_bytes = np.full(n, fixed, dtype=np.int64)
+    for arr in values:
+        row_bytes += np.diff(_offsets_and_data(arr)[0])
+    ends = np.cumsum(row_bytes)
+    bounds, start = [], 0
+    while start < n:
+        done = ends[start - 1] if start else 0
+        stop = max(int(np.searchsorted(ends, done + _CHUNK_BYTES, side="right")), start + 1)
+        bounds.append((start, stop))
+        start = stop
+    return bounds
+
+
+def _repeated(
+    text: str, valid: np.ndarray, at: int | None = None, other: str = ""
+) -> pa.StringArray | str:
+    """``text`` where ``valid`` (``other`` at row ``at``), null elsewhere.
+
+    A plain string when that is every row. Built from numpy buffers: no
+    Python object per row.
+    """
+    n = len(valid)
+    if other == text:
+        at = None
+    if at is None and valid.all():
+        return text
+    unit = text.encode("utf-8")
+    rows = np.flatnonzero(valid)
+    lengths = np.zeros(n, dtype=np.int64)
+    lengths[rows] = len(unit)
+    if at is None:
+        data = unit * len(rows)
+    else:
+        special = other.encode("utf-8")
+        lengths[at] = len(special)
+        before = int(np.searchsorted(rows, at))
+        data = unit * before + special + unit * (len(rows) - before - 1)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:], dtype=np.int32)
+    nulls = n - len(rows)
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    buffers = [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)]
+    return pa.Array.from_buffers(pa.string(), n, buffers, null_count=nulls)
+
+
+def _join(pieces: list[pa.Array | str]) -> pa.StringArray:
+    """Each row's pieces end to end, in one pass (a null piece counts as ``""``)."""
+    merged: list[pa.Array | str] = []
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        elif not (isinstance(piece, str) and not piece):
+            merged.append(piece)
+    return pc.binary_join_element_wise(*merged, "", null_handling="replace", null_replacement="")
+
+
+def _with_validity(texts: pa.StringArray, valid: np.ndarray) -> pa.StringArray:
+    """The same texts (no copy), null where not ``valid``."""
+    if valid.all() and not texts.null_count:
+        return texts
+    # the bitmap starts at the array's offset into its buffers, as the offsets do
+    bits = np.concatenate([np.zeros(texts.offset, dtype=bool), valid])
+    bitmap = pa.py_buffer(np.packbits(bits, bitorder="little"))
+    _, offsets, data = texts.buffers()
+    nulls = int(len(valid) - valid.sum())
+    return pa.Array.from_buffers(
+        pa.string(), len(texts), [bitmap, offsets, data], null_count=nulls, offset=texts.offset
+    )
+
+
+def _decoded(texts: pa.StringArray) -> str:
+    """All the texts end to end, decoded straight from the array's data buffer."""
+    offsets, _ = _offsets_and_data(texts)
+    data = texts.buffers()[2]
+    return str(memoryview(data)[offsets[0] : offsets[-1]], "utf-8") if data is not None else ""
+
+
+def _escape_table() -> tuple[np.ndarray, np.ndarray]:
+    """Per byte, the length and bytes of its form inside a JSON string literal.
+
+    Taken from :func:`json.dumps` itself, so the text is the same as its.
+    UTF-8 bytes of non-ASCII characters (all >= 0x80) stay as they are.
+    """
+    lengths = np.ones(256, dtype=np.int64)
+    forms = np.zeros((256, 6), dtype=np.uint8)
+    forms[:, 0] = np.arange(256)
+    for byte in range(128):
+        form = _dumps(chr(byte))[1:-1].encode("ascii")
+        lengths[byte] = len(form)
+        forms[byte, : len(form)] = np.frombuffer(form, dtype=np.uint8)
+    return lengths, forms
+
+
+_ESCAPE_LENGTHS, _ESCAPE_FORMS = _escape_table()
+
+
+def _escape_positions(text: np.ndarray) -> np.ndarray:
+    """Positions of the bytes to escape (control characters, ``"`` and ``\\``).
+
+    Compared a block at a time, so that the comparisons' temporaries stay in
+    the processor's cache.
+    """
+    found = []
+    for start in range(0, len(text), _ESCAPE_BLOCK):
+        block = text[start : start + _ESCAPE_BLOCK]
+        bad = (block < 0x20) | (block == 0x22) | (block == 0x5C)
+        if bad.any():
+            found.append(np.flatnonzero(bad) + start)
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+
+
+#: Bytes of text compared at a time by :func:`_escape_positions`.
+_ESCAPE_BLOCK = 1 << 16
+
+
+def _escaped(arr: pa.StringArray) -> tuple[pa.StringArray, ...]:
+    """Each string as the text between a JSON string literal's quotes (null stays null).
+
+    The check is a few byte comparisons over the array's data buffer. When
+    nothing needs escaping (the usual case) the array is returned as it is.
+    Otherwise two arrays whose texts, end to end, are the escaped strings: the
+    array itself with the strings to escape made null (a new validity bitmap,
+    no copy), and those strings escaped (``""`` on the other rows), rewritten
+    byte by byte with the forms of :data:`_ESCAPE_FORMS`. No Python object per string.
+    """
+    offsets, data = _offsets_and_data(arr)
+    bad = _escape_positions(data[offsets[0] : offsets[-1]])
+    if not len(bad):
+        return (arr,)
+    rows = np.unique(np.searchsorted(offsets, bad + offsets[0], side="right") - 1)
+    some = arr.take(pa.array(rows, pa.int64()))
+    starts, data = _offsets_and_data(some)
+    text = data[starts[0] : starts[-1]]
+    bad = _escape_positions(text)
+    codes = text[bad]
+    added = _ESCAPE_LENGTHS[codes] - 1
+    forms = _ESCAPE_FORMS[codes]
+    tails = forms[:, 1:][np.arange(1, forms.shape[1]) <= added[:, None]]
+    out = np.insert(text, np.repeat(bad + 1, added), tails)
+    out[bad + np.cumsum(added) - added] = forms[:, 0]  # after the bytes inserted before it
+    shift = np.concatenate([[0], np.cumsum(added)])[np.searchsorted(bad, starts - starts[0])]
+    lengths = np.zeros(len(arr), dtype=np.int64)
+    lengths[rows] = np.diff(starts - starts[0] + shift)
+    ends = np.cumsum(lengths)
+    if len(ends) and ends[-1] > _INT32_MAX:
+        raise OverflowError("the escaped text of one column exceeds 2 GiB")
+    bounds = np.concatenate([[0], ends]).astype(np.int32)
+    escaped = pa.Array.from_buffers(
+        pa.string(), len(arr), [None, pa.py_buffer(bounds), pa.py_buffer(out)]
+    )
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    valid[rows] = False
+    return _with_validity(arr, valid), escaped
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,210 @@
+"""The JSON text of bodies (to_json, per-batch fragments) and the Python bodies, held against
+references written here in plain Python: every cell's text, escapes, gaps, chunking and the
+garbage collector's state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import pandas_hubtickets  # noqa: F401  (registers the accessor)
+from pandas_hubtickets import PayloadError, _payload
+from pandas_hubtickets._payload import encode_frame
+
+SETTINGS = settings(
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+#: Text that needs escaping in JSON, and text that must not be escaped.
+TRICKY = [
+    "",
+    'quote " inside',
+    "back \\ slash",
+    "\\",
+    '"',
+    "tab\tnew\nline\rret\bback\fform",
+    "\x00\x01\x1f\x7f",
+    "é ü 中文 🎫",
+    "line\u2028para\u2029sep",
+    '\\"\n',
+    "plain",
+]
+texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
+cells = st.one_of(st.none(), st.sampled_from(TRICKY), texts)
+
+
+def reference_rows(df: pd.DataFrame, names: list[str], api: str, na: str) -> list[Any]:
+    """Each row's body object, from the frame's plain strings (None: nothing to send)."""
+    out: list[Any] = []
+    for oid, *values in df[["objectId", *names]].itertuples(index=False):
+        present = [
+            (n, "" if v is None and na == "clear" else v)
+            for n, v in zip(names, values, strict=True)
+        ]
+        props = [(n, v) for n, v in present if v is not None]
+        if not props:
+            out.append(None)
+        elif api == "v1":
+            properties = [{"name": n, "value": v} for n, v in props]
+            out.append({"objectId": int(oid), "properties": properties})
+        else:
+            out.append({"id": str(oid), "properties": dict(props)})
+    return out
+
+
+def compact(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def wrap(rows: list[Any], api: str) -> Any:
+    sent = [r for r in rows if r is not None]
+    return sent if api == "v1" else {"inputs": sent}
+
+
+@SETTINGS
+@given(
+    columns=st.lists(st.lists(cells, min_size=6, max_size=6), min_size=1, max_size=4),
+    api=st.sampled_from(["v1", "2026-03"]),
+    na=st.sampled_from(["skip", "clear"]),
+    positions=st.lists(st.integers(0, 5), max_size=8),
+)
+def test_text_bodies_match_a_plain_python_reference(columns, api, na, positions):
+    names = [f'p{i} "é\\' for i in range(len(columns))]  # names are escaped too
+    df = pd.DataFrame(
+        {"objectId": range(11, 17), **dict(zip(names, columns, strict=True))}, dtype=object
+    )
+    rows = reference_rows(df, names, api, na)
+    assert df.hubtickets.to_json(api=api, na=na) == compact(wrap(rows, api))
+    assert df.hubtickets.to_payload(api=api, na=na) == wrap(rows, api)
+    encoded = encode_frame(df, api=api, na=na)
+    expected = [None if rows[p] is None else compact(rows[p]) for p in positions]
+    assert encoded.fragments(positions).to_pylist() == expected
+    assert encoded.records(positions) == [rows[p] for p in positions if rows[p] is not None]
+
+
+@pytest.mark.parametrize("dtype", [object, "string[python]", "string[pyarrow]", "category"])
+def test_escapes_in_every_string_dtype(dtype):
+    df = pd.DataFrame(
+        {"objectId": range(1, len(TRICKY) + 2), "v": pd.Series([*TRICKY, None], dtype=dtype)}
+    )
+    plain = pd.DataFrame({"objectId": df["objectId"], "v": [*TRICKY, None]}, dtype=object)
+    rows = reference_rows(plain, ["v"], "v1", "skip")
+    assert df.hubtickets.to_json() == compact(wrap(rows, "v1"))
+    assert json.loads(df.hubtickets.to_json()) == df.hubtickets.to_payload()
+
+
+def test_categoricals_with_unused_categories_and_missing_values():
+    values = pd.Categorical(
+        ['say "hi"', None, "LOW", 'say "hi"', None],
+        categories=["never\nused", "LOW", 'say "hi"', "unused"],
+    )
+    df = pd.DataFrame({"objectId": [1, 2, 3, 4, 5], "c": values, "s": ["a", None, None, "b", None]})
+    hi = '{"name":"c","value":"say \\"hi\\""}'
+    assert df.hubtickets.to_json() == (
+        f'[{{"objectId":1,"properties":[{hi},{{"name":"s","value":"a"}}]}},'
+        '{"objectId":3,"properties":[{"name":"c","value":"LOW"}]},'
+        f'{{"objectId":4,"properties":[{hi},{{"name":"s","value":"b"}}]}}]'
+    )
+    assert encode_frame(df).fragments([4, 1]).to_pylist() == [None, None]
+
+
+def test_a_lone_surrogate_is_refused_before_any_text_is_built():
+    df = pd.DataFrame({"objectId": [1, 2], "v": ["fine", "bad \ud800"]}, dtype=object)
+    with pytest.raises(PayloadError) as info:
+        df.hubtickets.to_json()
+    assert info.value.problems[["row", "code"]].values.tolist() == [[1, "INVALID_TEXT"]]
+
+
+def test_rows_with_nothing_to_send_and_empty_selections():
+    df = pd.DataFrame({"objectId": [1, 2], "v": [None, None]}, dtype=object)
+    assert df.hubtickets.to_json() == "[]"
+    assert df.hubtickets.to_json(api="2026-03") == '{"inputs":[]}'
+    encoded = encode_frame(df)
+    assert encoded.fragments().to_pylist() == [None, None]
+    assert encoded.fragments([]).to_pylist() == []
+    assert encoded.records() == []
+    assert encode_frame(df.iloc[:0]).body_text() == "[]"
+
+
+@pytest.mark.parametrize("limit", [1, 150, 400])
+def test_text_split_into_chunks_is_the_same_text(monkeypatch, limit):
+    """Very large frames are joined in chunks (an Arrow string array holds < 2 GiB)."""
+    rng = np.random.default_rng(3)
+    n = 40
+    df = pd.DataFrame(
+        {
+            "objectId": np.arange(1, n + 1),
+            "a": rng.choice(np.array([*TRICKY, None], dtype=object), n),
+            "b": np.where(rng.random(n) < 0.5, np.nan, rng.random(n)),
+        }
+    )
+    rows = [0, 5, 39, 7, 7]
+    whole = (df.hubtickets.to_json(), encode_frame(df).fragments(rows).to_pylist())
+    monkeypatch.setattr(_payload, "_CHUNK_BYTES", limit)
+    chunked = (df.hubtickets.to_json(), encode_frame(df).fragments(rows).to_pylist())
+    assert chunked == whole
+    assert json.loads(whole[0]) == df.hubtickets.to_payload()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_python_bodies_leave_the_garbage_collector_as_they_found_it(enabled):
+    encoded = encode_frame(pd.DataFrame({"objectId": [1, 2], "v": ["a", None]}))
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        assert encoded.records() == [{"objectId": 1, "properties": [{"name": "v", "value": "a"}]}]
+        assert gc.isenabled() is enabled
+        with pytest.raises(IndexError):
+            encoded.records([5])  # no such row: raises while the collector is paused
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
+
+
+@pytest.mark.parametrize("api", ["v1", "2026-03"])
+def test_python_bodies_are_built_with_the_collector_paused(monkeypatch, api):
+    df = pd.DataFrame({"objectId": [1, 2, 3], "a": ["x", None, "y"], "b": [1, 2, 3]})
+    encoded = encode_frame(df, api=api)
+    flavor = type(encoded.flavor)
+    real = flavor.records
+    collector: list[bool] = []
+
+    def spy(self, *args):
+        collector.append(gc.isenabled())
+        return real(self, *args)
+
+    monkeypatch.setattr(flavor, "records", spy)
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        assert len(encoded.records()) == 3
+        assert list(df.hubtickets.to_batches(2, api=api))  # each batch paused too
+    finally:
+        gc.enable() if was else gc.disable()
+    assert collector == [False, False, False]
+
+
+def test_object_columns_of_dates_keep_every_cell_exact():
+    day = dt.date(2024, 3, 1)
+    midnight = 1709251200000
+    columns = {
+        "dates": [day, None, np.nan, pd.NaT, pd.NA],
+        "with_a_datetime": [day, dt.datetime(2024, 3, 1, 12, 30)],  # keeps its time of day
+    }
+    for cells in columns.values():
+        df = pd.DataFrame(
+            {"objectId": range(1, len(cells) + 1), "d": pd.Series(cells, dtype=object)}
+        )
+        sent = [p["properties"][0]["value"] for p in df.hubtickets.to_payload()]
+        assert sent == [str(midnight)] + ([str(midnight + 45_000_000)] if len(cells) == 2 else [])
