@@ -30,7 +30,16 @@ from pandas.api.types import union_categoricals
 from ._json import NotStreamable, Reader, gc_paused, loads
 from .errors import ArgumentTypeError, FlattenError
 
-__all__ = ["TIDY_COLUMNS", "concat_tidy", "current", "flatten", "read_tidy", "write_tidy"]
+__all__ = [
+    "TIDY_COLUMNS",
+    "concat_tidy",
+    "current",
+    "flatten",
+    "read_tidy",
+    "tidy_of",
+    "to_arrow",
+    "write_tidy",
+]
 
 TIDY_COLUMNS = (
     "objectId",
@@ -185,8 +194,30 @@ def flatten(response: Any) -> pd.DataFrame:
             f"{type(response).__name__}; a tidy frame (one row per version) has nothing "
             "left to flatten"
         )
+    return tidy_of([to_arrow(response)])
+
+
+def to_arrow(response: Any) -> _Converted:
+    """What :func:`flatten` reads from ``response``, as Arrow: keep it, make the frame later.
+
+    Raises :class:`FlattenError` as :func:`flatten` does. ``tidy_of`` of the
+    parts of several responses equals ``flatten`` of all of them at once.
+    """
     with gc_paused():  # parsing and gathering make millions of objects, none of them cyclic
-        converted = _converted(response)
+        return _converted(response)
+
+
+def tidy_of(parts: Sequence[_Converted]) -> pd.DataFrame:
+    """The tidy frame of the responses that :func:`to_arrow` converted, in order.
+
+    Examples
+    --------
+    >>> a = {"objectId": 1, "portalId": 7, "properties": {"status": {"value": "OPEN"}}}
+    >>> b = {"objectId": 2, "portalId": 7, "properties": {"subject": {"value": "hi"}}}
+    >>> tidy_of([to_arrow(a), to_arrow(b)]).equals(flatten([a, b]))
+    True
+    """
+    converted = parts[0] if len(parts) == 1 else _concat(parts)
     envelope, names, property_source_ids = converted.envelope, converted.names, converted.properties
     versions = converted.versions
 
@@ -493,6 +524,22 @@ def _convert(tickets: Iterable[Any], seen: list[Any] | None) -> _Converted:
         versions=pa.chunked_array([v for p in parts for v in p[3:]], type=_VERSION),
         per_ticket=np.array(per_ticket, dtype=np.int64),
         per_property=np.array(per_property, dtype=np.int64),
+    )
+
+
+def _concat(parts: Sequence[_Converted]) -> _Converted:
+    """Several converted responses as one (no part at all: an empty one)."""
+    if not parts:
+        return _convert([], seen=None)
+    return _Converted(
+        envelope=pa.concat_arrays([p.envelope for p in parts]),
+        names=pa.chunked_array([c for p in parts for c in p.names.chunks], type=pa.string()),
+        properties=pa.chunked_array(
+            [c for p in parts for c in p.properties.chunks], type=pa.string()
+        ),
+        versions=pa.chunked_array([c for p in parts for c in p.versions.chunks], type=_VERSION),
+        per_ticket=np.concatenate([p.per_ticket for p in parts]),
+        per_property=np.concatenate([p.per_property for p in parts]),
     )
 
 

@@ -12,7 +12,7 @@ and reads back parsed replies or typed errors.
 Memory stays proportional to the frame and the report: each worker builds
 the JSON text of its own batch only (and, with a journal, the rows'
 fingerprints from that same text), and a resume fingerprints the frame a
-chunk at a time; HubSpot's answers are kept only as tidy frames, when asked.
+chunk at a time; HubSpot's answers are kept only as Arrow arrays (one tidy frame is made at the end), when asked.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ._definitions import check_values
-from ._flatten import concat_tidy, flatten
+from ._flatten import tidy_of, to_arrow
 from ._journal import Journal, fingerprint
 from ._payload import EncodedFrame, NaMode, Problem, ProblemList, check_batch_size, encode_frame
 from ._progress import Progress, progress_bar
@@ -97,8 +97,8 @@ class _Outcome:
 class _BatchResult:
     batch: int
     outcomes: list[_Outcome] = field(default_factory=list)
-    #: The tidy frames of HubSpot's answers (flattened as they arrive, when collected).
-    tickets: list[pd.DataFrame] = field(default_factory=list)
+    #: HubSpot's answers as Arrow (converted as they arrive, when collected; see to_arrow).
+    tickets: list[Any] = field(default_factory=list)
     #: Each row's fingerprint (by position) of the text sent, when the run is journaled.
     fingerprints: dict[int, str] = field(default_factory=dict)
     stop: BaseException | None = None
@@ -195,7 +195,7 @@ class _Run:
         self.message = np.full(n, None, dtype=object)
         self.attempts = np.zeros(n, dtype=np.int64)
         self.batch = np.full(n, np.nan)
-        self.tickets: list[pd.DataFrame] = []
+        self.tickets: list[Any] = []  # answers as Arrow: one tidy frame is made at the end
         self.problems = _no_problems()
         self.started = time.monotonic()
 
@@ -258,9 +258,7 @@ class _Run:
         )
 
     def _tickets(self) -> pd.DataFrame:
-        tickets = concat_tidy(self.tickets)
-        self.tickets = [tickets]
-        return tickets
+        return tidy_of(self.tickets)
 
 
 def _failure(exc: HubSpotError | TransportError, rows: np.ndarray, attempts: int) -> _Outcome:
@@ -395,8 +393,8 @@ class _Sender:
                 _Outcome(rows[~listed], "unknown", reply.status, UNCONFIRMED, message, attempts)
             )
         if self.tickets and listed.any():
-            try:  # flattened now: the parsed answer is not kept
-                result.tickets.append(flatten(reply.data))
+            try:  # converted now: the parsed answer is not kept, the frame is made once
+                result.tickets.append(to_arrow(reply.data))
             except FlattenError as exc:  # an odd answer must not cost the report
                 warnings.warn(f"HubSpot's answer could not be flattened: {exc}", stacklevel=2)
 
