@@ -12,7 +12,8 @@ and reads back parsed replies or typed errors.
 Memory stays proportional to the frame and the report: each worker builds
 the JSON text of its own batch only (and, with a journal, the rows'
 fingerprints from that same text), and a resume fingerprints the frame a
-chunk at a time; HubSpot's answers are kept only as Arrow arrays (one tidy frame is made at the end), when asked.
+chunk at a time; HubSpot's answers are kept only as Arrow arrays, when asked
+(one tidy frame is made of them at the end).
 """
 
 from __future__ import annotations
