@@ -58,3 +58,52 @@ def test_a_push_with_default_workers_never_exceeds_the_250_tier():
     assert most_in_any_window([r.started for r in records], window) <= tier
     # more than the old default of 4 were at work, else the limit was not what held them
     assert most_in_flight(records) > 4
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def limiter_with(starts: int, max_requests: int = 250) -> tuple[RateLimiter, Clock]:
+    clock = Clock()
+    limiter = RateLimiter(max_requests, 10.0, margin=14, slack=0.0, clock=clock, sleep=clock.sleep)
+    for _ in range(starts):
+        limiter.acquire()
+    clock.now = 1.0
+    return limiter, clock
+
+
+def low(remaining: int, maximum: int | None = 250) -> dict[str, str]:
+    headers = {"X-HubSpot-RateLimit-Remaining": str(remaining)}
+    if maximum is not None:
+        headers["X-HubSpot-RateLimit-Max"] = str(maximum)
+    return headers
+
+
+def test_a_window_spent_by_us_alone_is_used_to_the_last_slot():
+    """Within the margin, but every request HubSpot counted is ours: acquire paces them."""
+    limiter, _ = limiter_with(236)
+    limiter.observe(low(14))
+    assert [limiter.acquire() for _ in range(14)] == [0.0] * 14
+    assert limiter.acquire() == 9.0  # the 251st waits for the first to leave the window
+
+
+@pytest.mark.parametrize(
+    ("starts", "headers"),
+    [
+        (100, low(14)),  # 136 requests of someone else's in HubSpot's window
+        (236, low(14, maximum=None)),  # HubSpot does not say: assume the worst
+        (236, low(14, maximum=240)),  # HubSpot's limit is below ours
+    ],
+)
+def test_a_window_others_share_holds_within_the_margin(starts, headers):
+    limiter, _ = limiter_with(starts)
+    limiter.observe(headers)
+    assert limiter.acquire() == 9.0
