@@ -227,9 +227,10 @@ class RateLimiter:
         and requests other than ours count in HubSpot's window (its
         ``X-HubSpot-RateLimit-Max`` minus the remaining is more than our
         starts in the window, or it does not say its maximum), no new request
-        starts until the oldest of our requests still in HubSpot's window (``X-HubSpot-RateLimit-Interval-Milliseconds``, else
-        ``window``) has left it -- plus ``slack``. With no request of ours in
-        that window (someone else spent the quota) it waits one whole window.
+        starts until the oldest of our requests still in HubSpot's window
+        (``X-HubSpot-RateLimit-Interval-Milliseconds``, else ``window``) has
+        left it -- plus ``slack``. With no request of ours in that window
+        (someone else spent the quota) it waits one whole window.
         (``window`` itself is enforced by :meth:`acquire` regardless.)
         ``X-HubSpot-RateLimit-Secondly-Remaining`` of 0 holds requests back
         for one second. Headers that are absent or malformed are ignored.
