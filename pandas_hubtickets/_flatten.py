@@ -83,7 +83,7 @@ _TEXT = (str, bytes, bytearray)
 _CONVERSION_ERRORS = (pa.ArrowException, ValueError, TypeError, OverflowError)
 _NEEDS_CURRENT = ("objectId", "property", "value", "version")
 #: Versions converted to Arrow at a time: one chunk's Python objects exist at once, not all.
-_CHUNK_ROWS = 65_536
+_CHUNK_ROWS = 16_384
 #: JSON texts at least this long (in characters or bytes) are parsed one ticket at a time.
 _STREAM_MIN = 1 << 20
 #: Bytes of a streamed text decoded at a time.
@@ -517,6 +517,7 @@ def _convert(tickets: Iterable[Any], seen: list[Any] | None) -> _Converted:
         parts.append((envelope, names, property_source_ids, *versions.chunks))
         per_ticket += gathered.per_ticket
         per_property += gathered.per_property
+        del gathered  # else this chunk's objects live on while the next is parsed
     return _Converted(
         envelope=pa.concat_arrays([p[0] for p in parts]),
         names=pa.chunked_array([p[1] for p in parts], type=pa.string()),
