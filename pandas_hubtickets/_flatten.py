@@ -32,6 +32,7 @@ from .errors import ArgumentTypeError, FlattenError
 
 __all__ = [
     "TIDY_COLUMNS",
+    "compact",
     "concat_tidy",
     "current",
     "flatten",
@@ -525,6 +526,30 @@ def _convert(tickets: Iterable[Any], seen: list[Any] | None) -> _Converted:
         versions=pa.chunked_array([v for p in parts for v in p[3:]], type=_VERSION),
         per_ticket=np.array(per_ticket, dtype=np.int64),
         per_property=np.array(per_property, dtype=np.int64),
+    )
+
+
+def compact(parts: Sequence[_Converted]) -> _Converted:
+    """Several converted responses as one, each array in one piece.
+
+    Arrow pads and aligns every buffer: the parts of many small answers take
+    about four times the memory of their tidy frames, one compacted part less
+    than its frame.
+
+    Examples
+    --------
+    >>> a = {"objectId": 1, "portalId": 7, "properties": {"status": {"value": "OPEN"}}}
+    >>> tidy_of([compact([to_arrow(a), to_arrow(a)])]).equals(flatten([a, a]))
+    True
+    """
+    whole = _concat(parts)
+    return _Converted(
+        envelope=whole.envelope,
+        names=pa.chunked_array([whole.names.combine_chunks()]),
+        properties=pa.chunked_array([whole.properties.combine_chunks()]),
+        versions=pa.chunked_array([whole.versions.combine_chunks()]),
+        per_ticket=whole.per_ticket,
+        per_property=whole.per_property,
     )
 
 

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ._definitions import check_values
-from ._flatten import tidy_of, to_arrow
+from ._flatten import compact, tidy_of, to_arrow
 from ._journal import Journal, fingerprint
 from ._payload import EncodedFrame, NaMode, Problem, ProblemList, check_batch_size, encode_frame
 from ._progress import Progress, progress_bar
@@ -76,6 +76,8 @@ _MAY_HAVE_LANDED = (
 UNCONFIRMED = "UNCONFIRMED"
 #: Rows whose text a resume builds at once, to compare with the journal's fingerprints.
 _RESUME_CHUNK = 10_000
+#: Answers kept as Arrow that are put in one piece (see _flatten.compact).
+_COMPACT = 64
 
 
 def _no_problems() -> pd.DataFrame:
@@ -197,6 +199,7 @@ class _Run:
         self.attempts = np.zeros(n, dtype=np.int64)
         self.batch = np.full(n, np.nan)
         self.tickets: list[Any] = []  # answers as Arrow: one tidy frame is made at the end
+        self.compacted = 0  # self.tickets[:compacted] each hold _COMPACT answers
         self.problems = _no_problems()
         self.started = time.monotonic()
 
@@ -235,6 +238,9 @@ class _Run:
             self.attempts[o.rows] = o.attempts
             self.batch[o.rows] = result.batch
         self.tickets.extend(result.tickets)
+        if len(self.tickets) - self.compacted >= _COMPACT:  # small Arrow parts cost 4x
+            self.tickets[self.compacted :] = [compact(self.tickets[self.compacted :])]
+            self.compacted += 1
 
     def result(self, payload: Any = None) -> UpdateResult:
         report = pd.DataFrame(
