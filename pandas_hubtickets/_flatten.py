@@ -224,9 +224,12 @@ def tidy_of(parts: Sequence[_Converted]) -> pd.DataFrame:
 
     # Row r is a version of property prop_of_row[r], of ticket ticket_of_row[r].
     counts = converted.per_property
-    prop_of_row = np.repeat(np.arange(len(counts)), counts)
-    ticket_of_row = np.repeat(np.arange(len(envelope)), converted.per_ticket)[prop_of_row]
-    first_row = np.cumsum(counts) - counts
+    index = np.int32 if counts.sum() < 2**31 else np.int64  # half the memory of int64
+    prop_of_row = np.repeat(np.arange(len(counts), dtype=index), counts)
+    ticket_of_row = np.repeat(np.arange(len(envelope), dtype=index), converted.per_ticket)[
+        prop_of_row
+    ]
+    first_row = (np.cumsum(counts) - counts).astype(index)
     value, timestamp, source, source_id, source_vid = versions.flatten()
     columns = {
         "objectId": envelope.field("objectId").to_numpy()[ticket_of_row],
@@ -245,7 +248,9 @@ def tidy_of(parts: Sequence[_Converted]) -> pd.DataFrame:
         "sourceVid": pd.arrays.ArrowExtensionArray(
             pc.fill_null(source_vid, pa.scalar([], type=_VERSION.field("sourceVid").type))
         ),
-        "version": (np.arange(len(prop_of_row)) - first_row[prop_of_row]).astype(np.int32),
+        "version": (np.arange(len(prop_of_row), dtype=index) - first_row[prop_of_row]).astype(
+            np.int32, copy=False
+        ),
     }
     # Every array above is fresh: no need for pandas to copy them.
     tidy: pd.DataFrame = pd.DataFrame(columns, copy=False)
