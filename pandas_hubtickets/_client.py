@@ -142,8 +142,12 @@ class TicketsClient:
         Your account's burst limit (100 Free/Starter, 190 Professional and
         Enterprise, 250 with the limit increase pack). Ignored if ``limiter``
         is given.
-    max_workers : int, default 4
+    max_workers : int, optional
         Requests that callers may run at once; sizes the connection pool.
+        Default: enough to reach the rate limit while HubSpot answers within
+        0.6 s (``requests_per_10s / 10 * 0.6``, at least 4, at most 32: 6,
+        12 and 15 workers for the 100, 190 and 250 tiers); the rate limiter
+        holds every start, so more workers never send more.
     timeout : float or (float, float), default (5.0, 30.0)
         Connect and read timeouts in seconds. A read timeout is retried; a
         connection that cannot be opened is tried once more, then the call
@@ -185,7 +189,7 @@ class TicketsClient:
     >>> from pandas_hubtickets import TicketsClient
     >>> client = TicketsClient("pat-na1-example", requests_per_10s=190)
     >>> client.max_workers, "pat-na1" in repr(client), "token=<redacted>" in repr(client)
-    (4, False, True)
+    (12, False, True)
     >>> client.close()
 
     Against the local emulator (no network):
@@ -203,7 +207,7 @@ class TicketsClient:
         *,
         base_url: str | None = None,
         requests_per_10s: int = 100,
-        max_workers: int = 4,
+        max_workers: int | None = None,
         timeout: float | tuple[float, float] = (5.0, 30.0),
         max_retries: int = 5,
         backoff_factor: float = 0.5,

@@ -15,7 +15,6 @@ the first offending object, property and version.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,9 +27,20 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
 
+from ._json import NotStreamable, Reader, gc_paused, loads
 from .errors import ArgumentTypeError, FlattenError
 
-__all__ = ["TIDY_COLUMNS", "concat_tidy", "current", "flatten", "read_tidy", "write_tidy"]
+__all__ = [
+    "TIDY_COLUMNS",
+    "compact",
+    "concat_tidy",
+    "current",
+    "flatten",
+    "read_tidy",
+    "tidy_of",
+    "to_arrow",
+    "write_tidy",
+]
 
 TIDY_COLUMNS = (
     "objectId",
@@ -73,6 +83,12 @@ _TEXT = (str, bytes, bytearray)
 # a ValueError; ints beyond 64 bits raise OverflowError).
 _CONVERSION_ERRORS = (pa.ArrowException, ValueError, TypeError, OverflowError)
 _NEEDS_CURRENT = ("objectId", "property", "value", "version")
+#: Versions converted to Arrow at a time: one chunk's Python objects exist at once, not all.
+_CHUNK_ROWS = 16_384
+#: JSON texts at least this long (in characters or bytes) are parsed one ticket at a time.
+_STREAM_MIN = 1 << 20
+#: Bytes of a streamed text decoded at a time.
+_STREAM_BLOCK = 4 << 20
 
 
 def flatten(response: Any) -> pd.DataFrame:
@@ -184,24 +200,45 @@ def flatten(response: Any) -> pd.DataFrame:
             f"{type(response).__name__}; a tidy frame (one row per version) has nothing "
             "left to flatten"
         )
-    gathered = _gather(response)
-    try:
-        envelope = pa.array(gathered.tickets, type=_TICKET)
-        names = pa.array(gathered.names, type=pa.string())
-        property_source_ids = pa.array(gathered.properties, type=_PROPERTY).field("sourceId")
-        versions = _chunked(pa.array(gathered.versions, type=_VERSION))
-    except _CONVERSION_ERRORS as exc:
-        _raise_located(gathered.tickets, exc)
-    if versions.null_count or any(envelope.field(f).null_count for f in _REQUIRED):
-        _raise_located(gathered.tickets, None)
+    return tidy_of([to_arrow(response)])
+
+
+def to_arrow(response: Any) -> _Converted:
+    """What :func:`flatten` reads from ``response``, as Arrow: keep it, make the frame later.
+
+    Raises :class:`FlattenError` as :func:`flatten` does. ``tidy_of`` of the
+    parts of several responses equals ``flatten`` of all of them at once.
+    """
+    with gc_paused():  # parsing and gathering make millions of objects, none of them cyclic
+        return _converted(response)
+
+
+def tidy_of(parts: Sequence[_Converted]) -> pd.DataFrame:
+    """The tidy frame of the responses that :func:`to_arrow` converted, in order.
+
+    Examples
+    --------
+    >>> a = {"objectId": 1, "portalId": 7, "properties": {"status": {"value": "OPEN"}}}
+    >>> b = {"objectId": 2, "portalId": 7, "properties": {"subject": {"value": "hi"}}}
+    >>> tidy_of([to_arrow(a), to_arrow(b)]).equals(flatten([a, b]))
+    True
+    """
+    converted = parts[0] if len(parts) == 1 else _concat(parts)
+    envelope, names, property_source_ids = converted.envelope, converted.names, converted.properties
+    versions = converted.versions
 
     # Row r is a version of property prop_of_row[r], of ticket ticket_of_row[r].
-    counts = np.array(gathered.per_property, dtype=np.int64)
-    prop_of_row = np.repeat(np.arange(len(counts)), counts)
-    ticket_of_row = np.repeat(np.arange(len(gathered.tickets)), gathered.per_ticket)[prop_of_row]
-    first_row = np.cumsum(counts) - counts
+    counts = converted.per_property
+    index = np.int32 if counts.sum() < 2**31 else np.int64  # half the memory of int64
+    prop_of_row = np.repeat(np.arange(len(counts), dtype=index), counts)
+    ticket_of_row = np.repeat(np.arange(len(envelope), dtype=index), converted.per_ticket)[
+        prop_of_row
+    ]
+    first_row = (np.cumsum(counts) - counts).astype(index)
     value, timestamp, source, source_id, source_vid = versions.flatten()
-    version = (np.arange(len(prop_of_row)) - first_row[prop_of_row]).astype(np.int32)
+    version = (np.arange(len(prop_of_row), dtype=index) - first_row[prop_of_row]).astype(
+        np.int32, copy=False
+    )
     # The property-level sourceId is the newest version's: it may stand in for version 0 only.
     newest_source_id = pc.if_else(
         pa.array(version == 0), property_source_ids.take(prop_of_row), pa.scalar(None, pa.string())
@@ -444,11 +481,114 @@ class _Gathered:
     """The number of rows of each property."""
 
 
-def _gather(response: Any) -> _Gathered:
-    """Collect the ticket objects, properties and versions of ``response``, by reference."""
+@dataclass
+class _Converted:
+    """The input as Arrow: ticket, property and version level, and how they nest."""
+
+    envelope: pa.StructArray
+    names: pa.ChunkedArray
+    properties: pa.ChunkedArray
+    """Each property's own ``sourceId``."""
+    versions: pa.ChunkedArray
+    per_ticket: np.ndarray
+    per_property: np.ndarray
+
+
+def _converted(response: Any) -> _Converted:
+    """``response`` as Arrow, converted a chunk of :data:`_CHUNK_ROWS` versions at a time.
+
+    A long JSON text is parsed a ticket object at a time (:class:`Reader`),
+    so that only one chunk's Python objects exist at once; if it is not
+    plain JSON of ticket objects (or anything fails), it is parsed again
+    whole, so that the error names what the whole parse finds.
+    """
+    if isinstance(response, _TEXT) and len(response) >= _STREAM_MIN:
+        try:
+            return _convert(_streamed(response, _STREAM_BLOCK), seen=None)
+        except NotStreamable:
+            pass
+    return _convert(_ticket_objects(response), seen=[])
+
+
+def _convert(tickets: Iterable[Any], seen: list[Any] | None) -> _Converted:
+    """Gather and convert ``tickets`` chunk by chunk; ``seen`` keeps them to locate an error.
+
+    Without ``seen`` (a streamed text) any problem raises :class:`NotStreamable`.
+    """
+    parts: list[tuple[pa.Array, ...]] = []
+    per_ticket: list[int] = []
+    per_property: list[int] = []
+    for gathered in _gather(tickets, seen):
+        try:
+            envelope = pa.array(gathered.tickets, type=_TICKET)
+            names = pa.array(gathered.names, type=pa.string())
+            property_source_ids = pa.array(gathered.properties, type=_PROPERTY).field("sourceId")
+            versions = _chunked(pa.array(gathered.versions, type=_VERSION))
+        except _CONVERSION_ERRORS as exc:
+            _raise_located(seen, exc)
+        if versions.null_count or any(envelope.field(f).null_count for f in _REQUIRED):
+            _raise_located(seen, None)
+        parts.append((envelope, names, property_source_ids, *versions.chunks))
+        per_ticket += gathered.per_ticket
+        per_property += gathered.per_property
+        del gathered  # else this chunk's objects live on while the next is parsed
+    return _Converted(
+        envelope=pa.concat_arrays([p[0] for p in parts]),
+        names=pa.chunked_array([p[1] for p in parts], type=pa.string()),
+        properties=pa.chunked_array([p[2] for p in parts], type=pa.string()),
+        versions=pa.chunked_array([v for p in parts for v in p[3:]], type=_VERSION),
+        per_ticket=np.array(per_ticket, dtype=np.int64),
+        per_property=np.array(per_property, dtype=np.int64),
+    )
+
+
+def compact(parts: Sequence[_Converted]) -> _Converted:
+    """Several converted responses as one, each array in one piece.
+
+    Arrow pads and aligns every buffer: the parts of many small answers take
+    about four times the memory of their tidy frames, one compacted part less
+    than its frame.
+
+    Examples
+    --------
+    >>> a = {"objectId": 1, "portalId": 7, "properties": {"status": {"value": "OPEN"}}}
+    >>> tidy_of([compact([to_arrow(a), to_arrow(a)])]).equals(flatten([a, a]))
+    True
+    """
+    whole = _concat(parts)
+    return _Converted(
+        envelope=whole.envelope,
+        names=pa.chunked_array([whole.names.combine_chunks()]),
+        properties=pa.chunked_array([whole.properties.combine_chunks()]),
+        versions=pa.chunked_array([whole.versions.combine_chunks()]),
+        per_ticket=whole.per_ticket,
+        per_property=whole.per_property,
+    )
+
+
+def _concat(parts: Sequence[_Converted]) -> _Converted:
+    """Several converted responses as one (no part at all: an empty one)."""
+    if not parts:
+        return _convert([], seen=None)
+    return _Converted(
+        envelope=pa.concat_arrays([p.envelope for p in parts]),
+        names=pa.chunked_array([c for p in parts for c in p.names.chunks], type=pa.string()),
+        properties=pa.chunked_array(
+            [c for p in parts for c in p.properties.chunks], type=pa.string()
+        ),
+        versions=pa.chunked_array([c for p in parts for c in p.versions.chunks], type=_VERSION),
+        per_ticket=np.concatenate([p.per_ticket for p in parts]),
+        per_property=np.concatenate([p.per_property for p in parts]),
+    )
+
+
+def _gather(tickets: Iterable[Any], seen: list[Any] | None) -> Iterator[_Gathered]:
+    """The ticket objects, properties and versions of ``tickets`` by reference, in chunks."""
     out = _Gathered()
-    for ticket in _ticket_objects(response):
+    for ticket in tickets:
         out.tickets.append(ticket)
+        if seen is not None:
+            seen.append(ticket)
         try:
             props = ticket["properties"]
             out.names.extend(props)
@@ -463,8 +603,44 @@ def _gather(response: Any) -> _Gathered:
                     out.versions.append(prop)
                     out.per_property.append(1)
         except (KeyError, TypeError, AttributeError) as exc:
-            _raise_located(out.tickets, exc)
-    return out
+            _raise_located(seen, exc)
+        if len(out.versions) >= _CHUNK_ROWS:
+            yield out
+            out = _Gathered()
+    yield out
+
+
+def _streamed(text: str | bytes | bytearray, block: int) -> Iterator[Any]:
+    """The ticket objects of a JSON text, as :func:`_ticket_objects` finds them, one at a time.
+
+    Streams a top-level array, page or batch-read map; raises
+    :class:`NotStreamable` for anything else (a single ticket, say), and for
+    whatever the whole parse would read differently (a repeated key).
+    """
+    reader = Reader(text, block=block)
+    first = reader.peek()
+    if first == "[":
+        for item in reader.elements():
+            yield from _ticket_objects(item, parsed=True)
+    elif first == "{":
+        keys: set[str] = set()
+        page = False
+        for key in reader.members():
+            if key in keys or key == "objectId":
+                raise NotStreamable("a repeated key, or a ticket")
+            page = page or (not keys and key == "objects")
+            keys.add(key)
+            if page and key == "objects":
+                yield from reader.elements()
+            elif page:
+                reader.value()
+            elif key in _TICKET_KEYS or key == "objects":
+                raise NotStreamable("a ticket or a page, not a map")
+            else:
+                yield reader.value()
+    else:
+        raise NotStreamable("neither an array nor an object")
+    reader.end()
 
 
 def _ticket_objects(data: Any, *, parsed: bool = False) -> Iterator[Any]:
@@ -475,7 +651,7 @@ def _ticket_objects(data: Any, *, parsed: bool = False) -> Iterator[Any]:
     """
     if isinstance(data, _TEXT) and not parsed:
         try:
-            decoded = json.loads(data)
+            decoded = loads(data)
         except ValueError as exc:
             raise FlattenError(f"not valid JSON: {exc}") from exc
         yield from _ticket_objects(decoded, parsed=True)
@@ -512,8 +688,14 @@ def _categorical(values: pa.Array | pa.ChunkedArray) -> pd.Categorical:
     return pd.Categorical.from_codes(pc.fill_null(encoded.indices, -1).to_numpy(), dtype=dtype)
 
 
-def _raise_located(tickets: list[Any], cause: BaseException | None) -> NoReturn:
-    """Raise a FlattenError naming the first bad ticket object among ``tickets``."""
+def _raise_located(tickets: list[Any] | None, cause: BaseException | None) -> NoReturn:
+    """Raise a FlattenError naming the first bad ticket object among ``tickets``.
+
+    ``None`` (a streamed text, whose tickets are not kept) raises
+    :class:`NotStreamable` instead: the text is then parsed whole.
+    """
+    if tickets is None:
+        raise NotStreamable("a bad ticket object") from cause
     for position, ticket in enumerate(tickets):
         problem = _ticket_problem(ticket)
         if problem is not None:

@@ -52,6 +52,7 @@ import contextlib
 import ipaddress
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -79,6 +80,7 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
+from ._json import loads
 from ._limiter import RateLimiter
 from ._version import __version__
 from .errors import (
@@ -115,6 +117,26 @@ _READS: Final = frozenset({"GET", "HEAD", "OPTIONS"})  # methods that change not
 CONNECT_RETRIES: Final = 1  # a connection that cannot be opened is tried twice in all
 USER_AGENT: Final = f"pandas-hubtickets/{__version__} python-requests/{requests.__version__}"
 _REDACTED: Final = "<redacted>"
+#: Seconds of answer time the default number of workers keeps a rate tier busy through.
+LATENCY_BUDGET: Final = 0.6
+MAX_DEFAULT_WORKERS: Final = 32
+
+
+def default_workers(requests_per_10s: int) -> int:
+    """Workers enough to reach a tier's limit while HubSpot answers within LATENCY_BUDGET.
+
+    ``w`` workers whose requests take ``L`` seconds start at most ``w / L``
+    requests a second: a tier of ``R`` requests per 10 s needs ``R / 10 * L``
+    of them to be limited by the tier and not by the latency. More are
+    harmless -- the rate limiter holds every start -- so the default sizes
+    for a slow answer (0.6 s), with at least 4 and at most 32 workers.
+
+    Examples
+    --------
+    >>> [default_workers(tier) for tier in (100, 190, 250)]
+    [6, 12, 15]
+    """
+    return min(MAX_DEFAULT_WORKERS, max(4, math.ceil(requests_per_10s / 10 * LATENCY_BUDGET)))
 
 
 # --------------------------------------------------------------------- secret
@@ -570,7 +592,7 @@ def _parse_json(content: bytes) -> tuple[Any, bool]:
     if not content.strip():
         return None, True
     try:
-        return json.loads(content), True
+        return loads(content), True  # the collector paused; orjson when installed
     except ValueError:
         return None, False
 
@@ -695,7 +717,7 @@ session, limiter, deadline
         *,
         base_url: str,
         requests_per_10s: int,
-        max_workers: int,
+        max_workers: int | None,
         timeout: float | tuple[float, float],
         max_retries: int,
         backoff_factor: float,
@@ -707,7 +729,6 @@ session, limiter, deadline
         self._token = _resolve_token(token)
         self.base_url = _check_base_url(base_url)
         self.requests_per_10s = _check_int("requests_per_10s", requests_per_10s, 1)
-        self.max_workers = _check_int("max_workers", max_workers, 1)
         self.max_retries = _check_int("max_retries", max_retries, 0)
         if (
             isinstance(backoff_factor, bool)
@@ -727,6 +748,10 @@ session, limiter, deadline
         self.verify = _check_verify(verify)
         if limiter is not None and not isinstance(limiter, RateLimiter):
             raise ConfigurationError(f"limiter must be a RateLimiter, got {limiter!r}")
+        if max_workers is None:  # sized for the tier: see default_workers
+            tier = limiter.max_requests if limiter is not None else self.requests_per_10s
+            max_workers = default_workers(tier)
+        self.max_workers = _check_int("max_workers", max_workers, 1)
         self.limiter = limiter or RateLimiter(
             self.requests_per_10s, 10.0, margin=self.max_workers - 1
         )

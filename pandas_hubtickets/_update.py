@@ -12,7 +12,8 @@ and reads back parsed replies or typed errors.
 Memory stays proportional to the frame and the report: each worker builds
 the JSON text of its own batch only (and, with a journal, the rows'
 fingerprints from that same text), and a resume fingerprints the frame a
-chunk at a time; HubSpot's answers are kept only as tidy frames, when asked.
+chunk at a time; HubSpot's answers are kept only as Arrow arrays, when asked
+(one tidy frame is made of them at the end).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from ._columns import find_id_column
 from ._definitions import Definitions, check_values
 from ._diff import NOT_FOUND, compare, read_current
 from ._display import result_html, result_text
-from ._flatten import concat_tidy, flatten
+from ._flatten import compact, tidy_of, to_arrow
 from ._journal import Journal, fingerprint
 from ._payload import EncodedFrame, NaMode, Problem, ProblemList, check_batch_size, encode_frame
 from ._progress import Progress, progress_bar
@@ -94,6 +95,8 @@ _MAY_HAVE_LANDED = (
 UNCONFIRMED = "UNCONFIRMED"
 #: Rows whose text a resume builds at once, to compare with the journal's fingerprints.
 _RESUME_CHUNK = 10_000
+#: Answers kept as Arrow that are put in one piece (see _flatten.compact).
+_COMPACT = 64
 
 
 def _no_problems() -> pd.DataFrame:
@@ -116,8 +119,8 @@ class _Outcome:
 class _BatchResult:
     batch: int
     outcomes: list[_Outcome] = field(default_factory=list)
-    #: The tidy frames of HubSpot's answers (flattened as they arrive, when collected).
-    tickets: list[pd.DataFrame] = field(default_factory=list)
+    #: HubSpot's answers as Arrow (converted as they arrive, when collected; see to_arrow).
+    tickets: list[Any] = field(default_factory=list)
     #: Each row's fingerprint (by position) of the text sent, when the run is journaled.
     fingerprints: dict[int, str] = field(default_factory=dict)
     stop: BaseException | None = None
@@ -218,7 +221,8 @@ class _Run:
         self.message = np.full(n, None, dtype=object)
         self.attempts = np.zeros(n, dtype=np.int64)
         self.batch = np.full(n, np.nan)
-        self.tickets: list[pd.DataFrame] = []
+        self.tickets: list[Any] = []  # answers as Arrow: one tidy frame is made at the end
+        self.compacted = 0  # self.tickets[:compacted] each hold _COMPACT answers
         self.problems = _no_problems()
         self.started = time.monotonic()
         #: Rows sent without some refused cells (``on_invalid="skip_cells"``).
@@ -340,6 +344,9 @@ class _Run:
             self.attempts[o.rows] = o.attempts
             self.batch[o.rows] = result.batch
         self.tickets.extend(result.tickets)
+        if len(self.tickets) - self.compacted >= _COMPACT:  # small Arrow parts cost 4x
+            self.tickets[self.compacted :] = [compact(self.tickets[self.compacted :])]
+            self.compacted += 1
 
     def result(self, payload: Any = None) -> UpdateResult:
         report = pd.DataFrame(
@@ -365,9 +372,7 @@ class _Run:
         )
 
     def _tickets(self) -> pd.DataFrame:
-        tickets = concat_tidy(self.tickets)
-        self.tickets = [tickets]
-        return tickets
+        return tidy_of(self.tickets)
 
 
 def _failure(exc: HubSpotError | TransportError, rows: np.ndarray, attempts: int) -> _Outcome:
@@ -502,8 +507,8 @@ class _Sender:
                 _Outcome(rows[~listed], "unknown", reply.status, UNCONFIRMED, message, attempts)
             )
         if self.tickets and listed.any():
-            try:  # flattened now: the parsed answer is not kept
-                result.tickets.append(flatten(reply.data))
+            try:  # converted now: the parsed answer is not kept, the frame is made once
+                result.tickets.append(to_arrow(reply.data))
             except FlattenError as exc:  # an odd answer must not cost the report
                 warnings.warn(f"HubSpot's answer could not be flattened: {exc}", stacklevel=2)
 

@@ -66,3 +66,28 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if target:
         records = _FIGURES.as_records()
         Path(target).write_text(json.dumps({"exitstatus": int(exitstatus), "figures": records}))
+
+
+# --- JSON parsers ---------------------------------------------------------------------------
+PARSERS = ("orjson", "json", "streamed")
+
+
+@pytest.fixture(params=PARSERS)
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with each way JSON text is parsed, giving the same results.
+
+    ``orjson``: as installed (skipped without it); ``json``: orjson hidden, the
+    standard library only; ``streamed``: every text read a ticket at a time,
+    in blocks of a few bytes and chunks of two versions, orjson hidden.
+    """
+    from pandas_hubtickets import _flatten, _json
+
+    if request.param == "orjson":
+        pytest.importorskip("orjson")
+    else:
+        monkeypatch.setattr(_json, "orjson", None)
+    if request.param == "streamed":
+        monkeypatch.setattr(_flatten, "_STREAM_MIN", 0)
+        monkeypatch.setattr(_flatten, "_STREAM_BLOCK", 5)
+        monkeypatch.setattr(_flatten, "_CHUNK_ROWS", 2)
+    return str(request.param)

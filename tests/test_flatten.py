@@ -28,6 +28,11 @@ def ms(epoch_ms: int) -> pd.Timestamp:
     return pd.Timestamp(epoch_ms, unit="ms", tz="UTC")
 
 
+@pytest.fixture(autouse=True)
+def _every_parser(parser: str) -> None:
+    """Every test here runs with orjson, with the standard library, and streamed."""
+
+
 @pytest.fixture
 def seed() -> list[dict[str, Any]]:
     return json.loads((DATA / "example-batch-update-response.json").read_text())

@@ -1,0 +1,173 @@
+"""The client's cost: CPU per request early and late in a long push, memory per row, rate tier.
+
+The emulator runs in a process of its own (its CPU and its store are not the
+client's), and each measurement in a fresh process.
+
+- CPU per request: a 100,000-row ``update`` (1,000 requests, 4 workers, no
+  rate limit), the process CPU time (``time.process_time``) per finished
+  request over the first and the last fifth of the requests. Target: at most
+  3.5 ms, both early and late (flat over the run).
+- Memory per input row: the peak resident growth of that same run (Linux
+  ``VmHWM``, reset before it) over the rows. Target: at most 1 KB a row.
+- Rate tier: a push at ``requests_per_10s=250`` against an emulator that
+  answers in 300 ms, with the default workers, for about 30 s: the rate
+  reached over its last 20 s (past the first window's burst), against the
+  tier's 25 requests a second. Target: at least 95%, and no 429 from the limit.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing as mp
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from _common import Figure
+
+ROWS = 100_000
+FIRST_ID = 4_000_000
+TIER = 250
+LATENCY = 0.3
+TIER_ROWS = 80_000  # 800 requests: about 30 s at 25 a second
+MAX_CPU_MS = 3.5
+MAX_BYTES_PER_ROW = 1024
+
+
+def _edits(rows: int) -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    return pd.DataFrame(
+        {
+            "objectId": np.arange(FIRST_ID, FIRST_ID + rows),
+            "status": rng.choice(["OPEN", "IN_PROGRESS", "WAITING", "CLOSED"], rows),
+            "hs_ticket_priority": rng.choice(["LOW", "MEDIUM", "HIGH"], rows),
+        }
+    )
+
+
+def _serve(rows: int, limit: int | None, latency: float, conn: Connection) -> None:
+    """The emulator, in its own process, until told to stop; sends back its request log."""
+    from pandas_hubtickets.testing import FakeHubSpot
+
+    with FakeHubSpot(requests_per_10s=limit, latency=latency) as hub:
+        hub.seed_tickets(rows, start_id=FIRST_ID)
+        conn.send((hub.base_url, hub.token))
+        conn.recv()
+        conn.send([(r.started, r.status, r.fault) for r in hub.requests])
+
+
+def _status(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise LookupError(field)
+
+
+def _cpu_run(base_url: str, token: str, conn: Connection) -> None:
+    """In a fresh process: CPU per request early and late, and peak memory per row."""
+    import pandas_hubtickets as ht
+
+    df = _edits(ROWS)
+    samples: list[tuple[int, float]] = []
+    done = threading.Event()
+
+    class Counting(ht.TicketsClient):
+        sent = 0
+
+        def batch_update_reply(self, objects: Any) -> Any:
+            reply = super().batch_update_reply(objects)
+            Counting.sent += 1
+            return reply
+
+    def sample() -> None:
+        while not done.wait(0.05):
+            samples.append((Counting.sent, time.process_time()))
+
+    client = Counting(token, base_url=base_url, requests_per_10s=100_000, max_workers=4)
+    gc.collect()
+    Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
+    before = _status("VmRSS")
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    result = df.hubtickets.update(client, progress=False, check_properties=False)
+    done.set()
+    sampler.join()
+    grew = _status("VmHWM") - before
+    updated = int((result.report["status"] == "updated").sum())
+    conn.send((samples, grew, updated, int(result.tickets.memory_usage(deep=True).sum())))
+
+
+def _per_request_ms(samples: list[tuple[int, float]], lo: float, hi: float) -> float:
+    """CPU ms per request between the lo and hi fractions of the requests."""
+    sent = np.array([s for s, _ in samples])
+    cpu = np.array([c for _, c in samples])
+    total = sent[-1]
+    a = int(np.searchsorted(sent, lo * total))
+    b = int(np.searchsorted(sent, hi * total))
+    return float((cpu[b] - cpu[a]) / max(1, sent[b] - sent[a]) * 1000)
+
+
+def _tier_run(base_url: str, token: str, conn: Connection) -> None:
+    """In a fresh process: a push at the tier with the default workers."""
+    import pandas_hubtickets as ht
+
+    df = _edits(TIER_ROWS)
+    client = ht.TicketsClient(token, base_url=base_url, requests_per_10s=TIER)
+    start = time.monotonic()
+    result = df.hubtickets.update(client, progress=False, check_properties=False, tickets=False)
+    updated = int((result.report["status"] == "updated").sum())
+    conn.send((client.max_workers, time.monotonic() - start, updated))
+
+
+def _with_server(ctx: Any, rows: int, limit: int | None, latency: float, target: Any) -> Any:
+    ours, theirs = ctx.Pipe()
+    server = ctx.Process(target=_serve, args=(rows, limit, latency, theirs), daemon=True)
+    server.start()
+    try:
+        base_url, token = ours.recv()
+        mine, child_end = ctx.Pipe()
+        child = ctx.Process(target=target, args=(base_url, token, child_end))
+        child.start()
+        answer = mine.recv()
+        child.join(timeout=300)
+        ours.send("stop")
+        return answer, ours.recv()
+    finally:
+        server.join(timeout=30)
+
+
+def run() -> list[Figure]:
+    ctx = mp.get_context("spawn")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    (samples, grew, updated, tidy), _ = _with_server(ctx, ROWS, None, 0.0, _cpu_run)
+    early = _per_request_ms(samples, 0.0, 0.2)
+    late = _per_request_ms(samples, 0.8, 1.0)
+    name = f"client, update {ROWS:,} rows"
+    figures = [
+        Figure(name, "CPU per request, first 20%", early, "ms", MAX_CPU_MS, 1.0),
+        Figure(name, "CPU per request, last 20%", late, "ms", MAX_CPU_MS, 1.0),
+        Figure(name, "late/early CPU per request", late / early, "", None),
+        Figure(name, "peak memory per input row", grew / ROWS, "B", MAX_BYTES_PER_ROW, 1.0),
+        Figure(name, "tidy frame returned per row", tidy / ROWS, "B", None),
+        Figure(name, "rows updated", updated, "rows", ROWS, 1.0, higher_is_better=True),
+    ]
+    (workers, elapsed, updated), log = _with_server(ctx, TIER_ROWS, TIER, LATENCY, _tier_run)
+    starts = sorted(t for t, status, _ in log if status is not None)
+    refused = sum(1 for _, status, fault in log if status == 429 and fault is None)
+    # the rate past the first window (whose burst of 250 any concurrency would reach)
+    steady = [t for t in starts if t >= starts[0] + 10.0]
+    rate = (len(steady) - 1) / (steady[-1] - steady[0]) if len(steady) > 1 else 0.0
+    name = f"push at {TIER}/10 s, {LATENCY * 1000:.0f} ms latency"
+    return [
+        *figures,
+        Figure(name, "rate past the first 10 s", rate, "req/s", TIER / 10, 0.95, True),
+        Figure(name, "default workers", workers, "", None),
+        Figure(name, "429s from the limit", refused, "", None),
+        Figure(name, "push time", elapsed, "s", None),
+        Figure(name, "rows updated", updated, "rows", TIER_ROWS, 1.0, higher_is_better=True),
+    ]

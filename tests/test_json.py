@@ -1,0 +1,155 @@
+"""Parsing JSON text: the collector paused and restored, orjson optional, texts streamed."""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from pandas_hubtickets import FlattenError, flatten
+from pandas_hubtickets import _flatten as flatten_module
+from pandas_hubtickets._json import NotStreamable, Reader, gc_paused, loads
+
+
+@pytest.fixture(params=[True, False], ids=["caller's gc on", "caller's gc off"])
+def caller_gc(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """The collector as the caller set it; set back as pytest had it afterwards."""
+    was = gc.isenabled()
+    (gc.enable if request.param else gc.disable)()
+    try:
+        yield bool(request.param)
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+TICKET = {"objectId": 1, "portalId": 2, "properties": {"a": {"value": "x"}}}
+
+
+def test_gc_is_paused_while_parsing_and_left_as_the_caller_had_it(caller_gc, parser):
+    seen: list[bool] = []
+
+    def spy(*args: object, **kwargs: object) -> Iterator[object]:
+        seen.append(gc.isenabled())
+        yield from original(*args, **kwargs)
+
+    original = flatten_module._gather
+    pytest.MonkeyPatch.setattr(pytest.MonkeyPatch(), flatten_module, "_gather", spy)
+    try:
+        flatten(json.dumps([TICKET]).encode())
+    finally:
+        flatten_module._gather = original
+    assert seen == [False]
+    assert gc.isenabled() is caller_gc
+
+
+@pytest.mark.parametrize("bad", [b"[{]", b'[{"objectId": "x", "portalId": 2, "properties": {}}]'])
+def test_gc_is_left_as_the_caller_had_it_when_flatten_raises(caller_gc, parser, bad):
+    with pytest.raises(FlattenError):
+        flatten(bad)
+    assert gc.isenabled() is caller_gc
+
+
+def test_nested_pauses_restore_the_state_found_by_the_first(caller_gc):
+    with gc_paused():
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled() is caller_gc
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError("boom")
+    assert gc.isenabled() is caller_gc
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"objectId": 18446744073709551616}',  # orjson would make it a float
+        b'{"a": 12345678901234567890123, "b": [1.5, -0, "\\u00e9", null, true]}',
+        '{"a": "é"}'.encode("utf-16"),
+        b'\xef\xbb\xbf{"a": 1}',
+        b'{"a": 1, "a": 2}',
+        b"[NaN, Infinity]",
+    ],
+)
+def test_loads_gives_what_json_loads_gives(parser, text):
+    got, expected = loads(text), json.loads(text)
+    assert repr(got) == repr(expected)
+
+
+@pytest.mark.parametrize("text", [b"[{]", b"", b"\xff", b"[1,]"])
+def test_loads_raises_json_loads_own_error(parser, text):
+    with pytest.raises(ValueError) as expected:
+        json.loads(text)
+    with pytest.raises(type(expected.value)) as got:
+        loads(text)
+    assert str(got.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 7, 1000])
+def test_the_reader_reads_values_cut_by_any_block_boundary(block):
+    text = '[12345, -0.5e3, "é€😀", {"k": [true, null]}, "\\ud800", 7]'
+    reader = Reader(text.encode(), block=block)
+    assert list(reader.elements()) == json.loads(text)
+    reader.end()
+
+
+def test_the_reader_refuses_what_is_not_json():
+    reader = Reader(b"[1, 2", block=2)
+    with pytest.raises(NotStreamable):
+        list(reader.elements())
+    with pytest.raises(NotStreamable):
+        Reader(b"[1] x").end()
+    with pytest.raises(NotStreamable):
+        Reader("\ufeff[1]")
+
+
+def big_text(tickets: int) -> str:
+    """A batch answer of ``tickets`` tickets, three versions per property."""
+    answer = []
+    for i in range(tickets):
+        versions = [{"value": f"v{i}.{k}", "timestamp": k, "source": "API"} for k in range(3)]
+        props = {name: {"value": "x", "versions": versions} for name in ("a", "b")}
+        answer.append({"objectId": i + 1, "portalId": 2, "properties": props})
+    return json.dumps(answer)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda t: t,
+        lambda t: '{"objects": ' + t + ', "hasMore": false, "offset": 9}',
+        lambda t: json.dumps({str(o["objectId"]): o for o in json.loads(t)}),
+    ],
+    ids=["list", "page", "batch-read map"],
+)
+def test_a_long_text_is_streamed_not_parsed_whole(monkeypatch, shape):
+    """Above _STREAM_MIN the text is read a ticket at a time, in chunks: never loaded whole."""
+    text = shape(big_text(40))
+    expected = flatten(json.loads(text))
+    monkeypatch.setattr(flatten_module, "_STREAM_MIN", len(text) // 2)
+    monkeypatch.setattr(flatten_module, "_STREAM_BLOCK", 97)
+    monkeypatch.setattr(flatten_module, "_CHUNK_ROWS", 50)
+
+    def whole(_: object) -> None:
+        raise AssertionError("parsed whole")
+
+    monkeypatch.setattr(flatten_module, "loads", whole)
+    for data in (text, text.encode()):
+        assert flatten(data).equals(expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps(TICKET),  # a single ticket
+        '{"objects": [], "objectId": 5, "portalId": 2, "properties": {}}',  # a ticket after all
+        '{"objects": [], "objects": [' + json.dumps(TICKET) + "]}",  # the last key wins
+        '{"1": ' + json.dumps(TICKET) + ', "objects": []}',  # a page after all
+    ],
+)
+def test_what_the_stream_cannot_decide_is_parsed_whole(monkeypatch, text):
+    expected = flatten(json.loads(text))
+    monkeypatch.setattr(flatten_module, "_STREAM_MIN", 0)
+    assert flatten(text).equals(expected)
