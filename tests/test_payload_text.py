@@ -95,9 +95,14 @@ def test_text_bodies_match_a_plain_python_reference(columns, api, na, positions)
 
 @pytest.mark.parametrize("dtype", [object, "string[python]", "string[pyarrow]", "category"])
 def test_escapes_in_every_string_dtype(dtype):
-    df = pd.DataFrame(
-        {"objectId": range(1, len(TRICKY) + 2), "v": pd.Series([*TRICKY, None], dtype=dtype)}
-    )
+    if dtype == "category":  # built from codes: pandas < 3.1 hashes object strings up to their
+        # first NUL, so pd.Series(TRICKY, dtype="category") itself merges "" and "\x00..."
+        # (pandas-dev/pandas#34551); the encoder is tested, not pandas' hashing
+        codes = [*range(len(TRICKY)), -1]
+        column = pd.Series(pd.Categorical.from_codes(codes, pd.Index(TRICKY, dtype=object)))
+    else:
+        column = pd.Series([*TRICKY, None], dtype=dtype)
+    df = pd.DataFrame({"objectId": range(1, len(TRICKY) + 2), "v": column})
     plain = pd.DataFrame({"objectId": df["objectId"], "v": [*TRICKY, None]}, dtype=object)
     rows = reference_rows(plain, ["v"], "v1", "skip")
     assert df.hubtickets.to_json() == compact(wrap(rows, "v1"))
