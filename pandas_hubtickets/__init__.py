@@ -9,6 +9,7 @@ from . import _accessor  # noqa: F401  (registers DataFrame.hubtickets)
 from ._client import TicketsClient
 from ._flatten import current, flatten, read_tidy, write_tidy
 from ._limiter import RateLimiter
+from ._pull import DatasetPull, append_tidy, pull, pull_dataset
 from ._update import UpdateResult
 from ._version import __version__
 from .errors import (
@@ -34,6 +35,7 @@ _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 __all__ = [
     "ArgumentTypeError",
     "ConfigurationError",
+    "DatasetPull",
     "DefinitionsUnavailable",
     "FlattenError",
     "HubSpotError",
@@ -50,8 +52,11 @@ __all__ = [
     "UpdateResult",
     "UpdateStopped",
     "__version__",
+    "append_tidy",
     "current",
     "flatten",
+    "pull",
+    "pull_dataset",
     "read_tidy",
     "write_tidy",
 ]
