@@ -29,7 +29,14 @@ from ._client import BASE_URL_ENV_VAR, DEFAULT_BASE_URL, Changes, TicketsClient,
 from ._files import ISO_HINT, check_tidy_path, read_edits, read_ids, write_tidy_file
 from ._flatten import flatten, read_tidy
 from ._payload import ProblemList
-from ._pull import DEFAULT_PAGES_PER_FILE, append_tidy, changes_since, pull, pull_dataset
+from ._pull import (
+    DEFAULT_PAGES_PER_FILE,
+    append_tidy,
+    changes_since,
+    check_dataset_folder,
+    pull,
+    pull_dataset,
+)
 from ._transport import _is_loopback
 from ._update import UpdateResult, update
 from ._version import __version__
@@ -425,7 +432,9 @@ def _say_changes(changes: Changes) -> None:
 
 def _pull(args: argparse.Namespace) -> int:
     dataset = args.dataset or args.out.endswith(("/", os.sep)) or Path(args.out).is_dir()
-    if not dataset:
+    if dataset:
+        check_dataset_folder(args.out)
+    else:
         if check_tidy_path(args.out) == ".csv" and args.append:
             raise InputFileError(
                 f"--append adds to a *.parquet file or a dataset folder, not to CSV ({args.out})"

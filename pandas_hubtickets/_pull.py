@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_PAGES_PER_FILE",
     "DatasetPull",
     "append_tidy",
+    "check_dataset_folder",
     "pull",
     "pull_dataset",
 ]
@@ -297,6 +298,32 @@ def _count_rows(files: list[Path]) -> int:
     return sum(pq.ParquetFile(file).metadata.num_rows for file in files)
 
 
+def check_dataset_folder(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a dataset folder, or raise: not a file, and holding no other files.
+
+    A folder read as a dataset may hold only its ``part-*.parquet`` files
+    (hidden ``.``/``_`` entries aside): readers of the folder would fail on
+    any other file, and a pull replacing the dataset must not touch it.
+    """
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigurationError(f"{folder} is a file; a dataset is a folder")
+    if not folder.is_dir():
+        return folder
+    strangers = sorted(
+        p.name
+        for p in folder.iterdir()
+        if not p.match(PART_GLOB) and not p.name.startswith((".", "_"))
+    )
+    if strangers:
+        shown = ", ".join(strangers[:5]) + (", ..." if len(strangers) > 5 else "")
+        raise ConfigurationError(
+            f"{folder} holds files that are not part of a dataset ({shown}); readers of the "
+            "folder would fail on them: use a new or empty folder"
+        )
+    return folder
+
+
 def pull_dataset(
     client: TicketsClient,
     path: str | os.PathLike[str],
@@ -321,8 +348,9 @@ def pull_dataset(
     ----------
     client : TicketsClient
     path : str or os.PathLike
-        The dataset folder (made if missing). Only its ``part-*.parquet``
-        files are the dataset's; other files are left alone.
+        The dataset folder (made if missing). It may hold only the dataset's
+        ``part-*.parquet`` files (and hidden ones): any other file is refused,
+        as readers of the folder would fail on it.
     properties, history, since, ids, progress
         As for :func:`pull`.
     append : bool, default False
@@ -355,9 +383,7 @@ def pull_dataset(
     """
     if not isinstance(pages_per_file, int) or pages_per_file < 1:
         raise ConfigurationError(f"pages_per_file must be a positive int, got {pages_per_file!r}")
-    folder = Path(path)
-    if folder.exists() and not folder.is_dir():
-        raise ConfigurationError(f"{folder} is a file; a dataset is a folder")
+    folder = check_dataset_folder(path)
     folder.mkdir(parents=True, exist_ok=True)
     earlier = sorted(folder.glob(PART_GLOB))
     plan = _plan(client, properties, history, since, ids, progress)
