@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ._client import LAST_MODIFIED, MAX_BATCH, Changes, TicketsClient
+from ._client import LAST_MODIFIED, MAX_BATCH, Changes, TicketsClient, _ticket_id
 from ._flatten import concat_tidy, flatten
 from ._progress import Progress, progress_bar
 from .errors import ArgumentTypeError, ConfigurationError
@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_PAGES_PER_FILE",
     "DatasetPull",
     "append_tidy",
+    "changes_since",
     "check_dataset_folder",
     "pull",
     "pull_dataset",
@@ -120,7 +121,7 @@ def _plan(
     changes = None if since is None else changes_since(client, since, progress)
     asked: list[int] | None = None
     if ids is not None:
-        asked = list(dict.fromkeys(int(i) for i in ids))
+        asked = list(dict.fromkeys(_ticket_id(i) for i in ids))
     if changes is not None:
         listed = None if asked is None else set(asked)
         asked = [i for i in changes.ids if listed is None or i in listed]
