@@ -393,7 +393,8 @@ def pull_dataset(
     staging.mkdir()
     try:
         staged: list[Path] = []
-        rows = 0
+        rows = tickets = 0
+        keep_ids = append and plan.asked is None  # else no list of every id: memory stays flat
         written: list[pa.Array] = []
         with progress_bar(
             plan.total, desc="hubtickets pull", unit="ticket", enabled=progress
@@ -405,18 +406,20 @@ def pull_dataset(
                 staged.append(staging / f"part-{stamp}-{n:05d}.parquet")
                 _write(table, staged[-1])
                 rows += table.num_rows
-                written.append(pc.unique(table["objectId"]))
-        new_ids = pa.chunked_array(written, pa.int64()).combine_chunks()
+                chunk_ids = pc.unique(table["objectId"])  # a ticket is in one chunk only
+                tickets += len(chunk_ids)
+                if keep_ids:
+                    written.append(chunk_ids)
         if not append:
             removed = _count_rows(earlier)
             for file in earlier:
                 file.unlink()
         else:
-            gone = new_ids if plan.asked is None else pa.array(plan.asked, pa.int64())
-            removed = _remove_tickets(earlier, gone)
+            gone = written if plan.asked is None else [pa.array(plan.asked, pa.int64())]
+            removed = _remove_tickets(earlier, pa.chunked_array(gone, pa.int64()).combine_chunks())
         files = [folder / file.name for file in staged]
         for file, target in zip(staged, files, strict=True):
             os.replace(file, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return DatasetPull(folder, files, rows, len(new_ids), removed, plan.changes)
+    return DatasetPull(folder, files, rows, tickets, removed, plan.changes)
