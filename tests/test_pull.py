@@ -404,3 +404,14 @@ def test_cli_pull_shows_progress_bars(hub, cli, tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"reading{LAST_MODIFIED}:250ticket" in err.replace(" ", "")  # total unknown
     assert hub.token not in err
+
+
+def test_a_full_pull_appended_to_a_dataset_replaces_every_earlier_row(hub, client, tmp_path):
+    folder = tmp_path / "tickets"
+    first = ht.pull_dataset(client, folder, history=True, pages_per_file=2, progress=False)
+    _edit(client, [FIRST + 42])
+    again = ht.pull_dataset(client, folder, history=True, append=True, progress=False)
+    assert again.removed == first.rows and _files(folder) == again.files
+    pd.testing.assert_frame_equal(
+        _key(pd.read_parquet(folder)), _key(ht.pull(client, history=True, progress=False))
+    )
