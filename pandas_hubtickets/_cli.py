@@ -32,6 +32,7 @@ from ._payload import ProblemList
 from ._pull import (
     DEFAULT_PAGES_PER_FILE,
     append_tidy,
+    changed_among,
     changes_since,
     check_dataset_folder,
     pull,
@@ -448,8 +449,7 @@ def _pull(args: argparse.Namespace) -> int:
         if args.since is not None:
             changes = changes_since(client, args.since, args.progress)
             _say_changes(changes)
-            listed = None if ids is None else set(ids)
-            ids = [i for i in changes.ids if listed is None or i in listed]
+            ids = changed_among(changes, ids)
         note = None
         if dataset:
             done = pull_dataset(

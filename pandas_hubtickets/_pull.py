@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_PAGES_PER_FILE",
     "DatasetPull",
     "append_tidy",
+    "changed_among",
     "changes_since",
     "check_dataset_folder",
     "pull",
@@ -105,6 +106,12 @@ def changes_since(client: TicketsClient, since: Since, progress: bool | None) ->
             bar.close()
 
 
+def changed_among(changes: Changes, ids: Iterable[int] | None) -> list[int]:
+    """The changed tickets that are among ``ids`` (all of them when ``ids`` is None)."""
+    listed = None if ids is None else set(ids)
+    return [i for i in changes.ids if listed is None or i in listed]
+
+
 def _plan(
     client: TicketsClient,
     properties: str | Sequence[str] | None,
@@ -118,13 +125,10 @@ def _plan(
             f"client must be a TicketsClient (e.g. ht.TicketsClient(...)), "
             f"got {type(client).__name__}"
         )
+    asked = None if ids is None else list(dict.fromkeys(_ticket_id(i) for i in ids))
     changes = None if since is None else changes_since(client, since, progress)
-    asked: list[int] | None = None
-    if ids is not None:
-        asked = list(dict.fromkeys(_ticket_id(i) for i in ids))
     if changes is not None:
-        listed = None if asked is None else set(asked)
-        asked = [i for i in changes.ids if listed is None or i in listed]
+        asked = changed_among(changes, asked)
     if asked is None:
         pages = client.iter_pages(properties, history=history)
         full = ((page.get("objects", []), len(page.get("objects", []))) for page in pages)

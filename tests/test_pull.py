@@ -415,3 +415,12 @@ def test_a_full_pull_appended_to_a_dataset_replaces_every_earlier_row(hub, clien
     pd.testing.assert_frame_equal(
         _key(pd.read_parquet(folder)), _key(ht.pull(client, history=True, progress=False))
     )
+
+
+def test_since_with_ids_reads_only_the_listed_tickets_that_changed(hub, client):
+    since = _edit(client, [FIRST + 1, FIRST + 2])
+    hub.clear_log()
+    tidy = ht.pull(client, ["status"], since=since, ids=[FIRST + 2, FIRST + 3], progress=False)
+    assert tidy["objectId"].tolist() == [FIRST + 2]
+    reads = [r for r in hub.requests if r.path.endswith("/batch-read")]
+    assert [r.objects for r in reads] == [1]  # the unchanged listed ticket is not read
