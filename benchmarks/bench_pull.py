@@ -7,7 +7,9 @@ peak resident memory (Linux ``VmHWM``, reset just before the pull) minus its
 resident memory before it.
 
 - ``dataset``: ``ht.pull_dataset(client, folder, history=True)``, one file
-  per 50 pages (5,000 tickets): memory holds one chunk, whatever N is.
+  per 50 pages (5,000 tickets): memory holds one chunk, whatever N is. The
+  resident memory is also noted after each file: the last minus the first
+  shows whether it creeps up with the files (it should not).
 - ``whole`` (the baseline): ``ht.pull(client, history=True)``, the tidy frame
   of every ticket in memory.
 
@@ -30,6 +32,7 @@ import tempfile
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from _common import Figure
 from bench_memory import _reset_peak, _run_in_child, _status
@@ -55,6 +58,7 @@ def _serve(n: int, conn: Connection) -> None:
 def _measure(base_url: str, token: str, mode: str, conn: Connection) -> None:
     """In a fresh process: peak growth, seconds, rows and tickets of one history pull."""
     import pandas_hubtickets as ht
+    from pandas_hubtickets import _pull
 
     client = ht.TicketsClient(token, base_url=base_url, requests_per_10s=1_000_000)
     with tempfile.TemporaryDirectory() as folder:
@@ -63,7 +67,15 @@ def _measure(base_url: str, token: str, mode: str, conn: Connection) -> None:
         if before is None:  # no /proc: the lifetime peak
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         started = time.perf_counter()
+        after_file: list[int] = []
         if mode == "dataset":
+            write = _pull._write  # also notes the resident memory after each file
+
+            def noted(table: Any, path: Path) -> None:
+                write(table, path)
+                after_file.append(_status("VmRSS") or 0)
+
+            _pull._write = noted
             done = ht.pull_dataset(client, Path(folder) / "tickets", history=True, progress=False)
             rows, tickets = done.rows, done.tickets
         else:
@@ -71,7 +83,8 @@ def _measure(base_url: str, token: str, mode: str, conn: Connection) -> None:
             rows, tickets = len(tidy), int(tidy["objectId"].nunique())
         elapsed = time.perf_counter() - started
         peak = _status("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    conn.send((peak - before, elapsed, rows, tickets))
+    drift = after_file[-1] - after_file[0] if len(after_file) > 1 else 0
+    conn.send((peak - before, elapsed, rows, tickets, drift))
 
 
 def _sizes() -> tuple[int, int]:
@@ -84,6 +97,7 @@ def run() -> list[Figure]:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     sizes = _sizes()
     peaks: dict[tuple[str, int], float] = {}
+    drifts: dict[int, float] = {}
     figures: list[Figure] = []
     for n in sizes:
         ours, theirs = ctx.Pipe()
@@ -92,9 +106,12 @@ def run() -> list[Figure]:
         try:
             base_url, token = ours.recv()
             for mode in ("dataset", "whole"):
-                grew, elapsed, rows, tickets = _run_in_child(ctx, _measure, base_url, token, mode)
+                grew, elapsed, rows, tickets, drift = _run_in_child(
+                    ctx, _measure, base_url, token, mode
+                )
                 assert tickets == n, (mode, tickets, n)
                 peaks[mode, n] = grew
+                drifts[n] = drifts.get(n, drift)
                 print(
                     f"  pull {n:,} tickets ({rows:,} version rows), {mode}: "
                     f"peak +{grew / MiB:,.0f} MiB in {elapsed:,.0f} s",
@@ -122,6 +139,14 @@ def run() -> list[Figure]:
             "MiB",
             CEILING / MiB,
             1.0,
+        )
+    )
+    figures.append(
+        Figure(
+            f"history pull, {large:,} tickets",
+            "dataset: memory after last file - after first",
+            drifts[large] / MiB,
+            "MiB",
         )
     )
     for mode in ("dataset", "whole"):
