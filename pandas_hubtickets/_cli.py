@@ -627,7 +627,7 @@ def _parser() -> argparse.ArgumentParser:
     pull.add_argument(
         "out",
         help="output file, *.parquet or *.csv: one row per ticket, property and version; or a "
-        "folder (ending in /, or existing): a Parquet dataset, one file per --pages-per-file",
+        "folder (ending in /, or existing): a Parquet dataset, a file per --pages-per-file pages",
     )
     pull.add_argument(
         "--properties",
