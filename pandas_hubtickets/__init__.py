@@ -11,6 +11,7 @@ from ._coerce import Coerced, CoerceOptions
 from ._flatten import current, flatten, read_tidy, write_tidy
 from ._labels import Catalogue
 from ._limiter import RateLimiter
+from ._pull import DatasetPull, append_tidy, pull, pull_dataset
 from ._undo import UndoResult, undo
 from ._update import UpdateResult
 from ._version import __version__
@@ -40,6 +41,7 @@ __all__ = [
     "CoerceOptions",
     "Coerced",
     "ConfigurationError",
+    "DatasetPull",
     "DefinitionsUnavailable",
     "FlattenError",
     "HubSpotError",
@@ -57,8 +59,11 @@ __all__ = [
     "UpdateResult",
     "UpdateStopped",
     "__version__",
+    "append_tidy",
     "current",
     "flatten",
+    "pull",
+    "pull_dataset",
     "read_tidy",
     "undo",
     "write_tidy",

@@ -18,7 +18,8 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -26,15 +27,23 @@ from typing import Any, Literal
 import pandas as pd
 
 from ._accessor import definitions_of
-from ._client import BASE_URL_ENV_VAR, DEFAULT_BASE_URL, TicketsClient
+from ._client import BASE_URL_ENV_VAR, DEFAULT_BASE_URL, Changes, TicketsClient, epoch_ms
 from ._coerce import CoerceOptions, coerce_frame
 from ._columns import map_columns
 from ._definitions import Definitions
 from ._display import changes_lines, preview_line
-from ._files import EditsFile, check_tidy_path, read_edits, read_ids, write_tidy_file
-from ._flatten import flatten
-from ._payload import MAX_BATCH, Problem, ProblemList
-from ._progress import Progress, progress_bar
+from ._files import ISO_HINT, EditsFile, check_tidy_path, read_edits, read_ids, write_tidy_file
+from ._flatten import flatten, read_tidy
+from ._payload import Problem, ProblemList
+from ._pull import (
+    DEFAULT_PAGES_PER_FILE,
+    append_tidy,
+    changed_among,
+    changes_since,
+    check_dataset_folder,
+    pull,
+    pull_dataset,
+)
 from ._stream import CHUNK_ROWS, KEEP, push_file
 from ._transport import _is_loopback
 from ._undo import undo
@@ -628,44 +637,95 @@ class _Preparer:
             print(f"{unconverted:,} values could not be coerced (listed with the problems)")
 
 
-def _tickets(
-    client: TicketsClient,
-    ids: list[int] | None,
-    properties: list[str] | None,
-    history: bool,
-    bar: Progress,
-) -> Iterator[Any]:
-    """Ticket objects, every ticket of the account or those of ``ids``, counted on ``bar``."""
-    if ids is None:
-        for ticket in client.iter_tickets(properties, history=history):
-            bar.update(1)
-            yield ticket
-        return
-    for start in range(0, len(ids), MAX_BATCH):
-        chunk = ids[start : start + MAX_BATCH]
-        yield from client.batch_read(chunk, properties, history=history).values()
-        bar.update(len(chunk))
+_SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*([mhd])", re.IGNORECASE)
+_SPAN_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def since_moment(text: str) -> datetime:
+    """``--since``: ISO 8601 (naive: UTC), or a span back from now (``90m``, ``36h``, ``7d``).
+
+    Examples
+    --------
+    >>> since_moment("2026-11-27T08:00Z").isoformat()
+    '2026-11-27T08:00:00+00:00'
+    >>> since_moment("36h") <= datetime.now(timezone.utc) - timedelta(hours=36)
+    True
+    """
+    span = _SPAN.fullmatch(text.strip())
+    if span is not None:
+        ago = timedelta(**{_SPAN_UNITS[span[2].lower()]: float(span[1])})
+        return datetime.now(timezone.utc) - ago
+    try:
+        return datetime.fromtimestamp(epoch_ms(text) / 1000, timezone.utc)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither ISO 8601 ({ISO_HINT}) nor a span back from now "
+            "such as 90m, 36h or 7d"
+        ) from None
+
+
+def _say_changed_tickets(changes: Changes) -> None:
+    when = f"--since {changes.since:%Y-%m-%d %H:%M:%S} UTC"
+    how = changes.reason
+    if changes.method != "change-log":
+        how = f"read {changes.method} of {changes.scanned:,} tickets, as {changes.reason}"
+    n = len(changes.ids)
+    print(f"{when}: {n:,} changed {'ticket' if n == 1 else 'tickets'} ({how})")
 
 
 def _pull(args: argparse.Namespace) -> int:
-    check_tidy_path(args.out)
-    _check_folder("OUT", args.out)
+    dataset = args.dataset or args.out.endswith(("/", os.sep)) or Path(args.out).is_dir()
+    if dataset:
+        check_dataset_folder(args.out)
+    else:
+        if check_tidy_path(args.out) == ".csv" and args.append:
+            raise InputFileError(
+                f"--append adds to a *.parquet file or a dataset folder, not to CSV ({args.out})"
+            )
+        _check_folder("OUT", args.out)
     ids = read_ids(args.ids, args.id_column) if args.ids else None
-    with (
-        _client(args) as client,
-        progress_bar(
-            None if ids is None else len(ids),
-            desc="hubtickets pull",
-            unit="ticket",
-            enabled=args.progress,
-        ) as bar,
-    ):
-        tidy = flatten(_tickets(client, ids, args.properties or None, args.history, bar))
-    write_tidy_file(tidy, args.out)
-    found = tidy["objectId"].nunique()
     what = "every version" if args.history else "current values"
-    print(f"{len(tidy):,} rows ({what}) of {found:,} tickets -> {args.out}")
-    if ids is not None and found < len(ids):
+    properties = args.properties or None
+    with _client(args) as client:
+        changes = None
+        if args.since is not None:
+            changes = changes_since(client, args.since, args.progress)
+            _say_changed_tickets(changes)
+            ids = changed_among(changes, ids)
+        note = None
+        if dataset:
+            done = pull_dataset(
+                client,
+                args.out,
+                properties,
+                history=args.history,
+                ids=ids,
+                append=args.append,
+                pages_per_file=args.pages_per_file,
+                progress=args.progress,
+            )
+            found, rows = done.tickets, done.rows
+            files = "1 file" if len(done.files) == 1 else f"{len(done.files):,} files"
+            where = f"{files} in {done.path}"
+            if args.append:
+                note = f"--append: {done.removed:,} earlier rows of these tickets replaced"
+        else:
+            tidy = pull(client, properties, history=args.history, ids=ids, progress=args.progress)
+            found, rows, where = tidy["objectId"].nunique(), len(tidy), args.out
+            if args.append and Path(args.out).exists():
+                earlier = read_tidy(args.out)
+                merged = append_tidy(earlier, tidy, ids)
+                replaced = len(earlier) + len(tidy) - len(merged)
+                note = (
+                    f"--append: {replaced:,} earlier rows of these tickets replaced; "
+                    f"{len(merged):,} rows in {args.out}"
+                )
+                tidy = merged
+            write_tidy_file(tidy, args.out)
+    print(f"{rows:,} rows ({what}) of {found:,} tickets -> {where}")
+    if note is not None:
+        print(note)
+    if changes is None and ids is not None and found < len(ids):
         print(f"{len(ids) - found:,} of the {len(ids):,} ids in {args.ids} are not tickets")
         return EXIT_NOT_LANDED
     return EXIT_OK
@@ -964,7 +1024,9 @@ def _parser() -> argparse.ArgumentParser:
 
     pull = command("pull", "save tickets as a tidy file (token from HUBSPOT_ACCESS_TOKEN)")
     pull.add_argument(
-        "out", help="output file, *.parquet or *.csv: one row per ticket, property and version"
+        "out",
+        help="output file, *.parquet or *.csv: one row per ticket, property and version; or a "
+        "folder (ending in /, or existing): a Parquet dataset, a file per --pages-per-file pages",
     )
     pull.add_argument(
         "--properties",
@@ -990,6 +1052,34 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="header of the ids in a CSV --ids file (default: objectId, hs_object_id, Ticket ID "
         "or id)",
+    )
+    pull.add_argument(
+        "--since",
+        type=since_moment,
+        default=None,
+        metavar="WHEN",
+        help="only the tickets changed since WHEN: ISO 8601 (naive: UTC) or a span back from "
+        "now (90m, 36h, 7d); from HubSpot's change log when it can answer, else every "
+        "ticket's hs_lastmodifieddate (default: every ticket)",
+    )
+    pull.add_argument(
+        "--append",
+        action="store_true",
+        help="add the pulled tickets to OUT (a *.parquet file or a dataset folder), their "
+        "earlier rows replaced (default: OUT is written anew)",
+    )
+    pull.add_argument(
+        "--dataset",
+        action="store_true",
+        help="write OUT as a Parquet dataset folder even without a trailing / (default: a "
+        "folder only when OUT ends in / or is one)",
+    )
+    pull.add_argument(
+        "--pages-per-file",
+        type=int,
+        default=DEFAULT_PAGES_PER_FILE,
+        metavar="N",
+        help="pages of up to 100 tickets per dataset file, and held in memory at once",
     )
     _add_service_options(pull)
     pull.set_defaults(run=_pull)

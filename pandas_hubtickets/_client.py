@@ -18,9 +18,14 @@ the answers are merged per ticket.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode
@@ -38,10 +43,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BASE_URL_ENV_VAR",
+    "CHANGE_LOG_LIMIT",
+    "CHANGE_LOG_REACH",
     "DEFAULT_BASE_URL",
     "MAX_QUERY_CHARS",
     "TOKEN_ENV_VAR",
     "V1_TICKETS",
+    "Changes",
     "Reply",
     "Secret",
     "TicketsClient",
@@ -62,6 +70,84 @@ HubSpot does not document a URL limit. Common front ends refuse request lines
 from about 8 KB (Apache 8,190 bytes, nginx 8 KB header buffers); 4,000
 characters of names, plus the path and an ``offset``, stays well under that.
 """
+
+
+# ------------------------------------------------------- pulls since a time
+CHANGE_LOG: Final = "/crm-objects/v1/change-log/tickets"
+LAST_MODIFIED: Final = "hs_lastmodifieddate"
+CHANGE_LOG_LIMIT: Final = 1000
+"""Most changes one change-log answer holds; an answer this long may have left some out."""
+CHANGE_LOG_REACH: Final = 23 * 3600.0
+"""Seconds back that :meth:`TicketsClient.changed_since` trusts the change log for.
+
+HubSpot keeps 24 hours of changes; the hour left is a margin for the clocks
+of this machine and HubSpot's and for the time the call takes.
+"""
+_log = logging.getLogger(__name__)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The tickets changed since a moment, and how they were found.
+
+    Attributes
+    ----------
+    ids : list of int
+        The changed tickets, each once, in the order found.
+    since : datetime
+        The moment (UTC), as given.
+    method : {"change-log", "hs_lastmodifieddate"}
+        ``"change-log"``: from HubSpot's change log (one request);
+        ``"hs_lastmodifieddate"``: every ticket's modification date was read
+        page by page and compared with ``since``.
+    reason : str
+        Why that method, in words (e.g. why the change log could not answer).
+    scanned : int
+        Tickets whose modification date was read (0 with the change log).
+    """
+
+    ids: list[int]
+    since: datetime
+    method: str
+    reason: str
+    scanned: int = 0
+
+
+def epoch_ms(moment: datetime | date | str | int) -> int:
+    """A moment as epoch milliseconds; naive datetimes and dates are taken as UTC.
+
+    ``moment`` is a ``datetime`` (a ``pandas.Timestamp`` is one), a ``date``
+    (its midnight UTC), ISO 8601 text (``2024-05-01``, ``2024-05-01T08:00Z``)
+    or epoch milliseconds.
+
+    Examples
+    --------
+    >>> epoch_ms("2024-05-01T00:00:01Z"), epoch_ms(date(1970, 1, 2)), epoch_ms(5)
+    (1714521601000, 86400000, 5)
+    >>> epoch_ms("yesterday")
+    Traceback (most recent call last):
+    ...
+    ValueError: since must be a datetime, a date, ISO 8601 text or epoch ms, not 'yesterday'
+    """
+    if isinstance(moment, int) and not isinstance(moment, bool):
+        return moment
+    value: object = moment
+    if isinstance(moment, str):
+        text = moment.strip()
+        if text.endswith(("Z", "z")):  # Python 3.10 reads only "+00:00"
+            text = text[:-1] + "+00:00"
+        with contextlib.suppress(ValueError):
+            value = datetime.fromisoformat(text)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        raise ValueError(
+            f"since must be a datetime, a date, ISO 8601 text or epoch ms, not {moment!r}"
+        )
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return (value - _EPOCH) // timedelta(milliseconds=1)
 
 
 # ------------------------------------------------------------ argument checks
@@ -630,9 +716,13 @@ class TicketsClient:
                     _merge(by_id, str(key), ticket)
 
     def iter_tickets(
-        self, properties: str | Sequence[str] | None = None, *, history: bool = False
+        self,
+        properties: str | Sequence[str] | None = None,
+        *,
+        history: bool = False,
+        since: datetime | date | str | int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every ticket of the account, one ticket object at a time (follows ``/paged``).
+        """Every ticket of the account (follows ``/paged``), or those changed since a moment.
 
         Parameters
         ----------
@@ -642,6 +732,10 @@ class TicketsClient:
             HubSpot returns by default.
         history : bool, default False
             Ask for ``propertiesWithHistory`` instead of ``properties``.
+        since : datetime, date, str or int, optional
+            Only the tickets changed at or after this moment (naive: UTC; ISO
+            8601 text or epoch milliseconds too), found by
+            :meth:`changed_since` and read 100 at a time.
 
         Yields
         ------
@@ -652,9 +746,161 @@ class TicketsClient:
         Examples
         --------
         >>> ids = [t["objectId"] for t in client.iter_tickets(["subject"])]
+
+        Only the tickets changed since a moment (here: epoch milliseconds, the
+        time of an edit):
+
+        >>> answer = client.batch_update([
+        ...     {"objectId": 178218, "properties": [{"name": "status", "value": "CLOSED"}]}
+        ... ])
+        >>> edited = answer[0]["properties"]["status"]["timestamp"]
+        >>> [t["objectId"] for t in client.iter_tickets(["status"], since=edited)]
+        [178218]
         """
-        for page in self.iter_pages(properties, history=history):
-            yield from page.get("objects", [])
+        if since is None:
+            for page in self.iter_pages(properties, history=history):
+                yield from page.get("objects", [])
+            return
+        changed = self.changed_since(since).ids
+        for batch in self.iter_batches(changed, properties, history=history):
+            yield from batch
+
+    # ------------------------------------------------- pulls since a moment
+    def iter_batches(
+        self,
+        ids: Iterable[int | str],
+        properties: str | Sequence[str] | None = None,
+        *,
+        history: bool = False,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """:meth:`batch_read` 100 ids at a time; yields each batch's ticket objects.
+
+        Parameters
+        ----------
+        ids : iterable of int or str
+            Ticket ids (duplicates are read once); unknown ones are left out.
+        properties, history
+            As for :meth:`batch_read` (``history`` defaults to False here, as
+            for :meth:`iter_pages`).
+
+        Yields
+        ------
+        list of dict
+            The ticket objects of one batch (at most 100, possibly none).
+
+        Examples
+        --------
+        >>> [len(batch) for batch in client.iter_batches(range(176602, 176902), ["status"])]
+        [1, 0, 0]
+        """
+        id_list = list(dict.fromkeys(_ticket_id(i) for i in ids))
+        for start in range(0, len(id_list), MAX_BATCH):
+            chunk = id_list[start : start + MAX_BATCH]
+            yield list(self.batch_read(chunk, properties, history=history).values())
+
+    def changed_since(
+        self,
+        since: datetime | date | str | int,
+        *,
+        progress: Callable[[int], object] | None = None,
+    ) -> Changes:
+        """The ids of the tickets changed at or after ``since`` (created ones included).
+
+        HubSpot's change log (``GET /crm-objects/v1/change-log/tickets``)
+        answers in one request, but it reaches back 24 hours only and lists at
+        most :data:`CHANGE_LOG_LIMIT` changes an answer. It is used when
+        ``since`` is less than :data:`CHANGE_LOG_REACH` ago and its answer is
+        shorter than that limit. Otherwise every ticket's
+        ``hs_lastmodifieddate`` is read (``/paged``, that property only:
+        one request per 100 tickets) and compared with ``since``; a ticket
+        without a readable modification date counts as changed. Either way
+        no change is left out. Deleted tickets are not listed.
+
+        Parameters
+        ----------
+        since : datetime, date, str or int
+            The moment (naive: UTC), ISO 8601 text or epoch milliseconds.
+        progress : callable, optional
+            Called with the number of tickets scanned after each page of the
+            scan (e.g. a progress bar's ``update``); not called for the log.
+
+        Returns
+        -------
+        Changes
+            ``ids``, ``method`` (``"change-log"`` or ``"hs_lastmodifieddate"``),
+            ``reason``, ``scanned``.
+
+        Examples
+        --------
+        >>> answer = client.batch_update([
+        ...     {"objectId": 176602, "properties": [{"name": "status", "value": "OPEN"}]}
+        ... ])
+        >>> changes = client.changed_since(answer[0]["properties"]["status"]["timestamp"])
+        >>> changes.ids, changes.method
+        ([176602], 'change-log')
+        >>> client.changed_since("2000-01-01").method
+        'hs_lastmodifieddate'
+        """
+        since_ms = epoch_ms(since)
+        moment = _EPOCH + timedelta(milliseconds=since_ms)
+        age = time.time() - since_ms / 1000
+        if age > CHANGE_LOG_REACH:
+            reason = (
+                f"HubSpot's change log keeps 24 h and {moment:%Y-%m-%d %H:%M} UTC is "
+                f"{age / 3600:,.0f} h ago"
+            )
+        else:
+            log = self._change_log(since_ms)
+            if len(log) < CHANGE_LOG_LIMIT:
+                ids = [oid for ts, oid in log if ts >= since_ms]
+                return Changes(
+                    list(dict.fromkeys(ids)),
+                    moment,
+                    "change-log",
+                    f"HubSpot's change log listed {len(log):,} "
+                    + ("change" if len(log) == 1 else "changes"),
+                )
+            reason = (
+                f"HubSpot's change log answered {len(log):,} changes, its most, so it may "
+                "have left some out"
+            )
+        _log.info("changed_since: reading every ticket's %s, as %s", LAST_MODIFIED, reason)
+        ids, scanned = self._modified_since(since_ms, progress)
+        return Changes(ids, moment, LAST_MODIFIED, reason, scanned)
+
+    def _change_log(self, since_ms: int) -> list[tuple[int, int]]:
+        """``(timestamp, objectId)`` of the change log's answer from ``since_ms`` on.
+
+        Asks for changes after ``since_ms - 1``: whether HubSpot's
+        ``timestamp`` is inclusive is not documented, so a change at
+        ``since_ms`` itself is in the answer either way.
+        """
+        reply = self.send("GET", CHANGE_LOG, params={"timestamp": since_ms - 1})
+        entries = reply.data if reply.data is not None else []
+        if not isinstance(entries, list) or not all(
+            isinstance(e, Mapping) and isinstance(e.get("objectId"), int) for e in entries
+        ):
+            raise self._shape_error(reply, "a list of changes {timestamp, changeType, objectId}")
+        return [(int(e.get("timestamp") or since_ms), int(e["objectId"])) for e in entries]
+
+    def _modified_since(
+        self, since_ms: int, progress: Callable[[int], object] | None
+    ) -> tuple[list[int], int]:
+        """Ids whose ``hs_lastmodifieddate`` is ``since_ms`` or later (or unreadable); and count."""
+        ids: list[int] = []
+        scanned = 0
+        for page in self.iter_pages([LAST_MODIFIED]):
+            objects = page.get("objects", [])
+            for ticket in objects:
+                if isinstance(ticket, Mapping) and isinstance(ticket.get("objectId"), int):
+                    modified = (ticket.get("properties") or {}).get(LAST_MODIFIED) or {}
+                    value = str(modified.get("value", ""))
+                    if not value.isdigit() or int(value) >= since_ms:
+                        ids.append(ticket["objectId"])
+            scanned += len(objects)
+            if progress is not None:
+                progress(len(objects))
+        return ids, scanned
 
     def get(
         self,

@@ -21,7 +21,8 @@ import pytest
 from helpers import serve_output
 
 import pandas_hubtickets as ht
-from pandas_hubtickets._cli import main
+from pandas_hubtickets import TicketsClient, pull
+from pandas_hubtickets._cli import main, since_moment
 from pandas_hubtickets.testing import FakeHubSpot
 from pandas_hubtickets.testing.catalogue import PIPELINES
 
@@ -68,6 +69,8 @@ def test_readme_example_runs_verbatim(hub, number):
         check_only_changed_example(namespace, hub)
     if "fixed" in namespace:  # the coercion example
         check_coerce_example(namespace, hub)
+    if "refresh" in namespace:  # the big-portal example
+        check_dataset_example(namespace)
 
 
 def check_main_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
@@ -191,6 +194,16 @@ def check_coerce_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
     assert hub.ticket(FIRST + 1)["properties"]["due_date"]["value"] == "1709596800000"
 
 
+def check_dataset_example(ns: dict[str, object]) -> None:
+    refresh = ns["refresh"]
+    assert refresh.changes.method == "change-log"  # type: ignore[attr-defined]
+    assert refresh.tickets == 0  # type: ignore[attr-defined]  # nothing changed meanwhile
+    versions = ns["versions"]
+    assert isinstance(versions, pd.Series)
+    assert versions.sort_index().to_dict() == {FIRST + i: 1 for i in range(4)}
+    assert pd.read_parquet("tickets")["objectId"].nunique() == 4
+
+
 # -- the command line ----------------------------------------------------------------------
 
 
@@ -310,18 +323,29 @@ def test_readme_command_runs_verbatim(command, served, tmp_path, monkeypatch, ca
     out = capsys.readouterr()
     assert code == 0, out.err
     if "pull" in args:  # what was written opens with plain pandas (or plain CSV)
-        (path,) = [Path(a) for a in args if a.endswith((".parquet", ".csv"))]
-        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        (path,) = [Path(a) for a in args if a.endswith((".parquet", ".csv", "/"))]
+        frame = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
         properties = frame.groupby("objectId")["property"].nunique()
         if "--ids" in args:
             assert set(frame["objectId"]) == {FIRST, FIRST + 5}
+        elif "--since" in args:  # exactly the tickets modified since then
+            assert set(frame["objectId"]) == modified_since(args[args.index("--since") + 1])
         else:
             assert len(properties) == 1000  # every ticket `serve` holds
         if "--properties" in args:
-            assert set(frame["property"]) == {"status", "subject"}
+            assert set(frame["property"]) <= {"status", "subject"}
+            assert len(frame) == 0 or set(frame["property"]) == {"status", "subject"}
         if "--history" in args:  # every property, not only the ones asked for
             assert properties.min() >= 8
     if "--problems" in args:
         assert Path("problems.csv").exists()
     if "--journal" in args:
         assert len(Path("push.jsonl").read_text().splitlines()) == 1 + 3  # header, 3 rows
+
+
+def modified_since(when: str) -> set[int]:
+    """The tickets of `serve` whose hs_lastmodifieddate is WHEN (as --since reads it) or later."""
+    since = since_moment(when)
+    with TicketsClient() as client:  # the README's `serve`, from the environment
+        dates = pull(client, "hs_lastmodifieddate", ids=range(FIRST, FIRST + 1000), progress=False)
+    return set(dates.loc[dates["timestamp"] >= since, "objectId"])

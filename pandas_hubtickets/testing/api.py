@@ -34,6 +34,7 @@ so that client mistakes show up against the emulator):
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections import Counter
@@ -43,7 +44,7 @@ from typing import Any, NoReturn, TypeVar
 
 from .schema import Problem, check_write, v2_definitions
 from .shapes import error_body, iso_ms, owners_page, pipelines_v1, simple_public_object, v1_object
-from .store import LAST_MODIFIED, StoredTicket, TicketStore
+from .store import CREATED, LAST_MODIFIED, StoredTicket, TicketStore
 
 __all__ = ["MAX_BATCH", "ApiError", "Call", "Reply", "dispatch", "resolve"]
 
@@ -372,6 +373,69 @@ def owners(store: TicketStore, call: Call) -> Reply:
     return Reply(200, owners_page(chosen, int(after), limit))
 
 
+# --- change log ---
+
+CHANGE_LOG = "/crm-objects/v1/change-log/tickets"
+CHANGE_LOG_WINDOW_MS = 24 * 3_600_000
+"""How far back the change log reaches: HubSpot's "last 24 hours"."""
+CHANGE_LOG_LIMIT = 1000
+"""Most changes one change-log answer holds (HubSpot's "1000 (or fewer)")."""
+
+
+def _changes_after(ticket: StoredTicket, after: int) -> dict[int, list[str]]:
+    """The ticket's write timestamps later than ``after``, each with the properties written."""
+    written: dict[int, list[str]] = {}
+    for name, versions in ticket.history.items():
+        for version in reversed(versions):  # newest first: stop at the first one too old
+            if version.timestamp <= after:
+                break
+            written.setdefault(version.timestamp, []).append(name)
+    return written
+
+
+def change_log(store: TicketStore, call: Call) -> Reply:
+    """``GET /change-log/tickets``: the oldest 1,000 changes of the last 24 h after a point.
+
+    The point is ``timestamp`` (changes strictly later), or the last change
+    of an earlier answer: ``timestamp``, ``changeType`` and ``objectId``
+    (changes after it in the log's order, by time then ticket). A change is
+    one write: every property the ticket got at one timestamp. Its type is
+    ``CREATED`` for the write that created the ticket, else ``CHANGED``;
+    deletions are not logged (the store does not time them).
+    """
+    now = time.time_ns() // 1_000_000
+    since = _query_int(call, "timestamp", 0)
+    last_id = _query_int(call, "objectId", 0) if "objectId" in call.query else math.inf
+    floor = max(since, now - CHANGE_LOG_WINDOW_MS) - 1
+    log = []
+    for oid, ticket in store.tickets.items():
+        creation = ticket.history.get(CREATED)
+        created = creation[0].timestamp if creation else None
+        for ts, names in _changes_after(ticket, floor).items():
+            if (ts, oid) > (since, last_id):
+                kind = "CREATED" if ts == created else "CHANGED"
+                log.append((ts, oid, kind, names))
+    log.sort(key=lambda change: change[:2])
+    return Reply(
+        200,
+        [
+            {
+                "timestamp": ts,
+                "changeType": kind,
+                "objectId": oid,
+                "changes": {
+                    "changedProperties": sorted(names),
+                    "newAssociations": [],
+                    "removedAssociations": [],
+                    "newListMemberships": [],
+                    "removedListMemberships": [],
+                },
+            }
+            for ts, oid, kind, names in log[:CHANGE_LOG_LIMIT]
+        ],
+    )
+
+
 # --- date-versioned API ---
 
 
@@ -464,6 +528,7 @@ ROUTES = (
     _route("POST", "/crm/objects/2026-03/tickets/batch/update", batch_update_2026),
     _route("GET", "/crm-pipelines/v1/pipelines/tickets", ticket_pipelines),
     _route("GET", "/crm/v3/owners/?", owners),
+    _route("GET", CHANGE_LOG, change_log),
 )
 
 
