@@ -14,7 +14,7 @@ resident memory before it.
   of every ticket in memory.
 
 Measured at two sizes (``HUBTICKETS_BENCH_PULL_SIZES``, default
-``20000,100000``; ``100000,1000000`` for the million, which takes about half
+``10000,50000``; ``100000,1000000`` for the million, which takes about half
 an hour on two cores, most of it the emulator's): the dataset pull's peak must
 stay under a fixed ceiling (:data:`CEILING`) at the larger size, and its
 growth between the sizes (the slope per 100,000 tickets) is printed beside
@@ -88,7 +88,7 @@ def _measure(base_url: str, token: str, mode: str, conn: Connection) -> None:
 
 
 def _sizes() -> tuple[int, int]:
-    small, large = (int(n) for n in os.environ.get(SIZES_ENV, "20000,100000").split(","))
+    small, large = (int(n) for n in os.environ.get(SIZES_ENV, "10000,50000").split(","))
     return small, large
 
 
