@@ -537,7 +537,8 @@ def _coerce_options(args: argparse.Namespace) -> CoerceOptions | None:
     ]
     if not args.coerce:
         if given:
-            raise ConfigurationError(f"{', '.join(given)} apply to coercion: add --coerce")
+            works = "works" if len(given) == 1 else "work"
+            raise ConfigurationError(f"{', '.join(given)} {works} only with --coerce: add --coerce")
         return None
     return CoerceOptions(
         dayfirst=args.dayfirst,

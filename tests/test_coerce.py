@@ -401,7 +401,8 @@ def test_push_coerce_with_the_choices_lands_and_reports_the_rest(hub, monkeypatc
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--dayfirst"], "--dayfirst apply to coercion: add --coerce"),
+        (["--dayfirst"], "--dayfirst works only with --coerce: add --coerce"),
+        (["--tz", "UTC", "--thousands", ","], "--thousands, --tz work only with --coerce"),
         (["--columns", "Priorty"], "--columns names 'Priorty', not a column of"),
         (["--coerce", "--rename", "Nope=status"], "--rename names 'Nope', which is not a column"),
         (["--coerce", "--tz", "Mars/Olympus"], "--tz 'Mars/Olympus' is not a time zone"),
