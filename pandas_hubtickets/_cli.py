@@ -82,6 +82,7 @@ _SAMPLE_VALUES = 3
 # Library messages name Python arguments; the command line has flags for them.
 _CLI_WORDS = (
     (re.compile(r"\s*[;(]?\s*see (?:exc)?\.(?:result|problems)\)?"), ""),
+    (re.compile(r"\bsee problems$"), "see --problems FILE"),
     (re.compile(r"\bpass id_column="), "use --id-column"),
     (re.compile(r" nor the index name \(the frame has "), " (the file has "),
     (re.compile(r"\bid_column="), "--id-column"),
@@ -388,7 +389,10 @@ def _summary(result: UpdateResult) -> str:
 def _conclude(args: argparse.Namespace, result: UpdateResult) -> int:
     """Print what the run did, write --report and --problems; the exit status it means."""
     if args.report:
-        result.report.to_csv(args.report)
+        report = result.report.rename_axis("row")  # the file's ids; objectId is a column too
+        report.assign(message=report["message"].map(speak_cli, na_action="ignore")).to_csv(
+            args.report
+        )
     _write_problems(args.problems, result.problems)
     print(_summary(result) + (" (dry run: nothing was sent)" if args.dry_run else ""))
     if len(result.problems):

@@ -115,13 +115,13 @@ def test_readme_push_with_journal_and_report(hub, edits, tmp_path, capsys):
     assert hub.ticket(FIRST)["properties"]["status"]["value"] == "CLOSED"
     assert hub.ticket(FIRST)["properties"]["due_date"]["value"] == "1767312000000"
     assert hub.ticket(FIRST + 2)["properties"]["due_date"]["value"] == "1772582400000"
-    assert pd.read_csv(report, index_col="Ticket ID")["status"].tolist() == ["updated"] * 3
+    assert pd.read_csv(report, index_col="row")["status"].tolist() == ["updated"] * 3
     assert "3 rows: 3 updated" in capsys.readouterr().out
     posts = len(_sent(hub))
     assert main(args) == 0  # again: the journal had every row
     assert len(_sent(hub)) == posts
     assert "3 already_updated" in capsys.readouterr().out
-    statuses = pd.read_csv(report, index_col="Ticket ID")["status"].tolist()
+    statuses = pd.read_csv(report, index_col="row")["status"].tolist()
     assert statuses == ["already_updated"] * 3
 
 
@@ -140,7 +140,7 @@ def test_readme_push_skip_invalid_sends_the_valid_rows_and_exits_1(hub, tmp_path
     assert main(args) == 1
     assert hub.ticket(FIRST)["properties"]["status"]["value"] == "CLOSED"
     assert hub.ticket(FIRST + 3)["properties"]["status"]["value"] != "OPEN"  # its date is bad
-    report_rows = pd.read_csv(report, index_col="Ticket ID")
+    report_rows = pd.read_csv(report, index_col="row")
     assert report_rows["status"].tolist() == ["updated", "failed", "failed", "failed"]
     out = capsys.readouterr().out
     assert "1 updated, 3 failed" in out
@@ -450,3 +450,32 @@ def test_push_exits_1_and_lists_rows_hubspot_did_not_confirm(tmp_path, monkeypat
     out = capsys.readouterr().out
     assert "unknown (may have been applied" in out
     assert pd.read_csv(report)["status"].tolist() == ["unknown", "unknown"]
+
+
+# -- the --report file speaks the command line ---------------------------------------------
+
+
+def test_report_file_has_one_column_per_name_and_messages_in_cli_words(hub, tmp_path):
+    csv = tmp_path / "edits.csv"
+    csv.write_text(
+        "objectId,status,due_date\n"
+        f"{FIRST},CLOSED,soon\n"  # refused: a text date needs --dayfirst/--monthfirst words
+        f"{FIRST + 1},Nope,2026-01-02\n"  # --skip-invalid-cells: status refused, due_date sent
+    )
+    report = tmp_path / "report.csv"
+    args = ["push", str(csv), "--coerce", "--report", str(report), "--base-url", hub.base_url]
+    assert main([*args, "--skip-invalid"]) == 1
+    header = report.read_text().splitlines()[0].split(",")
+    assert header == [
+        *("row", "objectId", "status", "http_status", "error", "message", "attempts", "batch")
+    ]
+    messages = " ".join(pd.read_csv(report, dtype=str)["message"].dropna())
+    assert "NOT_A_DATE" in pd.read_csv(report)["error"].tolist()
+    assert "--dayfirst or --monthfirst" in messages
+    assert "dayfirst=" not in messages and "(found before sending)" in messages
+    assert main([*args, "--skip-invalid-cells"]) == 1
+    rows = pd.read_csv(report, dtype=str).set_index("row")
+    assert rows.loc[str(FIRST + 1), "status"] == "partly_updated"
+    message = rows.loc[str(FIRST + 1), "message"]
+    assert message.endswith("see --problems FILE"), message
+    assert "=" not in " ".join(rows["message"].dropna())
