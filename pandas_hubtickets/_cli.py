@@ -462,6 +462,10 @@ def _push(args: argparse.Namespace) -> int:
         _check_folder(flag, path)
     if args.changes and not args.only_changed:
         raise ConfigurationError("--changes needs --only-changed: only then are changes found")
+    if args.skip_invalid and args.skip_invalid_cells:
+        raise ConfigurationError(
+            "--skip-invalid and --skip-invalid-cells: give one of them (whole rows, or cells)"
+        )
     _check_folder("--journal", args.journal)
     options = _coerce_options(args)
     source = EditsFile(args.csv, sep=args.sep, encoding=args.encoding)

@@ -479,3 +479,11 @@ def test_report_file_has_one_column_per_name_and_messages_in_cli_words(hub, tmp_
     message = rows.loc[str(FIRST + 1), "message"]
     assert message.endswith("see --problems FILE"), message
     assert "=" not in " ".join(rows["message"].dropna())
+
+
+def test_skip_invalid_and_skip_invalid_cells_together_are_refused(hub, edits, capsys):
+    argv = ["push", str(edits), "--skip-invalid", "--skip-invalid-cells", "--date-columns"]
+    assert main([*argv, "due_date", "--base-url", hub.base_url]) == 2
+    err = capsys.readouterr().err
+    assert "--skip-invalid and --skip-invalid-cells" in err and "one of them" in err
+    assert hub.requests == []
