@@ -92,6 +92,7 @@ _CLI_WORDS = (
     (re.compile(r"\bonly_changed=True"), "--only-changed"),
     (re.compile(r"\bundo= "), "--undo "),
     (re.compile(r"\bna=['\"](\w+)['\"]"), r"--na \1"),
+    (re.compile(r"\bbase_url\b"), "--base-url"),
     (re.compile(r"\bthe journal '"), "--journal '"),
     (
         re.compile(r"\bsend a date or datetime column"),
@@ -1057,7 +1058,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hubtickets {args.command}: {message}", file=sys.stderr)
         if isinstance(exc, PayloadError):
             _say_problems(exc.problems, getattr(args, "problems", None), file=sys.stderr)
-        if args.command == "push" and code in (EXIT_STOPPED, EXIT_INTERRUPTED):
+        if args.command == "push" and not args.dry_run and code in (EXIT_STOPPED, EXIT_INTERRUPTED):
             print(_resume_hint(args), file=sys.stderr)
         return code
 

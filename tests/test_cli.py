@@ -356,7 +356,11 @@ def test_an_unreachable_base_url_stops_at_once_with_3(edits, tmp_path, monkeypat
     assert main(["push", str(edits), "--base-url", url]) == 3
     err = capsys.readouterr().err
     assert url in err and "Add --journal FILE" in err.strip().splitlines()[-1]
+    assert "Check --base-url and the network" in err and "base_url" not in err
     assert main(["pull", str(tmp_path / "h.parquet"), "--base-url", url]) == 3
+    assert main(["push", str(edits), "--dry-run", "--base-url", url]) == 3
+    err = capsys.readouterr().err
+    assert "base_url" not in err and "to resume" not in err  # a dry run has nothing to resume
 
 
 # -- serve --history ----------------------------------------------------------------------
