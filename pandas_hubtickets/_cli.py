@@ -67,8 +67,8 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES = """\
 exit status:
   0    everything landed, or was unchanged, skipped or already updated (journal)
-  1    some rows failed, are unknown (may have landed) or were not sent (push);
-       some --ids were not found (pull)
+  1    some rows failed, are unknown (may have landed), were not sent or had
+       cells refused (push); some --ids were not found (pull); a conflict (undo)
   2    bad input or arguments: nothing was sent
   3    stopped: authentication refused (401/403), HubSpot unreachable, the DAILY
        limit reached, or the property definitions could not be read

@@ -76,6 +76,7 @@ def test_help_lists_the_exit_codes_and_version_is_the_package_version(capsys):
     out = capsys.readouterr().out
     for code in ("0 ", "1 ", "2 ", "3 ", "130 "):
         assert f"\n  {code}" in out
+    assert "a conflict (undo)" in out and "cells refused" in out
     with pytest.raises(SystemExit):
         main(["--version"])
     assert capsys.readouterr().out.strip() == f"hubtickets {metadata.version('pandas-hubtickets')}"
