@@ -76,8 +76,8 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES = """\
 exit status:
   0    everything landed, or was unchanged, skipped or already updated (journal)
-  1    some rows failed, are unknown (may have landed) or were not sent (push);
-       some --ids were not found (pull)
+  1    some rows failed, are unknown (may have landed), were not sent or had
+       cells refused (push); some --ids were not found (pull); a conflict (undo)
   2    bad input or arguments: nothing was sent
   3    stopped: authentication refused (401/403), HubSpot unreachable, the DAILY
        limit reached, or the property definitions could not be read
@@ -91,6 +91,7 @@ _SAMPLE_VALUES = 3
 # Library messages name Python arguments; the command line has flags for them.
 _CLI_WORDS = (
     (re.compile(r"\s*[;(]?\s*see (?:exc)?\.(?:result|problems)\)?"), ""),
+    (re.compile(r"\bsee problems$"), "see --problems FILE"),
     (re.compile(r"\bpass id_column="), "use --id-column"),
     (re.compile(r" nor the index name \(the frame has "), " (the file has "),
     (re.compile(r"\bid_column="), "--id-column"),
@@ -100,6 +101,7 @@ _CLI_WORDS = (
     (re.compile(r"\bonly_changed=True"), "--only-changed"),
     (re.compile(r"\bundo= "), "--undo "),
     (re.compile(r"\bna=['\"](\w+)['\"]"), r"--na \1"),
+    (re.compile(r"\bbase_url\b"), "--base-url"),
     (re.compile(r"\bthe journal '"), "--journal '"),
     (
         re.compile(r"\bsend a date or datetime column"),
@@ -397,7 +399,10 @@ def _summary(result: UpdateResult) -> str:
 def _conclude(args: argparse.Namespace, result: UpdateResult) -> int:
     """Print what the run did, write --report and --problems; the exit status it means."""
     if args.report:
-        result.report.to_csv(args.report)
+        report = result.report.rename_axis("row")  # the file's ids; objectId is a column too
+        report.assign(message=report["message"].map(speak_cli, na_action="ignore")).to_csv(
+            args.report
+        )
     _write_problems(args.problems, result.problems)
     print(_summary(result) + (" (dry run: nothing was sent)" if args.dry_run else ""))
     if len(result.problems):
@@ -467,6 +472,10 @@ def _push(args: argparse.Namespace) -> int:
         _check_folder(flag, path)
     if args.changes and not args.only_changed:
         raise ConfigurationError("--changes needs --only-changed: only then are changes found")
+    if args.skip_invalid and args.skip_invalid_cells:
+        raise ConfigurationError(
+            "--skip-invalid and --skip-invalid-cells: give one of them (whole rows, or cells)"
+        )
     _check_folder("--journal", args.journal)
     options = _coerce_options(args)
     source = EditsFile(args.csv, sep=args.sep, encoding=args.encoding)
@@ -546,7 +555,8 @@ def _coerce_options(args: argparse.Namespace) -> CoerceOptions | None:
     ]
     if not args.coerce:
         if given:
-            raise ConfigurationError(f"{', '.join(given)} apply to coercion: add --coerce")
+            works = "works" if len(given) == 1 else "work"
+            raise ConfigurationError(f"{', '.join(given)} {works} only with --coerce: add --coerce")
         return None
     return CoerceOptions(
         dayfirst=args.dayfirst,
@@ -1138,7 +1148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hubtickets {args.command}: {message}", file=sys.stderr)
         if isinstance(exc, PayloadError):
             _say_problems(exc.problems, getattr(args, "problems", None), file=sys.stderr)
-        if args.command == "push" and code in (EXIT_STOPPED, EXIT_INTERRUPTED):
+        if args.command == "push" and not args.dry_run and code in (EXIT_STOPPED, EXIT_INTERRUPTED):
             print(_resume_hint(args), file=sys.stderr)
         return code
 

@@ -38,9 +38,14 @@ def _counts(report: pd.DataFrame) -> pd.Series:
     return counts[counts > 0]
 
 
-def _summary(report: pd.DataFrame, elapsed: float) -> str:
+def _unit(kind: str) -> str:
+    """What a report's rows are: input rows, or (undo) cells."""
+    return "cell" if kind == "UndoResult" else "row"
+
+
+def _summary(kind: str, report: pd.DataFrame, elapsed: float) -> str:
     parts = [f"{n:,} {status}" for status, n in _counts(report).items()]
-    return f"{len(report):,} rows: {', '.join(parts) or 'none'} in {elapsed:.1f} s"
+    return f"{_plural(len(report), _unit(kind))}: {', '.join(parts) or 'none'} in {elapsed:.1f} s"
 
 
 def preview_line(report: pd.DataFrame, changes: pd.DataFrame) -> str:
@@ -110,7 +115,7 @@ def result_text(
     changes: pd.DataFrame | None,
 ) -> str:
     """The terminal summary: counts by status, the preview, the first failed rows, problems."""
-    lines = [f"{kind}({_summary(report, elapsed)})"]
+    lines = [f"{kind}({_summary(kind, report, elapsed)})"]
     if changes is not None:
         lines.append(preview_line(report, changes) + ":")
         lines.extend(changes_lines(changes))
@@ -119,7 +124,7 @@ def result_text(
         shown = failed.drop(columns="status").head(5).to_string()
         lines.append("failed rows:\n" + shown + ("\n..." if len(failed) > 5 else ""))
     if len(problems):
-        lines.append(f"{len(problems):,} problems found before sending: see .problems")
+        lines.append(f"{_plural(len(problems), 'problem')} found before sending: see .problems")
         for _, g in _problem_groups(problems).head(5).iterrows():
             lines.append(f"  {g['column']}: {g['rows']:,} x {g['code']}: {g['problem']}")
     return "\n".join(lines)
@@ -136,7 +141,9 @@ def _badges(report: pd.DataFrame) -> str:
 
 def _table(title: str, frame: pd.DataFrame, total: int) -> str:
     more = f" (first {len(frame):,} of {total:,})" if total > len(frame) else ""
-    return f"<p>{html.escape(title)}{more}:</p>" + frame.to_html(na_rep="", max_cols=8)
+    # na_rep does not reach pd.NA in string columns: blank every missing value first
+    shown: pd.DataFrame = frame.astype(object).where(frame.notna(), "")
+    return f"<p>{html.escape(title)}{more}:</p>" + shown.to_html(max_cols=8)
 
 
 def result_html(
@@ -147,8 +154,9 @@ def result_html(
     changes: pd.DataFrame | None,
 ) -> str:
     """The notebook view: coloured counts, the preview, the first failed rows, problem groups."""
+    size = _plural(len(report), _unit(kind))
     parts = [
-        f"<p><b>{html.escape(kind)}</b>: {len(report):,} rows in {elapsed:.1f} s</p>",
+        f"<p><b>{html.escape(kind)}</b>: {size} in {elapsed:.1f} s</p>",
         f"<p>{_badges(report)}</p>",
     ]
     if changes is not None:
@@ -158,6 +166,6 @@ def result_html(
         parts.append(_table("Rows not landed, with the reasons", failed.head(SHOWN), len(failed)))
     if len(problems):
         groups = _problem_groups(problems)
-        title = f"{len(problems):,} problems found before sending, by column and code"
+        title = f"{_plural(len(problems), 'problem')} found before sending, by column and code"
         parts.append(_table(title, groups.head(SHOWN), len(groups)))
     return '<div class="hubtickets-result">' + "".join(parts) + "</div>"

@@ -76,6 +76,7 @@ def test_help_lists_the_exit_codes_and_version_is_the_package_version(capsys):
     out = capsys.readouterr().out
     for code in ("0 ", "1 ", "2 ", "3 ", "130 "):
         assert f"\n  {code}" in out
+    assert "a conflict (undo)" in out and "cells refused" in out
     with pytest.raises(SystemExit):
         main(["--version"])
     assert capsys.readouterr().out.strip() == f"hubtickets {metadata.version('pandas-hubtickets')}"
@@ -115,13 +116,13 @@ def test_readme_push_with_journal_and_report(hub, edits, tmp_path, capsys):
     assert hub.ticket(FIRST)["properties"]["status"]["value"] == "CLOSED"
     assert hub.ticket(FIRST)["properties"]["due_date"]["value"] == "1767312000000"
     assert hub.ticket(FIRST + 2)["properties"]["due_date"]["value"] == "1772582400000"
-    assert pd.read_csv(report, index_col="Ticket ID")["status"].tolist() == ["updated"] * 3
+    assert pd.read_csv(report, index_col="row")["status"].tolist() == ["updated"] * 3
     assert "3 rows: 3 updated" in capsys.readouterr().out
     posts = len(_sent(hub))
     assert main(args) == 0  # again: the journal had every row
     assert len(_sent(hub)) == posts
     assert "3 already_updated" in capsys.readouterr().out
-    statuses = pd.read_csv(report, index_col="Ticket ID")["status"].tolist()
+    statuses = pd.read_csv(report, index_col="row")["status"].tolist()
     assert statuses == ["already_updated"] * 3
 
 
@@ -140,7 +141,7 @@ def test_readme_push_skip_invalid_sends_the_valid_rows_and_exits_1(hub, tmp_path
     assert main(args) == 1
     assert hub.ticket(FIRST)["properties"]["status"]["value"] == "CLOSED"
     assert hub.ticket(FIRST + 3)["properties"]["status"]["value"] != "OPEN"  # its date is bad
-    report_rows = pd.read_csv(report, index_col="Ticket ID")
+    report_rows = pd.read_csv(report, index_col="row")
     assert report_rows["status"].tolist() == ["updated", "failed", "failed", "failed"]
     out = capsys.readouterr().out
     assert "1 updated, 3 failed" in out
@@ -356,7 +357,11 @@ def test_an_unreachable_base_url_stops_at_once_with_3(edits, tmp_path, monkeypat
     assert main(["push", str(edits), "--base-url", url]) == 3
     err = capsys.readouterr().err
     assert url in err and "Add --journal FILE" in err.strip().splitlines()[-1]
+    assert "Check --base-url and the network" in err and "base_url" not in err
     assert main(["pull", str(tmp_path / "h.parquet"), "--base-url", url]) == 3
+    assert main(["push", str(edits), "--dry-run", "--base-url", url]) == 3
+    err = capsys.readouterr().err
+    assert "base_url" not in err and "to resume" not in err  # a dry run has nothing to resume
 
 
 # -- serve --history ----------------------------------------------------------------------
@@ -450,3 +455,40 @@ def test_push_exits_1_and_lists_rows_hubspot_did_not_confirm(tmp_path, monkeypat
     out = capsys.readouterr().out
     assert "unknown (may have been applied" in out
     assert pd.read_csv(report)["status"].tolist() == ["unknown", "unknown"]
+
+
+# -- the --report file speaks the command line ---------------------------------------------
+
+
+def test_report_file_has_one_column_per_name_and_messages_in_cli_words(hub, tmp_path):
+    csv = tmp_path / "edits.csv"
+    csv.write_text(
+        "objectId,status,due_date\n"
+        f"{FIRST},CLOSED,soon\n"  # refused: a text date needs --dayfirst/--monthfirst words
+        f"{FIRST + 1},Nope,2026-01-02\n"  # --skip-invalid-cells: status refused, due_date sent
+    )
+    report = tmp_path / "report.csv"
+    args = ["push", str(csv), "--coerce", "--report", str(report), "--base-url", hub.base_url]
+    assert main([*args, "--skip-invalid"]) == 1
+    header = report.read_text().splitlines()[0].split(",")
+    assert header == [
+        *("row", "objectId", "status", "http_status", "error", "message", "attempts", "batch")
+    ]
+    messages = " ".join(pd.read_csv(report, dtype=str)["message"].dropna())
+    assert "NOT_A_DATE" in pd.read_csv(report)["error"].tolist()
+    assert "--dayfirst or --monthfirst" in messages
+    assert "dayfirst=" not in messages and "(found before sending)" in messages
+    assert main([*args, "--skip-invalid-cells"]) == 1
+    rows = pd.read_csv(report, dtype=str).set_index("row")
+    assert rows.loc[str(FIRST + 1), "status"] == "partly_updated"
+    message = rows.loc[str(FIRST + 1), "message"]
+    assert message.endswith("see --problems FILE"), message
+    assert "=" not in " ".join(rows["message"].dropna())
+
+
+def test_skip_invalid_and_skip_invalid_cells_together_are_refused(hub, edits, capsys):
+    argv = ["push", str(edits), "--skip-invalid", "--skip-invalid-cells", "--date-columns"]
+    assert main([*argv, "due_date", "--base-url", hub.base_url]) == 2
+    err = capsys.readouterr().err
+    assert "--skip-invalid and --skip-invalid-cells" in err and "one of them" in err
+    assert hub.requests == []

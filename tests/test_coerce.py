@@ -401,7 +401,8 @@ def test_push_coerce_with_the_choices_lands_and_reports_the_rest(hub, monkeypatc
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--dayfirst"], "--dayfirst apply to coercion: add --coerce"),
+        (["--dayfirst"], "--dayfirst works only with --coerce: add --coerce"),
+        (["--tz", "UTC", "--thousands", ","], "--thousands, --tz work only with --coerce"),
         (["--columns", "Priorty"], "--columns names 'Priorty', not a column of"),
         (["--coerce", "--rename", "Nope=status"], "--rename names 'Nope', which is not a column"),
         (["--coerce", "--tz", "Mars/Olympus"], "--tz 'Mars/Olympus' is not a time zone"),
@@ -433,3 +434,42 @@ def test_push_in_chunks_refused_early_says_how_many_rows_its_counts_cover(hub, m
     assert out.count("column 'Priority' read as hs_ticket_priority") == 1
     assert "in the 300 rows read before the refusal:" in out
     assert "'Souce'" in err and hub.writes == []
+
+
+@pytest.mark.parametrize("chunks", [[], ["--chunk-size", "300"]], ids=["whole", "in-chunks"])
+def test_the_messy_export_from_preview_to_undo_on_the_command_line(
+    hub, monkeypatch, tmp_path, capsys, chunks
+):
+    """The acceptance story: preview, push only what changed, re-run, conflict, undo."""
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
+    args = ["--coerce", "--dayfirst", "--thousands", ",", "--tz", "UTC", "--keep", "last"]
+    args += ["--exclude", "Souce", "--skip-invalid", "--only-changed", *chunks]
+    ids = range(FIRST, FIRST + 1980)
+    before = {i: {k: p["value"] for k, p in hub.ticket(i)["properties"].items()} for i in ids}
+    preview = tmp_path / "preview.csv"
+    assert push(hub, *args, "--dry-run", "--changes", str(preview)) == 1  # 12 rows refused
+    assert hub.writes == []
+    planned = pd.read_csv(preview, dtype=str, keep_default_na=False)
+    assert list(planned.columns) == ["row", "objectId", "property", "old", "new", "problem"]
+    undo = tmp_path / "undo.parquet"
+    assert push(hub, *args, "--undo", str(undo)) == 1
+    sent = {(str(w["objectId"]), w["name"], w["value"]) for w in hub.writes}
+    assert sent == set(planned[["objectId", "property", "new"]].itertuples(index=False, name=None))
+    assert len(hub.writes) == len(planned)  # only the changed cells, each once
+    hub.clear_log()
+    assert push(hub, *args) == 1  # again: every sendable row is unchanged
+    assert hub.writes == []
+    assert "0 rows changed (0 cells), 1,968 unchanged, 12 refused" in capsys.readouterr().out
+    edited = planned[planned["property"] == "subject"].iloc[0]  # text: any value is valid
+    oid, name = int(edited["objectId"]), edited["property"]
+    ht.TicketsClient(hub.token, base_url=hub.base_url).batch_update(
+        [{"objectId": oid, "properties": [{"name": name, "value": "someone else's"}]}]
+    )
+    assert main(["undo", str(undo), "--base-url", hub.base_url]) == 1  # the conflict
+    assert f"{oid} {name}: conflict" in capsys.readouterr().out
+    after = {i: {k: p["value"] for k, p in hub.ticket(i)["properties"].items()} for i in ids}
+    after[oid][name] = before[oid].get(name, "")
+    for i in ids:  # a property that had no value is cleared
+        restored = {k: v for k, v in after[i].items() if v != "" and k != "hs_lastmodifieddate"}
+        was = {k: v for k, v in before[i].items() if v != "" and k != "hs_lastmodifieddate"}
+        assert restored == was, i

@@ -345,3 +345,17 @@ def test_ctrl_c_while_reading_sends_nothing_and_stops_the_reads(monkeypatch):
         assert (stopped.value.result.report["status"] == "not_sent").all()
         assert hub.writes == []
         assert len(reads(hub)) <= 2  # the one read, and at most one in flight
+
+
+def test_the_preview_shows_no_placeholder_for_missing_values_and_counts_in_english(hub):
+    edits = pd.DataFrame({"objectId": [FIRST, FIRST + 1], "status": ["CLOSED", "High"]})
+    preview = edits.hubtickets.update(
+        make_client(hub), only_changed=True, dry_run=True, on_invalid="skip", progress=False
+    )
+    text = repr(preview)
+    assert "\n1 problem found before sending: see .problems\n" in text
+    page = preview._repr_html_()
+    assert "<td>CLOSED</td>" in page
+    assert "NA&gt;" not in page and "NaN" not in page  # a change without a problem: blank
+    assert "1 problem found before sending, by column and code" in page
+    assert hub.writes == []

@@ -245,3 +245,13 @@ def test_an_undo_file_of_a_push_that_changed_nothing_undoes_nothing(hub, tmp_pat
     result = ht.undo(client, path, progress=False)
     assert result.report.empty and result.ok
     assert hub.requests == []
+
+
+def test_undo_result_counts_cells_in_a_terminal_and_a_notebook(hub, tmp_path):
+    client = make_client(hub)
+    path = tmp_path / "undo.parquet"
+    EDITS.hubtickets.update(client, only_changed=True, undo=path, progress=False)
+    result = ht.undo(client, path, dry_run=True, progress=False)
+    assert len(result.report) == 4  # one row a cell, three tickets
+    assert repr(result).startswith("UndoResult(4 cells: 4 dry_run in ")
+    assert "</b>: 4 cells in " in result._repr_html_()
