@@ -425,8 +425,12 @@ def _sheet_column(values: list[Any]) -> pd.Series:
 
     Text is kept as typed (``""`` is an empty cell); numbers are written as the
     encoder writes them (``45356.0`` -> ``"45356"``), booleans ``true``/``false``,
-    times of day ``HH:MM:SS``; a column of date cells only is a UTC datetime
-    column. Each kind of cell is converted in one vectorised call.
+    times of day ``HH:MM:SS``; date cells at midnight are dates (midnight UTC,
+    as a ``date`` property wants) and a column of them only is a UTC datetime
+    column; date cells with a time of day are naive ISO text
+    (``2024-03-05T14:30:00``): Excel keeps no time zone, so none is guessed
+    (``--coerce --tz`` reads them, and without it they are refused). Each kind
+    of cell is converted in one vectorised call.
     """
     cells = np.empty(len(values), dtype=object)
     cells[:] = values
@@ -445,6 +449,12 @@ def _sheet_column(values: list[Any]) -> pd.Series:
     other = kinds == "other"  # durations: the encoder refuses them (UNSENDABLE_TYPE)
     out[other] = cells[other]
     dates = kinds == "date"
+    if dates.any():  # a time of day: Excel holds no time zone, so it stays naive text
+        naive = pd.Series(pd.to_datetime(pd.Series(cells[dates])).to_numpy())
+        timed = (naive != naive.dt.normalize()).to_numpy()
+        at = np.flatnonzero(dates)[timed]
+        out[at] = [stamp.isoformat() for stamp in naive[timed]]
+        text[at], dates[at] = True, False
     column: pd.Series = pd.Series(out, dtype=object)
     if not dates.any():
         return column

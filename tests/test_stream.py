@@ -285,3 +285,36 @@ def test_push_only_changed_in_chunks_writes_an_undo_folder_that_undo_restores(hu
     assert main(["undo", str(undo), "--base-url", hub.base_url]) == 0
     after = {i: hub.ticket(i)["properties"]["subject"]["value"] for i in before}
     assert after == before
+
+
+def test_push_xlsx_date_and_time_cells_need_a_time_zone(hub, tmp_path, capsys):
+    pytest.importorskip("python_calamine")
+    openpyxl = pytest.importorskip("openpyxl")
+    import datetime as dt
+
+    book = openpyxl.Workbook()
+    book.active.append(["Ticket ID", "closed_date"])
+    book.active.append([FIRST, dt.datetime(2024, 3, 5, 14, 30)])  # Excel keeps no time zone
+    path = tmp_path / "edits.xlsx"
+    book.save(path)
+    argv = ["push", str(path), "--base-url", hub.base_url, "--coerce"]
+    assert main(argv) == 2  # not sent as 14:30 UTC without a word
+    assert "--tz" in capsys.readouterr().err and hub.writes == []
+    assert main([*argv, "--tz", "Europe/Paris"]) == 0
+    paris = pd.Timestamp("2024-03-05 14:30", tz="Europe/Paris")
+    assert [w["value"] for w in hub.writes] == [str(paris.value // 10**6)]  # 13:30 UTC
+
+
+def test_xlsx_date_and_time_cells_are_read_as_naive_text(tmp_path):
+    pytest.importorskip("python_calamine")
+    openpyxl = pytest.importorskip("openpyxl")
+    import datetime as dt
+
+    book = openpyxl.Workbook()
+    book.active.append(["Ticket ID", "at", "day"])
+    book.active.append([FIRST, dt.datetime(2024, 3, 5, 14, 30), dt.date(2024, 3, 5)])
+    path = tmp_path / "edits.xlsx"
+    book.save(path)
+    edits, _ = EditsFile(path).prepare(next(EditsFile(path).frames()), "Ticket ID")
+    assert edits["at"].tolist() == ["2024-03-05T14:30:00"]
+    assert edits["day"].tolist() == [pd.Timestamp("2024-03-05", tz="UTC")]  # a date: midnight UTC
