@@ -82,3 +82,21 @@ def test_a_missing_package_is_reported(tmp_path, capsys):
     constraints = "no-such-package==1.0\n"
     assert run(tmp_path, constraints, "--installed", pyproject=NO_DEPENDENCIES) == 1
     assert "no-such-package: not installed, constraints.txt pins 1.0" in capsys.readouterr().err
+
+
+def test_the_extras_users_install_are_promises_too_but_test_and_bench_are_not(tmp_path, capsys):
+    pyproject = PYPROJECT + (
+        "[project.optional-dependencies]\n"
+        'excel = ["python-calamine>=0.2"]\n'
+        'dask = ["dask[dataframe]>=2024.8"]\n'
+        'test = ["pytest>=8"]\n'
+        'bench = ["orjson>=3.9"]\n'
+    )
+    floors = "pandas==2.2.0\ntqdm==4.66.0\n"
+    assert run(tmp_path, floors, pyproject=pyproject) == 1
+    err = capsys.readouterr().err
+    assert "python-calamine: pyproject.toml declares >=0.2" in err
+    assert "dask: pyproject.toml declares >=2024.8" in err
+    assert "pytest" not in err and "orjson" not in err
+    pinned = floors + "python-calamine==0.2.0\ndask==2024.8.0\n"
+    assert run(tmp_path, pinned, pyproject=pyproject) == 0

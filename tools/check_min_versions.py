@@ -1,8 +1,9 @@
 """Check that the lower-bound constraints file says what pyproject.toml declares.
 
 ``make test-min`` installs the package with ``-c .ci/constraints-min.txt`` and runs the suite,
-which proves the declared lower bounds only while that file pins each runtime dependency at
-exactly its ``>=`` bound. This script fails, naming every mismatch at once, when
+which proves the declared lower bounds only while that file pins each runtime dependency (and
+each dependency of an extra users install: excel, plot, fast, dask) at exactly its ``>=``
+bound. This script fails, naming every mismatch at once, when
 
 - a runtime dependency in ``[project] dependencies`` has no ``>=`` lower bound,
 - the constraints file does not pin it with ``==`` at that bound (missing, or another version),
@@ -35,14 +36,21 @@ else:
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Extras that only the project itself installs: their bounds promise nothing to users.
+TOOLING = frozenset({"test", "bench"})
 
 
 def declared_floors(pyproject: Path) -> tuple[dict[str, Version], list[str]]:
-    """The ``>=`` bound of each runtime dependency, and the dependencies that have none."""
+    """The ``>=`` bound of each runtime and user-facing extra dependency, and those with none."""
     project = tomllib.loads(pyproject.read_text())["project"]
     floors: dict[str, Version] = {}
     unbounded = []
-    for line in project.get("dependencies", []):
+    extras = project.get("optional-dependencies", {})
+    promised = [  # the extras users install are promises too; test and bench are ours
+        *project.get("dependencies", []),
+        *(line for name, lines in extras.items() if name not in TOOLING for line in lines),
+    ]
+    for line in promised:
         req = Requirement(line)
         lows = [Version(s.version) for s in req.specifier if s.operator == ">="]
         if lows:
