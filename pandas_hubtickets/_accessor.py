@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from . import _labels
+from ._api import Api
 from ._coerce import Coerced, CoerceOptions, coerce_frame, validate_frame
 from ._columns import find_id_column
 from ._history import Definitions, changes, current, durations, transitions
-from ._payload import Api, NaMode, ProblemList, check_batch_size, encode_frame
+from ._payload import NaMode, ProblemList, check_batch_size, encode_frame
 from .errors import (
     ArgumentTypeError,
     ConfigurationError,
@@ -86,7 +87,7 @@ class HubTicketsAccessor:
             leaves the property out, so HubSpot keeps its value; ``"clear"``
             sends ``""``, which clears it; ``"error"`` refuses the frame.
             A row with nothing left to send is left out of the body.
-        api : {"v1", "2026-03"}, default "v1"
+        api : {"v1", "v3", "2026-03"}, default "v1"
             The body shape: CRM Objects v1 ``tickets/batch-update`` (a list of
             ``{"objectId", "properties": [{"name", "value"}]}``), or the
             date-versioned API's ``{"inputs": [{"id", "properties": {...}}]}``.

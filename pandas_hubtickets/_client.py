@@ -32,6 +32,7 @@ from urllib.parse import urlencode
 
 import requests
 
+from ._api import DEFAULT_API, Endpoints, endpoints
 from ._ids import ticket_id
 from ._limiter import RateLimiter
 from ._transport import _REDACTED, DEFAULT_BASE_URL, TOKEN_ENV_VAR, Reply, Secret, Transport
@@ -260,10 +261,15 @@ class TicketsClient:
         that trickles its answer cannot hold a call longer: the attempt is
         cut off and retried (a write cut off so may have been applied, and
         says so: ``exc.maybe_applied``).
+    api : {"v1", "v3", "2026-03"}, default "v1"
+        The HubSpot API every call of this client uses: CRM Objects v1, v3,
+        or the date-versioned API of March 2026 (v1 and v3 are unsupported
+        from September 2027). Results, reports and tidy frames look the same
+        whichever it is.
 
     Attributes
     ----------
-    base_url, max_workers, max_retries, backoff_factor, timeout, deadline, limiter
+    api, base_url, max_workers, max_retries, backoff_factor, timeout, deadline, limiter
 
     Raises
     ------
@@ -301,7 +307,9 @@ class TicketsClient:
         session: requests.Session | None = None,
         limiter: RateLimiter | None = None,
         deadline: float | None = None,
+        api: str = DEFAULT_API,
     ) -> None:
+        self._endpoints: Endpoints = endpoints(api)
         if base_url is None:
             base_url = os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL
         self._transport = Transport(
@@ -324,6 +332,11 @@ class TicketsClient:
         self._catalogue: dict[str, pd.DataFrame] = {}
 
     # The settings, as the transport checked them (read-only).
+    @property
+    def api(self) -> str:
+        """The API this client speaks: ``"v1"``, ``"v3"`` or ``"2026-03"``."""
+        return self._endpoints.api
+
     @property
     def base_url(self) -> str:
         """The base URL, without a trailing slash."""
@@ -371,7 +384,8 @@ class TicketsClient:
 
     def __repr__(self) -> str:
         return (
-            f"TicketsClient(base_url={self.base_url!r}, requests_per_10s={self.requests_per_10s}, "
+            f"TicketsClient(api={self.api!r}, base_url={self.base_url!r}, "
+            f"requests_per_10s={self.requests_per_10s}, "
             f"max_workers={self.max_workers}, token={_REDACTED})"
         )
 

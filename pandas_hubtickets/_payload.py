@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._api import Api, endpoints
 from ._columns import ID_COLUMNS
 from ._encode import encode_column, is_missing
 from ._ids import ticket_id
@@ -44,7 +45,6 @@ __all__ = [
 
 MAX_BATCH = 100
 NaMode = Literal["skip", "clear", "error"]
-Api = Literal["v1", "2026-03"]
 _NA_MODES = ("skip", "clear", "error")
 
 
@@ -146,15 +146,12 @@ class DateVersioned(Flavor):
         return '{"inputs":[', "]}"
 
 
-FLAVORS: dict[str, Flavor] = {f.name: f for f in (V1(), DateVersioned())}
+_V1, _VERSIONED = V1(), DateVersioned()
 
 
 def _flavor(api: str) -> Flavor:
-    try:
-        return FLAVORS[api]
-    except KeyError:
-        message = f"api must be one of {sorted(FLAVORS)}, not {api!r}"
-        raise ConfigurationError(message) from None
+    """The body shape of ``api``: v3 shares the date-versioned API's."""
+    return _VERSIONED if endpoints(api).versioned else _V1
 
 
 def check_batch_size(batch_size: object) -> int:
