@@ -70,14 +70,22 @@ def _order(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
+def _catalogue_id(record: Mapping[str, Any], v1_key: str) -> Any:
+    """A pipeline's or stage's id: v1's ``pipelineId``/``stageId``, else v3's ``id``."""
+    found = record.get(v1_key)
+    return record.get("id") if found is None else found
+
+
 def pipelines_frame(results: Any) -> pd.DataFrame:
-    """One row per stage from HubSpot's v1 pipelines (``{"results": [...]}``'s list).
+    """One row per stage from HubSpot's pipelines (``{"results": [...]}``'s list).
 
     Parameters
     ----------
     results : list of dict
-        Pipelines ``{"pipelineId", "label", "displayOrder", "stages":
-        [{"stageId", "label", "displayOrder", "metadata": {"ticketState"}}]}``.
+        Pipelines as v1 gives them, ``{"pipelineId", "label", "displayOrder",
+        "stages": [{"stageId", "label", "displayOrder", "metadata":
+        {"ticketState"}}]}``, or as v3 and the date-versioned API give them,
+        with ``id`` in place of ``pipelineId`` and ``stageId``: the same frame.
 
     Returns
     -------
@@ -97,6 +105,12 @@ def pipelines_frame(results: Any) -> pd.DataFrame:
     ...     {"stageId": "1", "label": "New", "displayOrder": 0}]}])
     >>> stages[["pipeline", "stage", "stageOrder", "closed"]].values.tolist()
     [['Support', 'New', 0, False], ['Support', 'Closed', 1, True]]
+    >>> versioned = pipelines_frame([{"id": "0", "label": "Support", "stages": [
+    ...     {"id": "1", "label": "New", "displayOrder": 0},
+    ...     {"id": "4", "label": "Closed", "displayOrder": 1,
+    ...      "metadata": {"ticketState": "CLOSED"}}]}])
+    >>> versioned.equals(stages)
+    True
     """
     if not isinstance(results, list):
         raise TypeError(f"expected a list of pipelines, got {type(results).__name__}")
@@ -104,21 +118,23 @@ def pipelines_frame(results: Any) -> pd.DataFrame:
     for p_index, pipeline in enumerate(results):
         if not isinstance(pipeline, Mapping) or not isinstance(pipeline.get("stages"), list):
             raise ValueError(f"pipeline {p_index} has no list of stages")
-        if pipeline.get("pipelineId") is None:
-            raise ValueError(f"pipeline {p_index} has no pipelineId")
+        pipeline_id = _catalogue_id(pipeline, "pipelineId")
+        if pipeline_id is None:
+            raise ValueError(f"pipeline {p_index} has no id (pipelineId in v1)")
         for s_index, stage in enumerate(pipeline["stages"]):
-            if not isinstance(stage, Mapping) or stage.get("stageId") is None:
-                raise ValueError(f"stage {s_index} of pipeline {p_index} has no stageId")
+            stage_id = _catalogue_id(stage, "stageId") if isinstance(stage, Mapping) else None
+            if stage_id is None:
+                raise ValueError(f"stage {s_index} of pipeline {p_index} has no id (stageId in v1)")
             metadata = stage.get("metadata")
             state = metadata.get("ticketState") if isinstance(metadata, Mapping) else None
             rows.append(
                 (
-                    str(pipeline["pipelineId"]),
-                    _text(pipeline.get("label")) or str(pipeline["pipelineId"]),
+                    str(pipeline_id),
+                    _text(pipeline.get("label")) or str(pipeline_id),
                     _order(pipeline.get("displayOrder"), p_index),
                     p_index,
-                    str(stage["stageId"]),
-                    _text(stage.get("label")) or str(stage["stageId"]),
+                    str(stage_id),
+                    _text(stage.get("label")) or str(stage_id),
                     _order(stage.get("displayOrder"), s_index),
                     s_index,
                     _text(state),
