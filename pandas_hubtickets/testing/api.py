@@ -43,7 +43,16 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
 
 from .schema import Problem, check_write, v2_definitions
-from .shapes import error_body, iso_ms, owners_page, pipelines_v1, simple_public_object, v1_object
+from .shapes import (
+    error_body,
+    iso_ms,
+    owners_page,
+    pipelines_v1,
+    pipelines_versioned,
+    properties_versioned,
+    simple_public_object,
+    v1_object,
+)
 from .store import CREATED, LAST_MODIFIED, StoredTicket, TicketStore
 
 __all__ = ["MAX_BATCH", "ApiError", "Call", "Reply", "dispatch", "resolve"]
@@ -361,7 +370,7 @@ def ticket_pipelines(store: TicketStore, call: Call) -> Reply:
 
 
 def owners(store: TicketStore, call: Call) -> Reply:
-    """``GET /crm/v3/owners``: active (or ``archived=true``) owners, paged by ``after``."""
+    """``GET /crm/v3/owners`` or ``/crm/owners/2026-03``: active or archived, by ``after``."""
     limit = _query_int(call, "limit", 100)
     if not 1 <= limit <= OWNERS_MAX_LIMIT:
         _bad_request(f"limit must be between 1 and {OWNERS_MAX_LIMIT}, not {limit}")
@@ -371,6 +380,16 @@ def owners(store: TicketStore, call: Call) -> Reply:
     archived = call.query.get("archived", ["false"])[-1].lower() == "true"
     chosen = [o for o in store.owners if o.archived == archived]
     return Reply(200, owners_page(chosen, int(after), limit))
+
+
+def versioned_properties(store: TicketStore, call: Call) -> Reply:
+    """``GET /crm/properties/2026-03/tickets`` (and v3's): ``{"results": [definition, ...]}``."""
+    return Reply(200, properties_versioned())
+
+
+def versioned_pipelines(store: TicketStore, call: Call) -> Reply:
+    """``GET /crm/pipelines/2026-03/tickets`` (and v3's): every pipeline with its stages."""
+    return Reply(200, pipelines_versioned(store.pipelines))
 
 
 # --- change log ---
@@ -529,6 +548,10 @@ ROUTES = (
     _route("GET", "/crm-pipelines/v1/pipelines/tickets", ticket_pipelines),
     _route("GET", "/crm/v3/owners/?", owners),
     _route("GET", CHANGE_LOG, change_log),
+    # the catalogue of v3 and the date-versioned API
+    _route("GET", "/crm/(?:v3/properties|properties/2026-03)/tickets/?", versioned_properties),
+    _route("GET", "/crm/(?:v3/pipelines|pipelines/2026-03)/tickets/?", versioned_pipelines),
+    _route("GET", "/crm/owners/2026-03/?", owners),
 )
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .catalogue import Owner, Pipeline
-from .schema import PROPERTIES
+from .schema import PROPERTIES, PropertyDef
 from .store import CREATED, LAST_MODIFIED, StoredTicket, Version
 
 __all__ = [
@@ -21,6 +21,8 @@ __all__ = [
     "iso_ms",
     "owners_page",
     "pipelines_v1",
+    "pipelines_versioned",
+    "properties_versioned",
     "rate_limit_body",
     "simple_public_object",
     "v1_object",
@@ -221,3 +223,79 @@ def owners_page(owners: list[Owner], start: int, limit: int) -> dict[str, Any]:
         after = str(start + limit)
         page["paging"] = {"next": {"after": after, "link": f"?after={after}"}}
     return page
+
+
+# --- the catalogue in the shapes of v3 and the date-versioned API ---
+
+
+def _definition_versioned(d: PropertyDef, display_order: int) -> dict[str, Any]:
+    """One definition as ``GET /crm/properties/2026-03/tickets`` gives it (``Property``)."""
+    stamp = iso_ms(_CATALOGUE_CREATED_MS)
+    return {
+        "name": d.name,
+        "label": d.label,
+        "description": "",
+        "groupName": d.group,
+        "type": d.type,
+        "fieldType": d.field_type,
+        "options": [
+            {"label": label, "value": value, "description": "", "displayOrder": i, "hidden": False}
+            for i, (value, label) in enumerate(d.options)
+        ],
+        "displayOrder": display_order,
+        "calculated": d.calculated,
+        "externalOptions": d.external_options,
+        "hasUniqueValue": False,
+        "hidden": False,
+        "hubspotDefined": True,
+        "formField": not d.read_only,
+        "dataSensitivity": "non_sensitive",
+        "modificationMetadata": {
+            "archivable": False,
+            "readOnlyDefinition": True,
+            "readOnlyValue": d.read_only,
+        },
+        "createdAt": stamp,
+        "updatedAt": stamp,
+        "archived": False,
+    }
+
+
+def properties_versioned() -> dict[str, Any]:
+    """``GET /crm/properties/2026-03/tickets`` (and v3's): ``{"results": [Property, ...]}``.
+
+    The same definitions as ``GET /properties/v2/tickets/properties``; read-only
+    is ``modificationMetadata.readOnlyValue`` (v2: ``readOnlyValue``).
+    """
+    return {"results": [_definition_versioned(d, i) for i, d in enumerate(PROPERTIES.values())]}
+
+
+def pipelines_versioned(pipelines: tuple[Pipeline, ...]) -> dict[str, Any]:
+    """``GET /crm/pipelines/2026-03/tickets`` (and v3's): v1's with ``id``, ISO 8601 times."""
+    stamp = iso_ms(_CATALOGUE_CREATED_MS)
+    return {
+        "results": [
+            {
+                "id": p.pipeline_id,
+                "label": p.label,
+                "displayOrder": order,
+                "stages": [
+                    {
+                        "id": s.stage_id,
+                        "label": s.label,
+                        "displayOrder": i,
+                        "metadata": {"ticketState": "CLOSED" if s.closed else "OPEN"},
+                        "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
+                        "createdAt": stamp,
+                        "updatedAt": stamp,
+                        "archived": False,
+                    }
+                    for i, s in enumerate(p.stages)
+                ],
+                "createdAt": stamp,
+                "updatedAt": stamp,
+                "archived": False,
+            }
+            for order, p in enumerate(pipelines)
+        ]
+    }
