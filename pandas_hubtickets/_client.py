@@ -59,9 +59,6 @@ __all__ = [
 #: The environment variable that overrides the default base URL (a sandbox, a proxy, the emulator).
 BASE_URL_ENV_VAR: Final = "HUBSPOT_BASE_URL"
 V1_TICKETS: Final = "/crm-objects/v1/objects/tickets"
-PROPERTIES_V2: Final = "/properties/v2/tickets/properties"
-PIPELINES_V1: Final = "/crm-pipelines/v1/pipelines/tickets"
-OWNERS_V3: Final = "/crm/v3/owners"
 OWNERS_PAGE: Final = 100
 MAX_BATCH: Final = 100
 MAX_QUERY_CHARS: Final = 4000
@@ -962,15 +959,21 @@ class TicketsClient:
         return ticket
 
     def properties(self) -> list[dict[str, Any]]:
-        """The ticket property definitions (``GET /properties/v2/tickets/properties``).
+        """The ticket property definitions, read afresh each call.
+
+        v1 reads ``GET /properties/v2/tickets/properties`` (a bare list); the
+        date-versioned API ``GET /crm/properties/2026-03/tickets`` and v3
+        ``GET /crm/v3/properties/tickets`` (``{"results": [...]}``). Either
+        answer shape is accepted from either.
 
         Returns
         -------
         list of dict
             One record per property, HubSpot's fields as they come (``name``,
-            ``label``, ``type``, ``fieldType``, ``options``, ``readOnlyValue``,
-            ``calculated``, ...). The v2 API's bare list and a ``{"results":
-            [...]}`` answer (the newer APIs' shape) give the same records. For a
+            ``label``, ``type``, ``fieldType``, ``options``, ``calculated``,
+            ``externalOptions``; read-only is ``readOnlyValue`` in v2 and
+            ``modificationMetadata.readOnlyValue`` in the newer APIs). The
+            pre-check, coercion, typing and labels read both alike. For a
             frame: ``pd.DataFrame.from_records(client.properties())``.
 
         Examples
@@ -979,7 +982,7 @@ class TicketsClient:
         >>> next(d["type"] for d in defs if d["name"] == "hs_pipeline_stage")
         'enumeration'
         """
-        reply = self.send("GET", PROPERTIES_V2)
+        reply = self.send("GET", self._endpoints.properties)
         data = reply.data
         if isinstance(data, Mapping) and isinstance(data.get("results"), list):
             data = data["results"]  # the newer API's shape
@@ -1003,8 +1006,10 @@ class TicketsClient:
     def pipelines(self) -> pd.DataFrame:
         """The ticket pipelines and their stages, one row per stage (read once per client).
 
-        ``GET /crm-pipelines/v1/pipelines/tickets``, through the same limiter
-        and retries as every call. Stage ids are unique within a portal.
+        ``GET /crm-pipelines/v1/pipelines/tickets`` (v1), or
+        ``/crm/pipelines/2026-03/tickets`` / ``/crm/v3/pipelines/tickets``,
+        whose ``id`` fields give the same frame; through the same limiter and
+        retries as every call. Stage ids are unique within a portal.
 
         Returns
         -------
@@ -1031,7 +1036,7 @@ class TicketsClient:
         from ._labels import pipelines_frame
 
         def read() -> pd.DataFrame:
-            reply = self.send("GET", PIPELINES_V1)
+            reply = self.send("GET", self._endpoints.pipelines)
             results = reply.data.get("results") if isinstance(reply.data, Mapping) else None
             try:
                 return pipelines_frame(results)
@@ -1041,7 +1046,7 @@ class TicketsClient:
         return self._cached("pipelines", read)
 
     def _owner_records(self, archived: bool) -> list[Any]:
-        """Every owner record of ``GET /crm/v3/owners`` (active, or archived), page by page."""
+        """Every owner record (active, or archived) of the owners endpoint, page by page."""
         records: list[Any] = []
         after: str | None = None
         while True:
@@ -1051,7 +1056,7 @@ class TicketsClient:
             ]
             if after is not None:
                 params.append(("after", after))
-            reply = self.send("GET", OWNERS_V3, params=params)
+            reply = self.send("GET", self._endpoints.owners, params=params)
             page = reply.data
             if not isinstance(page, Mapping) or not isinstance(page.get("results"), list):
                 raise self._shape_error(reply, "owners {results, paging}")
@@ -1074,9 +1079,9 @@ class TicketsClient:
     def owners(self) -> pd.DataFrame:
         """The portal's owners, active and archived, one row each (read once per client).
 
-        ``GET /crm/v3/owners``, page after page (``after``), then the same
-        with ``archived=true``: tickets keep the owner ids of people who
-        left, and their names are wanted too.
+        ``GET /crm/v3/owners`` (v1 and v3) or ``/crm/owners/2026-03``, page
+        after page (``after``), then the same with ``archived=true``: tickets
+        keep the owner ids of people who left, and their names are wanted too.
 
         Returns
         -------

@@ -1,12 +1,26 @@
-"""Checking values against HubSpot's property definitions, without a network."""
+"""Checking values against HubSpot's property definitions.
+
+The rules are checked without a network; the definitions each API serves
+(v2's bare list for v1, ``/crm/properties/{v3,2026-03}/tickets`` for the
+others) are read from FakeHubSpot over real sockets and must check, coerce
+and type alike.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pandas as pd
 import pytest
+from helpers import client_for
 
-from pandas_hubtickets._definitions import check_values
+import pandas_hubtickets as ht
+from pandas_hubtickets._api import APIS, endpoints
+from pandas_hubtickets._definitions import _parse, check_values
 from pandas_hubtickets._payload import ProblemList, encode_frame
+from pandas_hubtickets.testing import FakeHubSpot
+from pandas_hubtickets.testing.schema import PROPERTIES
 
 OPTIONS = [{"label": "Low", "value": "LOW"}, {"label": "High", "value": "HIGH"}]
 DEFINITIONS = pd.DataFrame(
@@ -191,3 +205,116 @@ def test_an_enumeration_without_options_takes_none():
     assert [(p.rows.tolist(), p.code, p.message) for p in check_values(frame, definitions)] == [
         ([0], "INVALID_OPTION", "'x' is not an option of 'kind', which has no options")
     ]
+
+
+# --- the definitions of every API, read from the emulator ---
+
+MESSY = Path(__file__).parent / "data" / "messy-export.csv"
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[FakeHubSpot]:
+    with FakeHubSpot(seed=5) as hub:
+        hub.seed_tickets(3, start_id=176000)
+        yield hub
+
+
+def read_definitions(hub: FakeHubSpot, api: str) -> list[dict]:
+    hub.clear_log()
+    with client_for(hub, api=api) as client:
+        records = client.properties()
+    assert [r.path for r in hub.requests] == [endpoints(api).properties]
+    return records
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_each_apis_definitions_read_as_the_portals_properties(hub, api) -> None:
+    records = read_definitions(hub, api)
+    if api != "v1":  # the newer shape: read-only only in modificationMetadata
+        assert not any("readOnlyValue" in r for r in records)
+        assert all("readOnlyValue" in r["modificationMetadata"] for r in records)
+    known = _parse(records)
+    assert list(known) == list(PROPERTIES)  # expected facts come from the emulator's own table
+    for name, p in PROPERTIES.items():
+        d = known[name]
+        assert (d.type, d.field_type, d.label, d.read_only) == (
+            p.type,
+            p.field_type,
+            p.label,
+            p.read_only,
+        ), name
+        enumerated = p.type == "enumeration" and not p.external_options
+        assert d.options == (tuple(v for v, _ in p.options) if enumerated else None), name
+        assert d.choices == p.options, name
+
+
+BAD_SHEET = pd.DataFrame(
+    {
+        "objectId": [176000, 176001, 176002],
+        "status": ["CLOSED", "Closed", "DONE"],  # a label, then no option at all
+        "hs_ticket_category": ["BILLING_ISSUE;PRODUCT_ISSUE", "BILLING_ISSUE; X", "NOPE"],
+        "is_escalated": ["true", "Yes", "false"],
+        "hubspot_owner_id": ["51234567", "5e7", " 51234568"],
+        "due_date": ["86400000", "86400001", "2026-01-02"],
+        "closed_date": ["1767312000123", "", "x"],
+        "createdate": ["0", "0", "0"],  # read-only
+        "time_to_close": ["1", "2", "3"],  # calculated
+        "stauts": ["OPEN", "OPEN", "OPEN"],  # no such property
+    }
+)
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_the_pre_check_refuses_the_same_cells_through_every_api(hub, api) -> None:
+    hub.clear_log()
+    with client_for(hub, api=api) as client, pytest.raises(ht.PayloadError) as refused:
+        BAD_SHEET.hubtickets.update(client, dry_run=True)
+    assert [r.path for r in hub.requests] == [endpoints(api).properties]  # nothing was sent
+    problems = refused.value.problems
+    by_column = problems.groupby("column", sort=False)["code"].unique().map(sorted).to_dict()
+    assert by_column == {
+        "status": ["INVALID_OPTION"],
+        "hs_ticket_category": ["INVALID_OPTION", "LEADING_TRAILING_WHITESPACE"],
+        "is_escalated": ["INVALID_BOOLEAN"],
+        "hubspot_owner_id": ["INVALID_INTEGER", "LEADING_TRAILING_WHITESPACE"],
+        "due_date": ["INVALID_DATE", "INVALID_LONG"],
+        "closed_date": ["INVALID_LONG"],
+        "createdate": ["READ_ONLY_VALUE"],
+        "time_to_close": ["READ_ONLY_VALUE"],
+        "stauts": ["PROPERTY_DOESNT_EXIST"],
+    }
+    with client_for(hub) as v1:  # the same problems, word for word, as through v1
+        expected = BAD_SHEET.hubtickets.validate(v1)
+    pd.testing.assert_frame_equal(problems.reset_index(drop=True), expected.reset_index(drop=True))
+
+
+@pytest.mark.filterwarnings("ignore:read-only columns of the export:UserWarning")
+@pytest.mark.parametrize("api", APIS[1:])
+def test_an_export_coerces_alike_through_every_api(hub, api) -> None:
+    sheet = pd.read_csv(MESSY, dtype=str, keep_default_na=False, na_values=[""])
+    options = {"dayfirst": True, "thousands": ",", "tz": "Europe/Paris"}
+    hub.clear_log()
+    with client_for(hub, api=api) as client:
+        coerced = sheet.hubtickets.coerce(client, **options)
+    assert [r.path for r in hub.requests] == [endpoints(api).properties]
+    with client_for(hub) as v1:
+        expected = sheet.hubtickets.coerce(v1, **options)
+    assert set(coerced.columns.dropped.values()) == {"createdate", "num_notes"}  # read-only
+    assert coerced.columns == expected.columns
+    pd.testing.assert_frame_equal(coerced.frame, expected.frame)
+    pd.testing.assert_frame_equal(coerced.changes, expected.changes)
+    pd.testing.assert_frame_equal(coerced.problems, expected.problems)
+    assert len(coerced.changes) > 1000  # the export needed coercing: the comparison means much
+
+
+@pytest.mark.parametrize("api", APIS[1:])
+def test_current_values_type_alike_with_every_apis_definitions(hub, api) -> None:
+    with client_for(hub) as v1:
+        tidy = ht.flatten(v1.batch_read([176000, 176001, 176002], history=True))
+        expected = tidy.hubtickets.current(typed=True, definitions=v1)
+    hub.clear_log()
+    with client_for(hub, api=api) as client:
+        typed = tidy.hubtickets.current(typed=True, definitions=client)
+    assert [r.path for r in hub.requests] == [endpoints(api).properties]
+    pd.testing.assert_frame_equal(typed, expected)
+    assert isinstance(typed["status"].dtype, pd.CategoricalDtype)  # typed by the definitions

@@ -1,7 +1,8 @@
 """Pipelines, owners and readable labels, over real sockets against FakeHubSpot.
 
 Expected labels come from the emulator's catalogue (``testing.catalogue``),
-never from the frames under test.
+never from the frames under test. The client's reads run against every API
+(v1, v3, 2026-03): each reads its own endpoints and gives the same frames.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from helpers import canned_server, client_for
 
 import pandas_hubtickets as ht
 from pandas_hubtickets import Catalogue, HubSpotError
+from pandas_hubtickets._api import APIS, endpoints
+from pandas_hubtickets._labels import pipelines_frame
 from pandas_hubtickets.errors import ArgumentTypeError, ConfigurationError, UnknownLabelsWarning
 from pandas_hubtickets.testing import FakeHubSpot, Faults
 from pandas_hubtickets.testing.catalogue import OWNERS, PIPELINES
@@ -49,8 +52,9 @@ def hub(portal) -> Iterator[FakeHubSpot]:
 # --- the client: pipelines and owners ---
 
 
-def test_pipelines_are_one_row_per_stage_in_display_order(hub) -> None:
-    with client_for(hub) as client:
+@pytest.mark.parametrize("api", APIS)
+def test_pipelines_are_one_row_per_stage_in_display_order(hub, api) -> None:
+    with client_for(hub, api=api) as client:
         stages = client.pipelines()
     assert stages["stage"].tolist() == STAGE_LABELS
     assert stages["stageId"].tolist() == [s.stage_id for p in PIPELINES for s in p.stages]
@@ -59,22 +63,25 @@ def test_pipelines_are_one_row_per_stage_in_display_order(hub) -> None:
     assert stages["closed"].tolist() == closed
     assert stages["ticketState"].tolist() == ["CLOSED" if c else "OPEN" for c in closed]
     assert stages["stageOrder"].tolist() == [i for p in PIPELINES for i in range(len(p.stages))]
-    assert paths(hub) == ["/crm-pipelines/v1/pipelines/tickets"]
+    assert paths(hub) == [endpoints(api).pipelines]
 
 
-def test_pipelines_and_owners_are_read_once_per_client_and_handed_out_as_copies(hub) -> None:
-    with client_for(hub) as client:
+@pytest.mark.parametrize("api", APIS)
+def test_pipelines_and_owners_are_read_once_per_client_and_handed_out_as_copies(hub, api) -> None:
+    pipelines, owners_path = endpoints(api).pipelines, endpoints(api).owners
+    with client_for(hub, api=api) as client:
         first = client.pipelines()
         first.loc[0, "stage"] = "scribbled on"
         owners = client.owners()
         assert client.pipelines()["stage"].iloc[0] == STAGE_LABELS[0]
         assert client.owners().equals(owners)
         reads = paths(hub)
-    assert reads.count("/crm-pipelines/v1/pipelines/tickets") == 1
-    assert reads.count("/crm/v3/owners") == 2  # the active owners, then the archived ones
-    with client_for(hub) as other:  # another client reads its own
+    assert reads.count(pipelines) == 1
+    assert reads.count(owners_path) == 2  # the active owners, then the archived ones
+    assert len(reads) == 3
+    with client_for(hub, api=api) as other:  # another client reads its own
         other.pipelines()
-    assert paths(hub).count("/crm-pipelines/v1/pipelines/tickets") == 2
+    assert paths(hub).count(pipelines) == 2
 
 
 def test_many_threads_asking_at_once_make_one_request(hub) -> None:
@@ -95,11 +102,12 @@ def test_many_threads_asking_at_once_make_one_request(hub) -> None:
     assert paths(hub) == ["/crm-pipelines/v1/pipelines/tickets"]
 
 
-def test_owners_follow_the_paging_cursor_and_include_archived_owners() -> None:
-    with FakeHubSpot() as hub, client_for(hub) as client:
+@pytest.mark.parametrize("api", APIS)
+def test_owners_follow_the_paging_cursor_and_include_archived_owners(api) -> None:
+    with FakeHubSpot() as hub, client_for(hub, api=api) as client:
         added = [hub.add_owner("Temp", f"Worker{i}") for i in range(230)]
         owners = client.owners()
-        queries = [r.query for r in hub.requests if r.path == "/crm/v3/owners"]
+        queries = [r.query for r in hub.requests if r.path == endpoints(api).owners]
     active = [o for o in OWNERS if not o.archived]
     assert len(owners) == len(OWNERS) + 230
     assert owners["ownerId"].tolist()[: len(active)] == [o.owner_id for o in active]
@@ -115,10 +123,11 @@ def test_owners_follow_the_paging_cursor_and_include_archived_owners() -> None:
     assert all("archived=false" in q for q in queries[:3]) and "archived=true" in queries[3]
 
 
-def test_archived_owners_keep_their_user_id_so_their_changes_can_be_named() -> None:
+@pytest.mark.parametrize("api", APIS)
+def test_archived_owners_keep_their_user_id_so_their_changes_can_be_named(api) -> None:
     # HubSpot gives an archived owner "userId": null and the id in userIdIncludingInactive;
     # old changes name that user in their sourceId ("userId:..."), so it must not be lost.
-    with FakeHubSpot() as hub, client_for(hub) as client:
+    with FakeHubSpot() as hub, client_for(hub, api=api) as client:
         owners = client.owners()
     assert any(o.archived for o in OWNERS)
     assert dict(zip(owners["ownerId"], owners["userId"], strict=True)) == {
@@ -126,8 +135,12 @@ def test_archived_owners_keep_their_user_id_so_their_changes_can_be_named() -> N
     }
 
 
-def test_reads_go_through_the_retries() -> None:
-    with FakeHubSpot(faults=Faults(rate_503=0.5), seed=0) as flaky, client_for(flaky) as client:
+@pytest.mark.parametrize("api", APIS)
+def test_reads_go_through_the_retries(api) -> None:
+    with (
+        FakeHubSpot(faults=Faults(rate_503=0.5), seed=0) as flaky,
+        client_for(flaky, api=api) as client,
+    ):
         stages = client.pipelines()
         owners = client.owners()
         statuses = [r.status for r in flaky.requests]
@@ -136,9 +149,10 @@ def test_reads_go_through_the_retries() -> None:
     assert 503 in statuses  # some attempts failed and were retried
 
 
-def test_answers_of_the_wrong_shape_are_refused() -> None:
+@pytest.mark.parametrize("api", APIS)
+def test_answers_of_the_wrong_shape_are_refused(api) -> None:
     with canned_server({"results": "not a list"}) as (url, _):
-        client = ht.TicketsClient("pat-na1-x", base_url=url, backoff_factor=0.01)
+        client = ht.TicketsClient("pat-na1-x", base_url=url, backoff_factor=0.01, api=api)
         with pytest.raises(HubSpotError) as pipelines:
             client.pipelines()
         with pytest.raises(HubSpotError) as owners:
@@ -146,13 +160,37 @@ def test_answers_of_the_wrong_shape_are_refused() -> None:
     assert pipelines.value.error == owners.value.error == "INVALID_RESPONSE"
 
 
-def test_an_owners_cursor_that_does_not_advance_stops_the_read() -> None:
+@pytest.mark.parametrize("api", APIS)
+def test_an_owners_cursor_that_does_not_advance_stops_the_read(api) -> None:
     page = {"results": [{"id": "1", "email": "a@example.com"}], "paging": {"next": {"after": "5"}}}
     with canned_server(page) as (url, seen):
-        client = ht.TicketsClient("pat-na1-x", base_url=url, backoff_factor=0.01)
+        client = ht.TicketsClient("pat-na1-x", base_url=url, backoff_factor=0.01, api=api)
         with pytest.raises(HubSpotError, match="did not advance"):
             client.owners()
     assert len(seen) == 2
+
+
+def test_every_api_reads_the_same_catalogue(hub) -> None:
+    # the same portal through each API's own endpoints: equal frames, dtypes included
+    read = {}
+    for api in APIS:
+        with client_for(hub, api=api) as client:
+            read[api] = (client.pipelines(), client.owners())
+    for api in APIS[1:]:
+        pd.testing.assert_frame_equal(read[api][0], read["v1"][0])
+        pd.testing.assert_frame_equal(read[api][1], read["v1"][1])
+    assert sorted(set(paths(hub))) == sorted(
+        {p for api in APIS for p in (endpoints(api).pipelines, endpoints(api).owners)}
+    )
+
+
+def test_versioned_pipelines_need_their_ids() -> None:
+    # v3 and 2026-03 name a pipeline's and a stage's id "id": without it, a clear refusal
+    stage = {"id": "1", "label": "New"}
+    with pytest.raises(ValueError, match=r"pipeline 1 has no id \(pipelineId in v1\)"):
+        pipelines_frame([{"id": "0", "stages": [stage]}, {"label": "Sales", "stages": []}])
+    with pytest.raises(ValueError, match=r"stage 1 of pipeline 0 has no id \(stageId in v1\)"):
+        pipelines_frame([{"id": "0", "stages": [stage, {"label": "Closed"}]}])
 
 
 # --- labels ---
@@ -181,9 +219,11 @@ def test_stage_history_gets_labels_in_pipeline_order_and_the_pipeline(portal) ->
     assert stages.equals(before)  # the input is left alone
 
 
-def test_a_mixed_tidy_frame_labels_each_row_by_its_property(portal) -> None:
+@pytest.mark.parametrize("api", APIS)
+def test_a_mixed_tidy_frame_labels_each_row_by_its_property(portal, api) -> None:
     hub, _, tidy = portal
-    with client_for(hub) as client:
+    hub.clear_log()
+    with client_for(hub, api=api) as client:
         labelled = tidy.hubtickets.label(client)
         options = {
             d["name"]: {o["value"]: o["label"] for o in d["options"]} for d in client.properties()
@@ -205,6 +245,8 @@ def test_a_mixed_tidy_frame_labels_each_row_by_its_property(portal) -> None:
         PIPELINE_OF[s] for s in tidy["value"][stage]
     ]
     assert labelled["pipeline"][~stage].isna().all()
+    wanted = endpoints(api)  # the labels came through this API's endpoints only
+    assert set(paths(hub)) == {wanted.pipelines, wanted.owners, wanted.properties}
 
 
 def test_a_wide_frame_gets_one_ordered_categorical_per_labelled_column(portal) -> None:
