@@ -66,7 +66,7 @@ from ._payload import EncodedFrame, Problem
 __all__ = ["check_values"]
 
 Definitions = pd.DataFrame | Sequence[Mapping[str, Any]]
-"""Property definitions: ``TicketsClient.properties()``'s records, or a frame of them."""
+"""Property definitions: ``TicketsClient.properties()``'s records (any API), or a frame of them."""
 
 _SPACE = (
     r"[\t-\r\x1c- \x{85}\x{a0}\x{1680}\x{180e}\x{2000}-\x{200d}\x{2028}\x{2029}"
@@ -98,17 +98,35 @@ class _Definition:
         return self.type == "enumeration" and self.field_type == "checkbox"
 
 
+def _read_only(record: Mapping[str, Any]) -> bool:
+    """Whether a definition's value is read-only, in any shape HubSpot or pandas gives it.
+
+    v2: ``readOnlyValue``; v3 and the date-versioned API:
+    ``modificationMetadata.readOnlyValue``, nested, or a column of that name in
+    a frame made by ``pd.json_normalize``.
+
+    Examples
+    --------
+    >>> [_read_only(r) for r in ({"readOnlyValue": True},
+    ...                          {"modificationMetadata": {"readOnlyValue": True}},
+    ...                          {"modificationMetadata.readOnlyValue": True},
+    ...                          {"modificationMetadata": {"readOnlyValue": False}})]
+    [True, True, True, False]
+    """
+    meta = record.get("modificationMetadata")
+    nested = meta.get("readOnlyValue") if isinstance(meta, Mapping) else None
+    flat = record.get("modificationMetadata.readOnlyValue")
+    return any(v is True for v in (record.get("readOnlyValue"), nested, flat))
+
+
 def _parse(definitions: Definitions) -> dict[str, _Definition]:
-    """Definitions by name, from the v2 shape or the date-versioned one."""
+    """Definitions by name, from the v2 shape or that of v3 and the date-versioned API."""
     records = (
         definitions.to_dict("records") if isinstance(definitions, pd.DataFrame) else definitions
     )
     out = {}
     for record in records:
-        meta = record.get("modificationMetadata")
-        read_only = bool(record.get("readOnlyValue") is True) or (
-            isinstance(meta, Mapping) and meta.get("readOnlyValue") is True
-        )
+        read_only = _read_only(record)
         options = record.get("options")
         choices = (
             [o for o in options if isinstance(o, Mapping)] if isinstance(options, list) else []

@@ -318,3 +318,16 @@ def test_current_values_type_alike_with_every_apis_definitions(hub, api) -> None
     assert [r.path for r in hub.requests] == [endpoints(api).properties]
     pd.testing.assert_frame_equal(typed, expected)
     assert isinstance(typed["status"].dtype, pd.CategoricalDtype)  # typed by the definitions
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("as_frame", [pd.DataFrame.from_records, pd.json_normalize])
+def test_a_frame_of_any_apis_definitions_reads_like_the_records(hub, api, as_frame) -> None:
+    # json_normalize spreads modificationMetadata into "modificationMetadata.readOnlyValue"
+    records = read_definitions(hub, api)
+    frame = as_frame(records)
+    assert _parse(frame) == _parse(records)
+    encoded = encode_frame(pd.DataFrame({"objectId": [1], "createdate": ["0"], "subject": ["a"]}))
+    assert [(f.column, f.code) for f in check_values(encoded, frame)] == [
+        ("createdate", "READ_ONLY_VALUE")
+    ]
