@@ -98,7 +98,7 @@ class _Definition:
         return self.type == "enumeration" and self.field_type == "checkbox"
 
 
-def _read_only(record: Mapping[str, Any]) -> bool:
+def _read_only(record: Mapping[Any, Any]) -> bool:
     """Whether a definition's value is read-only, in any shape HubSpot or pandas gives it.
 
     v2: ``readOnlyValue``; v3 and the date-versioned API:
