@@ -514,6 +514,13 @@ def _route(method: str, path: str, handler: Handler) -> Route:
     return Route(method, re.compile(path), handler)
 
 
+def _versioned_routes() -> tuple[Route, ...]:
+    """The routes of ``versioned.py`` (imported here: it builds on this module's types)."""
+    from . import versioned
+
+    return tuple(_route(method, path, handler) for method, path, handler in versioned.ROUTES)
+
+
 ROUTES = (
     _route("POST", f"{V1}/batch-update", batch_update),
     _route("POST", f"{V1}/batch-read", batch_read),
@@ -529,6 +536,7 @@ ROUTES = (
     _route("GET", "/crm-pipelines/v1/pipelines/tickets", ticket_pipelines),
     _route("GET", "/crm/v3/owners/?", owners),
     _route("GET", CHANGE_LOG, change_log),
+    *_versioned_routes(),
 )
 
 
