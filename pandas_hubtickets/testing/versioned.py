@@ -95,9 +95,7 @@ def value_with_timestamp(name: str, version: Version) -> dict[str, Any]:
     return item
 
 
-def read_object(
-    ticket: StoredTicket, properties: list[str], history: list[str]
-) -> dict[str, Any]:
+def read_object(ticket: StoredTicket, properties: list[str], history: list[str]) -> dict[str, Any]:
     """A ``SimplePublicObject``: current values of ``properties``, every version of ``history``.
 
     Properties the ticket never had are left out of ``propertiesWithHistory``;
