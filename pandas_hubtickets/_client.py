@@ -729,6 +729,19 @@ class TicketsClient:
         >>> ticket = client.batch_read([176602])["176602"]
         >>> [v["value"] for v in ticket["properties"]["subject"]["versions"]]
         ['edited', 'ticket 176602']
+
+        On a versioned API, HubSpot's batch answer (``errors`` lists the ids not found):
+
+        >>> from pandas_hubtickets.testing import FakeHubSpot
+        >>> with FakeHubSpot() as hub, TicketsClient(
+        ...     hub.token, base_url=hub.base_url, api="2026-03"
+        ... ) as versioned:
+        ...     ids = hub.seed_tickets(2)
+        ...     answer = versioned.batch_read([*ids, 5], ["status"])
+        >>> [r["id"] for r in answer["results"]] == [str(i) for i in ids]
+        True
+        >>> answer["errors"][0]["context"], list(answer["results"][0]["propertiesWithHistory"])
+        ({'ids': ['5']}, ['status'])
         """
         if self._endpoints.versioned:
             return self._batch_read_versioned(ids, properties, history, id_property)

@@ -22,6 +22,7 @@ from pandas_hubtickets._api import current_values, is_archived, object_id, page_
 from pandas_hubtickets._cli import main
 from pandas_hubtickets._client import MAX_HISTORY_BATCH, epoch_ms
 from pandas_hubtickets._diff import read_current
+from pandas_hubtickets._pull import _plan
 from pandas_hubtickets.errors import ConfigurationError, HubSpotError
 from pandas_hubtickets.testing import FakeHubSpot
 
@@ -229,6 +230,21 @@ def test_iter_batches_reads_50_ids_a_request_with_history(hub, api):
         assert client.batch_size(history=True) == MAX_HISTORY_BATCH
     assert [len(b) for b in batches] == [50, 50, 20]
     assert [object_id(t) for b in batches for t in b] == ids
+
+
+@pytest.mark.parametrize("api", ALL)
+def test_pulls_read_the_pages_and_batches_of_the_clients_api(hub, api):
+    ids = hub.seed_tickets(120)
+    with client_for(hub, api=api) as client:
+        listed = _plan(client, ["status"], True, None, ids[:110], False)
+        batches = [(len(objects), advance) for objects, advance in listed.pages]
+        whole = _plan(client, ["status"], False, None, None, False)
+        pages = [[object_id(o) for o in objects] for objects, _ in whole.pages]
+    sizes = [100, 10] if api == "v1" else [50, 50, 10]
+    assert batches == [(n, n) for n in sizes]
+    assert [len(p) for p in pages] == [100, 20]
+    assert [i for p in pages for i in p] == ids
+    assert all(r.path.startswith(PREFIX[api]) for r in hub.requests)
 
 
 # ---------------------------------------------------------------- since when
