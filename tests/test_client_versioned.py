@@ -104,6 +104,36 @@ def test_what_v1_wrote_reads_back_through_a_versioned_api_with_its_history(hub, 
     assert got[ids[0]]["status"][:2] == ["CLOSED", "IN_PROGRESS"]  # newest first in both
 
 
+@pytest.mark.parametrize("api", VERSIONED)
+def test_generated_histories_read_the_same_through_v1_and_a_versioned_api(hub, api):
+    ids = hub.generate_history(tickets=6)
+    names = ["hs_pipeline_stage", "hubspot_owner_id", "due_date", "closed_date"]
+    with client_for(hub) as v1, client_for(hub, api=api) as versioned:
+        old = {object_id(t): t for t in page_objects(v1.batch_read(ids, names))}
+        new = {object_id(t): t for t in page_objects(versioned.batch_read(ids, names))}
+    assert sorted(new) == sorted(old) and len(old) >= 5  # one generated ticket is deleted
+    users = 0
+    for oid, ticket in old.items():
+        for name, prop in ticket["properties"].items():
+            items = new[oid]["propertiesWithHistory"][name]
+            assert [epoch_ms(i["timestamp"]) for i in items] == [
+                v["timestamp"] for v in prop["versions"]
+            ]
+            assert [i["sourceType"] for i in items] == [v["source"] for v in prop["versions"]]
+            if name in ("hs_pipeline_stage", "hubspot_owner_id"):  # not dates: the same text
+                assert [i["value"] for i in items] == [v["value"] for v in prop["versions"]]
+            assert [i.get("sourceId") for i in items] == [
+                v.get("sourceId") for v in prop["versions"]
+            ]
+            for item in items:
+                if str(item.get("sourceId")).startswith("userId:"):
+                    assert item["updatedByUserId"] == int(item["sourceId"][7:])
+                    users += 1
+                else:
+                    assert "updatedByUserId" not in item
+    assert users > 0
+
+
 def test_what_2026_03_wrote_reads_back_through_v1_and_v3(hub):
     ids = hub.seed_tickets(2)
     with client_for(hub, api="2026-03") as client:

@@ -25,6 +25,7 @@ Choices where HubSpot's behaviour is not documented (stricter where unsure):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -84,7 +85,10 @@ def _archived(call: Call) -> bool:
 
 
 def value_with_timestamp(name: str, version: Version) -> dict[str, Any]:
-    """One history item (``ValueWithTimestamp``), the value shown as the versioned API shows it."""
+    """One history item (``ValueWithTimestamp``), the value shown as the versioned API shows it.
+
+    A ``sourceId`` of ``userId:N`` (a change in HubSpot's UI) also gives ``updatedByUserId`` N.
+    """
     item: dict[str, Any] = {
         "value": v3_value(name, version.value),
         "timestamp": iso_ms(version.timestamp),
@@ -92,6 +96,9 @@ def value_with_timestamp(name: str, version: Version) -> dict[str, Any]:
     }
     if version.source_id is not None:
         item["sourceId"] = version.source_id
+        user = re.fullmatch(r"userId:(\d+)", version.source_id)
+        if user is not None:  # a change made in HubSpot's UI names its user
+            item["updatedByUserId"] = int(user[1])
     return item
 
 
