@@ -27,6 +27,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from ._accessor import definitions_of
+from ._api import APIS, DEFAULT_API
 from ._client import BASE_URL_ENV_VAR, DEFAULT_BASE_URL, Changes, TicketsClient, epoch_ms
 from ._coerce import CoerceOptions, coerce_frame
 from ._columns import map_columns
@@ -365,7 +366,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _client(args: argparse.Namespace) -> TicketsClient:
-    return TicketsClient(base_url=args.base_url, requests_per_10s=args.requests_per_10s)
+    return TicketsClient(
+        base_url=args.base_url, requests_per_10s=args.requests_per_10s, api=args.api
+    )
 
 
 def _check_folder(flag: str, path: str | None) -> None:
@@ -757,6 +760,13 @@ def _add_service_options(cmd: argparse.ArgumentParser) -> None:
         "--base-url",
         default=os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL,
         help=f"HubSpot, or the emulator's URL (also set by the {BASE_URL_ENV_VAR} variable)",
+    )
+    cmd.add_argument(
+        "--api",
+        choices=APIS,
+        default=DEFAULT_API,
+        help="the HubSpot API to use: v1 (CRM Objects v1), v3, or the date-versioned 2026-03 "
+        "(v1 and v3 are unsupported from September 2027)",
     )
     cmd.add_argument(
         "--requests-per-10s",

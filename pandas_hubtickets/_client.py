@@ -32,7 +32,15 @@ from urllib.parse import urlencode
 
 import requests
 
-from ._api import DEFAULT_API, Endpoints, endpoints
+from ._api import (
+    DEFAULT_API,
+    Endpoints,
+    current_values,
+    endpoints,
+    next_after,
+    object_id,
+    page_objects,
+)
 from ._ids import ticket_id
 from ._limiter import RateLimiter
 from ._transport import _REDACTED, DEFAULT_BASE_URL, TOKEN_ENV_VAR, Reply, Secret, Transport
@@ -61,6 +69,8 @@ BASE_URL_ENV_VAR: Final = "HUBSPOT_BASE_URL"
 V1_TICKETS: Final = "/crm-objects/v1/objects/tickets"
 OWNERS_PAGE: Final = 100
 MAX_BATCH: Final = 100
+MAX_HISTORY_BATCH: Final = 50
+"""Most ids one versioned read with ``propertiesWithHistory`` takes (HubSpot's limit)."""
 MAX_QUERY_CHARS: Final = 4000
 """Most characters of property names one request puts in its query string.
 
@@ -148,6 +158,24 @@ def epoch_ms(moment: datetime | date | str | int) -> int:
     return (value - _EPOCH) // timedelta(milliseconds=1)
 
 
+def _modified_ms(value: str | None) -> int | None:
+    """A modification date as epoch ms: v1's digits or the versioned APIs' ISO 8601; else None.
+
+    Examples
+    --------
+    >>> _modified_ms("1706702400000"), _modified_ms("2024-01-31T12:00:00.000Z"), _modified_ms("")
+    (1706702400000, 1706702400000, None)
+    """
+    if value is None or not value.strip():
+        return None
+    if value.isascii() and value.isdigit():
+        return int(value)
+    try:
+        return epoch_ms(value)
+    except ValueError:
+        return None
+
+
 # ------------------------------------------------------------ argument checks
 def _ticket_id(value: object) -> int:
     """An object id as an int; refuses anything that is not one (the rule of ``_ids.py``)."""
@@ -195,14 +223,43 @@ def _split_names(key: str, names: Sequence[str], limit: int) -> list[list[str]]:
 
 
 def _merge(into: dict[str, Any], key: str, ticket: Any) -> None:
-    """Add a ticket object to ``into``; a second answer for one ticket adds its properties."""
+    """Add a ticket object to ``into``; a second answer for one ticket adds its properties.
+
+    Either shape: v1's ``properties``, the versioned ``properties`` and
+    ``propertiesWithHistory``.
+    """
     known = into.get(key)
     if not isinstance(known, dict):
         into[key] = ticket
         return
-    extra = ticket.get("properties") if isinstance(ticket, Mapping) else None
-    if isinstance(extra, Mapping):
-        known.setdefault("properties", {}).update(extra)
+    for part in ("properties", "propertiesWithHistory"):
+        extra = ticket.get(part) if isinstance(ticket, Mapping) else None
+        if isinstance(extra, Mapping):
+            known.setdefault(part, {}).update(extra)
+
+
+def _id_keys(ids: Iterable[int | str], id_property: str | None) -> list[str]:
+    """The versioned inputs' ids, each once: ticket ids, or ``id_property`` values as text.
+
+    Examples
+    --------
+    >>> _id_keys([176602, "176602", "7.0"], None)
+    ['176602', '7']
+    >>> _id_keys(["REF-1", " REF-2"], "ref")
+    Traceback (most recent call last):
+    ...
+    ValueError: ref values must be non-empty text without surrounding spaces, got ' REF-2'
+    """
+    if id_property is None:
+        return list(dict.fromkeys(str(_ticket_id(i)) for i in ids))
+    keys = list(dict.fromkeys(ids))
+    for key in keys:
+        if not isinstance(key, str) or not key or key != key.strip():
+            raise ValueError(
+                f"{id_property} values must be non-empty text without surrounding spaces, "
+                f"got {key!r}"
+            )
+    return [str(key) for key in keys]
 
 
 # --------------------------------------------------------------------- client
@@ -607,13 +664,21 @@ class TicketsClient:
         ids: Iterable[int | str],
         properties: str | Sequence[str] | None = None,
         history: bool = True,
-    ) -> dict[str, dict[str, Any]]:
-        """POST ``/batch-read`` in chunks of 100 ids; one dict keyed by id string.
+        *,
+        id_property: str | None = None,
+    ) -> dict[str, Any]:
+        """Read tickets by id, in chunks; HubSpot's answer in the shape of the client's API.
+
+        v1: ``POST /batch-read``, 100 ids a request. Versioned APIs: ``POST
+        .../batch/read`` with a JSON body (``inputs``, ``properties``,
+        ``propertiesWithHistory``, ``idProperty``), 100 ids a request, 50 with
+        history (HubSpot's limit); a 207 (some ids not found) is an answer.
 
         Parameters
         ----------
         ids : iterable of int or str
-            Ticket ids (duplicates are read once).
+            Ticket ids (duplicates are read once); with ``id_property``, that
+            property's values.
         properties : sequence of str, optional
             Properties to return. ``None``: with ``history``, every ticket
             property (names from :meth:`properties`, read once per client);
@@ -621,14 +686,31 @@ class TicketsClient:
         history : bool, default True
             Ask for ``propertiesWithHistory`` (every version of each value)
             rather than ``properties``.
+        id_property : str, optional
+            Versioned APIs only: find the tickets by this unique property's
+            values instead of their ids. The values are text (non-empty, no
+            surrounding spaces); the property is added to those read, so each
+            object says which value found it (``current_values(obj)[id_property]``).
 
         Returns
         -------
         dict
-            ``{"176602": {ticket object}, ...}``; ids HubSpot does not know
-            are absent. When the names need several requests (see
+            v1: ``{"176602": {ticket object}, ...}``; ids HubSpot does not
+            know are absent. When the names need several requests (see
             :data:`MAX_QUERY_CHARS`), each ticket's ``properties`` hold the
-            answers of all of them.
+            answers of all of them. Versioned: one
+            ``BatchResponseSimplePublicObject`` for all chunks: ``status``,
+            ``results`` (``SimplePublicObject``), ``startedAt``,
+            ``completedAt``, and ``errors`` / ``numErrors`` when some ids were
+            not found (each error's ``context.ids`` lists them). Read either
+            with :func:`~pandas_hubtickets._api.page_objects`.
+
+        Raises
+        ------
+        ConfigurationError
+            ``id_property`` with the v1 API.
+        ValueError
+            A bad id (or ``id_property`` value).
 
         Examples
         --------
@@ -644,7 +726,27 @@ class TicketsClient:
         >>> ticket = client.batch_read([176602])["176602"]
         >>> [v["value"] for v in ticket["properties"]["subject"]["versions"]]
         ['edited', 'ticket 176602']
+
+        On a versioned API, HubSpot's batch answer (``errors`` lists the ids not found):
+
+        >>> from pandas_hubtickets.testing import FakeHubSpot
+        >>> with FakeHubSpot() as hub, TicketsClient(
+        ...     hub.token, base_url=hub.base_url, api="2026-03"
+        ... ) as versioned:
+        ...     ids = hub.seed_tickets(2)
+        ...     answer = versioned.batch_read([*ids, 5], ["status"])
+        >>> [r["id"] for r in answer["results"]] == [str(i) for i in ids]
+        True
+        >>> answer["errors"][0]["context"], list(answer["results"][0]["propertiesWithHistory"])
+        ({'ids': ['5']}, ['status'])
         """
+        if self._endpoints.versioned:
+            return self._batch_read_versioned(ids, properties, history, id_property)
+        if id_property is not None:
+            raise ConfigurationError(
+                f"id_property needs a versioned API (api='2026-03' or 'v3'); "
+                f"this client speaks {self.api!r}"
+            )
         id_list = list(dict.fromkeys(_ticket_id(i) for i in ids))
         if not id_list:
             return {}
@@ -657,10 +759,61 @@ class TicketsClient:
                     _merge(merged, str(key), ticket)
         return merged
 
+    def _read_versioned(self, keys: list[str], selection: Mapping[str, Any]) -> dict[str, Any]:
+        """One versioned ``POST .../batch/read``: its ``BatchResponseSimplePublicObject``."""
+        body = {"inputs": [{"id": key} for key in keys], **selection}
+        reply = self.send("POST", self._endpoints.tickets + "/batch/read", body=body)
+        data = reply.data
+        if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+            raise self._shape_error(reply, "a batch answer {status, results, ...}")
+        return data
+
+    def _versioned_selection(
+        self, properties: str | Sequence[str] | None, history: bool, extra: str | None = None
+    ) -> dict[str, Any]:
+        """The ``properties``/``propertiesWithHistory`` of a versioned read (with ``extra``)."""
+        names = _names(properties)
+        if not names and history:
+            names = self._all_property_names()
+        if extra is not None and extra not in names:
+            names = [*names, extra]
+        return {
+            "properties": [] if history else names,
+            "propertiesWithHistory": names if history else [],
+        }
+
+    def _batch_read_versioned(
+        self,
+        ids: Iterable[int | str],
+        properties: str | Sequence[str] | None,
+        history: bool,
+        id_property: str | None,
+    ) -> dict[str, Any]:
+        """:meth:`batch_read` on a versioned API: the chunks' answers as one batch answer."""
+        keys = _id_keys(ids, id_property)
+        selection = self._versioned_selection(properties, history, id_property)
+        if id_property is not None:
+            selection["idProperty"] = id_property
+        size = MAX_HISTORY_BATCH if history else MAX_BATCH
+        merged: dict[str, Any] = {"status": "COMPLETE", "results": []}
+        errors: list[Any] = []
+        for start in range(0, len(keys), size):
+            answer = self._read_versioned(keys[start : start + size], selection)
+            merged.setdefault("startedAt", answer.get("startedAt"))
+            merged["completedAt"] = answer.get("completedAt")
+            merged["results"] += answer["results"]
+            errors += answer.get("errors") or []
+        if errors:
+            merged.update(errors=errors, numErrors=len(errors))
+        return merged
+
     def iter_pages(
         self, properties: str | Sequence[str] | None = None, *, history: bool = False
     ) -> Iterator[dict[str, Any]]:
-        """GET ``/paged`` page after page; yields the raw page dicts.
+        """Every ticket, page after page; yields the raw pages in the shape of the client's API.
+
+        v1: ``GET /paged`` (``offset``). Versioned APIs: ``GET`` the tickets
+        with ``limit`` 100 (50 with history, HubSpot's limit) and ``after``.
 
         Parameters
         ----------
@@ -674,10 +827,13 @@ class TicketsClient:
         Yields
         ------
         dict
-            ``{"objects": [...], "hasMore": bool, "offset": int}``. When the
-            names do not fit one query string, each page is fetched with the
-            first share of them and completed by a ``/batch-read`` of its ids
-            per further share (one pagination, never several that must line up).
+            v1: ``{"objects": [...], "hasMore": bool, "offset": int}``;
+            versioned: ``{"results": [...], "paging": {"next": {"after"}}}``
+            (no ``paging`` on the last page). When the names do not fit one
+            query string, each page is fetched with the first share of them
+            and completed by batch reads of its ids with the others (one
+            pagination, never several that must line up). Read either with
+            :func:`~pandas_hubtickets._api.page_objects`.
 
         Examples
         --------
@@ -686,6 +842,9 @@ class TicketsClient:
         False
         """
         first, *rest = self._selections(properties, history)
+        if self._endpoints.versioned:
+            yield from self._list_pages(first, rest, history)
+            return
         offset: Any = None
         while True:
             params: list[tuple[str, Any]] = list(first)
@@ -696,7 +855,7 @@ class TicketsClient:
             if not isinstance(page, dict) or not isinstance(page.get("objects", []), list):
                 raise self._shape_error(reply, "a page {objects, hasMore, offset}")
             if rest:
-                self._complete(page.get("objects", []), rest)
+                self._complete(page.get("objects", []), rest, history)
             yield page
             if not page.get("hasMore"):
                 return
@@ -711,20 +870,64 @@ class TicketsClient:
                 )
             offset = new_offset
 
-    def _complete(self, objects: list[Any], selections: list[list[tuple[str, str]]]) -> None:
-        """Add the properties of ``selections`` to a page's ticket objects (batch reads)."""
-        by_id = {
-            str(o["objectId"]): o
-            for o in objects
-            if isinstance(o, dict) and isinstance(o.get("objectId"), int)
-        }
+    def _list_pages(
+        self,
+        first: list[tuple[str, str]],
+        rest: list[list[tuple[str, str]]],
+        history: bool,
+    ) -> Iterator[dict[str, Any]]:
+        """The versioned list (``GET`` the tickets, ``limit`` and ``after``), page by page."""
+        limit = MAX_HISTORY_BATCH if history else MAX_BATCH
+        after: str | None = None
+        while True:
+            params: list[tuple[str, Any]] = [("limit", limit), *first]
+            if after is not None:
+                params.append(("after", after))
+            reply = self.send("GET", self._endpoints.tickets, params=params)
+            page = reply.data
+            if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+                raise self._shape_error(reply, "a page {results, paging}")
+            if rest:
+                self._complete(page["results"], rest, history)
+            yield page
+            new_after = next_after(page)
+            if new_after is None:
+                return
+            if new_after == after:
+                raise HubSpotError(
+                    reply.status,
+                    f"pagination did not advance (after {new_after!r} again)",
+                    error="INVALID_RESPONSE",
+                    body=page,
+                    attempts=reply.attempts,
+                )
+            after = new_after
+
+    def _complete(
+        self, objects: list[Any], selections: list[list[tuple[str, str]]], history: bool
+    ) -> None:
+        """Add the properties of ``selections`` to a page's ticket objects (batch reads).
+
+        v1: one ``/batch-read`` per selection; versioned: one batch read with
+        all their names in its body (at most a page of ids: within its limit).
+        """
+        by_id = {str(oid): o for o in objects if (oid := object_id(o)) is not None}
         ids = [int(key) for key in by_id]
         if not ids:
             return
-        for params in selections:
-            for key, ticket in self._read_batch(ids, params).items():
-                if str(key) in by_id:  # a ticket deleted meanwhile keeps what the page had
-                    _merge(by_id, str(key), ticket)
+        if self._endpoints.versioned:
+            names = [name for params in selections for _, name in params]
+            selection = self._versioned_selection(names, history)
+            answer = self._read_versioned([str(i) for i in ids], selection)
+            found = {str(object_id(t)): t for t in answer["results"]}
+        else:
+            found = {}
+            for params in selections:
+                for key, ticket in self._read_batch(ids, params).items():
+                    _merge(found, str(key), ticket)
+        for key, ticket in found.items():
+            if key in by_id:  # a ticket deleted meanwhile keeps what the page had
+                _merge(by_id, key, ticket)
 
     def iter_tickets(
         self,
@@ -770,7 +973,7 @@ class TicketsClient:
         """
         if since is None:
             for page in self.iter_pages(properties, history=history):
-                yield from page.get("objects", [])
+                yield from page_objects(page)
             return
         changed = self.changed_since(since).ids
         for batch in self.iter_batches(changed, properties, history=history):
@@ -784,7 +987,7 @@ class TicketsClient:
         *,
         history: bool = False,
     ) -> Iterator[list[dict[str, Any]]]:
-        """:meth:`batch_read` 100 ids at a time; yields each batch's ticket objects.
+        """:meth:`batch_read` 100 ids at a time (50 with history on a versioned API).
 
         Parameters
         ----------
@@ -797,7 +1000,8 @@ class TicketsClient:
         Yields
         ------
         list of dict
-            The ticket objects of one batch (at most 100, possibly none).
+            The ticket objects of one batch (at most 100, possibly none), in
+            the shape of the client's API.
 
         Examples
         --------
@@ -805,9 +1009,20 @@ class TicketsClient:
         [1, 0, 0]
         """
         id_list = list(dict.fromkeys(_ticket_id(i) for i in ids))
-        for start in range(0, len(id_list), MAX_BATCH):
-            chunk = id_list[start : start + MAX_BATCH]
-            yield list(self.batch_read(chunk, properties, history=history).values())
+        size = self.batch_size(history)
+        for start in range(0, len(id_list), size):
+            chunk = id_list[start : start + size]
+            yield page_objects(self.batch_read(chunk, properties, history=history))
+
+    def batch_size(self, history: bool) -> int:
+        """Most tickets one read of this client's API takes (:meth:`batch_read` splits more).
+
+        Examples
+        --------
+        >>> client.batch_size(history=True), client.batch_size(history=False)
+        (100, 100)
+        """
+        return MAX_HISTORY_BATCH if history and self._endpoints.versioned else MAX_BATCH
 
     def changed_since(
         self,
@@ -822,10 +1037,12 @@ class TicketsClient:
         most :data:`CHANGE_LOG_LIMIT` changes an answer. It is used when
         ``since`` is less than :data:`CHANGE_LOG_REACH` ago and its answer is
         shorter than that limit. Otherwise every ticket's
-        ``hs_lastmodifieddate`` is read (``/paged``, that property only:
-        one request per 100 tickets) and compared with ``since``; a ticket
-        without a readable modification date counts as changed. Either way
-        no change is left out. Deleted tickets are not listed.
+        ``hs_lastmodifieddate`` is read (:meth:`iter_pages`, that property
+        only: one request per 100 tickets) and compared with ``since``; a
+        ticket without a readable modification date counts as changed. Either
+        way no change is left out. Deleted tickets are not listed. The
+        versioned APIs have no change log: they always read the dates (ISO
+        8601 there).
 
         Parameters
         ----------
@@ -855,7 +1072,9 @@ class TicketsClient:
         since_ms = epoch_ms(since)
         moment = _EPOCH + timedelta(milliseconds=since_ms)
         age = time.time() - since_ms / 1000
-        if age > CHANGE_LOG_REACH:
+        if self._endpoints.versioned:
+            reason = f"the {self.api} API has no change log"
+        elif age > CHANGE_LOG_REACH:
             reason = (
                 f"HubSpot's change log keeps 24 h and {moment:%Y-%m-%d %H:%M} UTC is "
                 f"{age / 3600:,.0f} h ago"
@@ -901,13 +1120,13 @@ class TicketsClient:
         ids: list[int] = []
         scanned = 0
         for page in self.iter_pages([LAST_MODIFIED]):
-            objects = page.get("objects", [])
+            objects = page_objects(page)
             for ticket in objects:
-                if isinstance(ticket, Mapping) and isinstance(ticket.get("objectId"), int):
-                    modified = (ticket.get("properties") or {}).get(LAST_MODIFIED) or {}
-                    value = str(modified.get("value", ""))
-                    if not value.isdigit() or int(value) >= since_ms:
-                        ids.append(ticket["objectId"])
+                oid = object_id(ticket)
+                if oid is not None:
+                    modified = _modified_ms(current_values(ticket).get(LAST_MODIFIED))
+                    if modified is None or modified >= since_ms:
+                        ids.append(oid)
             scanned += len(objects)
             if progress is not None:
                 progress(len(objects))
@@ -936,7 +1155,8 @@ class TicketsClient:
         Returns
         -------
         dict
-            The ticket object.
+            The ticket object, in the shape of the client's API (v1: with
+            ``objectId``; versioned: a ``SimplePublicObject`` with ``id``).
 
         Raises
         ------
@@ -948,7 +1168,7 @@ class TicketsClient:
         >>> client.get(176602, ["subject"])["objectId"]
         176602
         """
-        path = f"{V1_TICKETS}/{_ticket_id(ticket_id)}"
+        path = f"{self._endpoints.tickets}/{_ticket_id(ticket_id)}"
         answer: dict[str, Any] = {}
         for params in self._selections(properties, history):
             reply = self.send("GET", path, params=params or None)

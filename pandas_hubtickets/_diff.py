@@ -10,6 +10,13 @@ comparison is one pyarrow kernel per property, never a Python loop per cell.
 
 An empty string and no value at all are the same: sending ``""`` to a
 property HubSpot has never set changes nothing.
+
+The versioned APIs (v3, 2026-03) answer ``SimplePublicObject`` s, whose
+``datetime`` values are ISO 8601 and ``date`` values ``YYYY-MM-DD``, where
+what is sent is epoch milliseconds: :func:`versioned_array` turns their
+answers into the same Arrow struct as v1's, those values (found by the
+property definitions' ``type``) rewritten as the epoch milliseconds they
+are, so both APIs compare like with like.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._api import endpoints, page_objects
 from ._payload import MAX_BATCH, EncodedFrame, NaMode, encode_frame
 from ._progress import progress_bar
 
@@ -39,6 +47,7 @@ __all__ = [
     "current_from",
     "diff",
     "read_current",
+    "versioned_array",
 ]
 
 #: ``error`` of a row whose ticket does not exist or was deleted (HubSpot's own code).
@@ -53,7 +62,8 @@ class Current:
     Attributes
     ----------
     object_ids : numpy.ndarray
-        The tickets HubSpot returned and that are not deleted (int64).
+        The tickets HubSpot returned and that are not deleted (int64); read
+        by an ``id_property``, that property's values (objects, text).
     values : tuple of pyarrow.StringArray
         One array per property name, aligned with ``object_ids``; null where
         the ticket has no value.
@@ -63,11 +73,11 @@ class Current:
     values: tuple[pa.StringArray, ...]
 
 
-def _answer_type(names: Sequence[str]) -> pa.StructType:
+def _answer_type(names: Sequence[str], key: pa.DataType | None = None) -> pa.StructType:
     value = pa.struct([("value", pa.string())])
     return pa.struct(
         [
-            ("objectId", pa.int64()),
+            ("objectId", pa.int64() if key is None else key),
             ("isDeleted", pa.bool_()),
             ("properties", pa.struct([(n, value) for n in names])),
         ]
@@ -86,6 +96,97 @@ def answer_array(tickets: Sequence[Mapping[str, Any]], names: Sequence[str]) -> 
         return pa.array([_as_text(t, names) for t in tickets], type=_answer_type(names))
 
 
+def _epoch_text(values: pa.StringArray, kind: str | None) -> pa.StringArray:
+    """``date``/``datetime`` values in ISO 8601 as epoch ms text; anything else unchanged.
+
+    Examples
+    --------
+    >>> _epoch_text(pa.array(["2024-01-31", "1706659200000", None, ""]), "date").to_pylist()
+    ['1706659200000', '1706659200000', None, '']
+    >>> _epoch_text(pa.array(["2024-01-31T12:00:00.000Z"]), "datetime").to_pylist()
+    ['1706702400000']
+    >>> _epoch_text(pa.array(["2024-01-31"]), "string").to_pylist()
+    ['2024-01-31']
+    """
+    if kind not in ("date", "datetime") or len(values) == 0:
+        return values
+    moments = pd.to_datetime(
+        pd.Series(values.to_numpy(zero_copy_only=False), dtype=object),
+        format="ISO8601",
+        utc=True,
+        errors="coerce",
+    )
+    read = moments.notna().to_numpy()
+    ms = moments.dt.as_unit("ms").to_numpy(dtype="datetime64[ms]").astype(np.int64)
+    text = pc.cast(pa.array(ms, pa.int64(), mask=~read), pa.string())
+    return pc.if_else(pa.array(read), text, values)
+
+
+def versioned_array(
+    objects: Sequence[Mapping[str, Any]],
+    names: Sequence[str],
+    kinds: Mapping[str, str | None],
+    id_property: str | None = None,
+) -> pa.StructArray:
+    """Versioned ``SimplePublicObject`` s as the struct of :func:`answer_array` (one C++ call).
+
+    ``id`` becomes the int64 ``objectId`` (with ``id_property``: that
+    property's value, as text), ``archived`` ``isDeleted``, and each value of
+    a property whose ``kinds`` entry is ``date`` or ``datetime`` the epoch
+    milliseconds it stands for.
+
+    Examples
+    --------
+    >>> objs = [{"id": "7", "archived": False, "properties": {"due": "2024-01-31"}}]
+    >>> arr = versioned_array(objs, ["due"], {"due": "date"})
+    >>> current_from([arr], ["due"]).values[0].to_pylist()
+    ['1706659200000']
+    """
+    wanted = [*names, id_property] if id_property is not None else list(names)
+    shape = pa.struct(
+        [
+            ("id", pa.string()),
+            ("archived", pa.bool_()),
+            ("properties", pa.struct([(n, pa.string()) for n in dict.fromkeys(wanted)])),
+        ]
+    )
+    try:
+        raw = pa.array(objects, type=shape)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # HubSpot sends text; be lenient
+        raw = pa.array([_versioned_text(o, wanted) for o in objects], type=shape)
+    props = pc.struct_field(raw, [2])
+    values = [
+        pa.StructArray.from_arrays(
+            [_epoch_text(pc.struct_field(props, [shape[2].type.get_field_index(n)]), kinds.get(n))],
+            names=["value"],
+        )
+        for n in names
+    ]
+    if id_property is None:
+        key = pc.cast(pc.struct_field(raw, [0]), pa.int64())
+    else:
+        key = pc.struct_field(props, [shape[2].type.get_field_index(id_property)])
+    kind = _answer_type(names, key.type)
+    properties = (
+        pa.StructArray.from_arrays(values, fields=list(kind[2].type))
+        if names
+        else pa.array([{}] * len(raw), kind[2].type)
+    )
+    return pa.StructArray.from_arrays(
+        [key, pc.struct_field(raw, [1]), properties], fields=list(kind)
+    )
+
+
+def _versioned_text(obj: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """A versioned object whose id and property values are text."""
+    props = obj.get("properties") or {}
+    return {
+        "id": None if obj.get("id") is None else str(obj["id"]),
+        "archived": obj.get("archived"),
+        "properties": {n: None if props.get(n) is None else str(props[n]) for n in names},
+    }
+
+
 def current_from(arrays: Sequence[pa.StructArray], names: Sequence[str]) -> Current:
     """The current values in the :func:`answer_array` of several reads (deleted ones left out).
 
@@ -101,9 +202,10 @@ def current_from(arrays: Sequence[pa.StructArray], names: Sequence[str]) -> Curr
         arrays = [answer_array([], names)]
     arr = pa.concat_arrays(list(arrays))
     arr = arr.filter(pc.invert(pc.fill_null(pc.struct_field(arr, [1]), False)))
-    ids = pc.struct_field(arr, [0]).to_numpy(zero_copy_only=False)
+    key = pc.struct_field(arr, [0])
+    ids = key.to_numpy(zero_copy_only=False)
     values = tuple(pc.struct_field(arr, [2, i, 0]) for i in range(len(names)))
-    return Current(np.asarray(ids, dtype=np.int64), values)
+    return Current(ids.astype(np.int64) if pa.types.is_integer(key.type) else ids, values)
 
 
 def _as_text(ticket: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
@@ -121,32 +223,55 @@ def _as_text(ticket: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def _kinds(
+    client: TicketsClient, definitions: Sequence[Mapping[str, Any]] | None
+) -> dict[str, str | None]:
+    """Each property's ``type``, from ``definitions`` or (if None) ``client.properties()``."""
+    records = client.properties() if definitions is None else definitions
+    return {str(d.get("name")): d.get("type") for d in records}
+
+
 def read_current(
     client: TicketsClient,
     object_ids: np.ndarray,
     names: Sequence[str],
     *,
     progress: bool | None = False,
+    definitions: Sequence[Mapping[str, Any]] | None = None,
+    id_property: str | None = None,
 ) -> Current:
     """Read the current values of ``names`` for these tickets: one request per 100 tickets.
 
     The batches go out up to ``client.max_workers`` at a time, through the
     client's rate limiter and retries; each answer is converted to Arrow in
     the worker that read it. Ids that are not positive (rows with a bad id)
-    are not read.
+    are not read. On a versioned API, ``date`` and ``datetime`` values are
+    read as the epoch milliseconds they stand for; their types come from
+    ``definitions`` (what ``client.properties()`` returned), read here when
+    not given. With ``id_property`` (versioned APIs only) ``object_ids``
+    hold that property's values (text) and so does :attr:`Current.object_ids`.
 
     Raises
     ------
     HubSpotError, TransportError
         A batch could not be read after the client's retries.
+    ConfigurationError
+        ``id_property`` with the v1 API.
     """
-    ids = pd.unique(object_ids[object_ids > 0])
+    if id_property is None:
+        ids = pd.unique(object_ids[object_ids > 0])
+    else:
+        ids = pd.unique(object_ids[pd.notna(object_ids)])
     chunks = [ids[i : i + MAX_BATCH] for i in range(0, len(ids), MAX_BATCH)]
     wanted = list(names)
+    versioned = endpoints(client.api).versioned
+    kinds = _kinds(client, definitions) if versioned and len(ids) else {}
 
     def read(chunk: np.ndarray) -> pa.StructArray:
-        answer = client.batch_read(chunk.tolist(), wanted, history=False)
-        return answer_array(list(answer.values()), wanted)
+        answer = client.batch_read(chunk.tolist(), wanted, history=False, id_property=id_property)
+        if versioned:
+            return versioned_array(page_objects(answer), wanted, kinds, id_property)
+        return answer_array(page_objects(answer), wanted)
 
     arrays: list[pa.StructArray] = []
     pool = ThreadPoolExecutor(max(1, client.max_workers), "hubtickets-read")

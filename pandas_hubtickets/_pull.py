@@ -1,8 +1,9 @@
 """Pulls: tickets into a tidy frame, or streamed into a Parquet dataset; since a moment; appended.
 
-Every pull reads pages of ticket objects (``/paged`` for the whole account,
-``/batch-read`` 100 ids at a time for listed or changed tickets), flattens
-each page as it arrives and drops its JSON, and shows a progress bar.
+Every pull reads pages of ticket objects (the client's pages for the whole
+account, batch reads of 100 ids for listed or changed tickets: 50 with history
+on the versioned APIs), in the shape of the client's API, flattens each page
+as it arrives and drops its JSON, and shows a progress bar.
 
 :func:`pull_dataset` writes a *dataset*: a folder of Parquet files, one per
 chunk of pages, each holding whole tickets sorted by ``objectId`` (in one row
@@ -34,7 +35,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ._client import LAST_MODIFIED, MAX_BATCH, Changes, TicketsClient, _ticket_id
+from ._api import page_objects
+from ._client import LAST_MODIFIED, Changes, TicketsClient, _ticket_id
 from ._flatten import concat_tidy, flatten
 from ._progress import Progress, progress_bar
 from .errors import ArgumentTypeError, ConfigurationError
@@ -131,10 +133,11 @@ def _plan(
         asked = changed_among(changes, asked)
     if asked is None:
         pages = client.iter_pages(properties, history=history)
-        full = ((page.get("objects", []), len(page.get("objects", []))) for page in pages)
+        full = ((objects, len(objects)) for objects in map(page_objects, pages))
         return _Plan(full, None, changes, None)
     batches = client.iter_batches(asked, properties, history=history)
-    sizes = (min(MAX_BATCH, len(asked) - i) for i in range(0, len(asked), MAX_BATCH))
+    size = client.batch_size(history)
+    sizes = (min(size, len(asked) - i) for i in range(0, len(asked), size))
     return _Plan(zip(batches, sizes, strict=True), len(asked), changes, asked)
 
 

@@ -533,6 +533,13 @@ def _route(method: str, path: str, handler: Handler) -> Route:
     return Route(method, re.compile(path), handler)
 
 
+def _versioned_routes() -> tuple[Route, ...]:
+    """The routes of ``versioned.py`` (imported here: it builds on this module's types)."""
+    from . import versioned
+
+    return tuple(_route(method, path, handler) for method, path, handler in versioned.ROUTES)
+
+
 ROUTES = (
     _route("POST", f"{V1}/batch-update", batch_update),
     _route("POST", f"{V1}/batch-read", batch_read),
@@ -552,6 +559,7 @@ ROUTES = (
     _route("GET", "/crm/(?:v3/properties|properties/2026-03)/tickets/?", versioned_properties),
     _route("GET", "/crm/(?:v3/pipelines|pipelines/2026-03)/tickets/?", versioned_pipelines),
     _route("GET", "/crm/owners/2026-03/?", owners),
+    *_versioned_routes(),
 )
 
 

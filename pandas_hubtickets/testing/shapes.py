@@ -26,6 +26,7 @@ __all__ = [
     "rate_limit_body",
     "simple_public_object",
     "v1_object",
+    "v3_value",
 ]
 
 BAD_GATEWAY_HTML = (
@@ -121,7 +122,7 @@ def iso_ms(epoch_ms: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
 
 
-def _v3_value(name: str, value: str) -> str:
+def v3_value(name: str, value: str) -> str:
     """Date-versioned API values: ``datetime`` as ISO 8601, ``date`` as ``YYYY-MM-DD``."""
     kind = PROPERTIES[name].type if name in PROPERTIES else "string"
     if value == "" or kind not in ("date", "datetime"):
@@ -150,7 +151,7 @@ def simple_public_object(
     for name in [*names, CREATED, LAST_MODIFIED]:
         version = ticket.current(name)
         if version is not None:
-            properties[name] = _v3_value(name, version.value)
+            properties[name] = v3_value(name, version.value)
     body: dict[str, Any] = {
         "id": str(ticket.object_id),
         "properties": properties,
