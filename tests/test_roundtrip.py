@@ -1,4 +1,11 @@
-"""Round trip over real sockets: wide frame -> to_payload -> emulator -> flatten -> current()."""
+"""Round trip over sockets: frame -> to_json -> emulator -> batch_read -> flatten -> current().
+
+The same test for every API: the body the accessor builds for that API is
+sent as it is, the tickets are read back in that API's own shape, and every
+value sent must be the current value read. An API whose versioned writes and
+reads the emulator does not serve yet is skipped (the reason says which
+endpoint is missing); once they land, the test runs for it unchanged.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +15,38 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pandas_hubtickets as ht
+from pandas_hubtickets._api import APIS, endpoints
 from pandas_hubtickets.testing import FakeHubSpot
+from pandas_hubtickets.testing.api import ApiError, resolve
 
 FIRST, N = 300_000, 40
 PROPERTIES = ["subject", "content"]  # free-text ticket properties: any string is valid
 
 
-@pytest.fixture(scope="module")
-def client():
+def _missing_route(api: str) -> str | None:
+    """The first endpoint the round trip needs that the emulator does not serve for ``api``."""
+    tickets = endpoints(api).tickets
+    needed = ("/batch-update", "/batch-read") if api == "v1" else ("/batch/update", "/batch/read")
+    for path in needed:
+        try:
+            resolve("POST", tickets + path)
+        except ApiError:
+            return f"the emulator does not serve POST {tickets}{path} yet"
+    return None
+
+
+def _api_param(api: str) -> object:
+    missing = _missing_route(api)
+    return pytest.param(api, marks=pytest.mark.skipif(missing is not None, reason=str(missing)))
+
+
+@pytest.fixture(scope="module", params=[_api_param(api) for api in APIS])
+def client(request):
     with FakeHubSpot(seed=9) as hub:
         hub.seed_tickets(N, start_id=FIRST)
-        with ht.TicketsClient(hub.token, base_url=hub.base_url, requests_per_10s=10_000) as c:
+        with ht.TicketsClient(
+            hub.token, base_url=hub.base_url, requests_per_10s=10_000, api=request.param
+        ) as c:
             yield c
 
 
@@ -38,10 +66,11 @@ def wide_frames(draw):
 )
 @given(wide=wide_frames())
 def test_what_is_sent_is_what_comes_back(client, wide):
-    payload = wide.hubtickets.to_payload()
-    if not payload:  # every cell missing: nothing to send
+    if next(wide.hubtickets.to_batches(api=client.api), None) is None:  # every cell missing
         return
-    current = ht.flatten(client.batch_update(payload)).hubtickets.current().set_index("objectId")
+    client.batch_update(wide.hubtickets.to_json(api=client.api))  # the body as built, byte for byte
+    read = client.batch_read(wide["objectId"].tolist(), PROPERTIES)
+    current = ht.flatten(read).hubtickets.current().set_index("objectId")
     for row in wide.itertuples(index=False):
         for column in wide.columns[1:]:
             sent = getattr(row, column)
