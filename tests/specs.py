@@ -6,13 +6,16 @@ operation of a request by method and path; :meth:`Operation.check_request` and
 :meth:`Operation.check_answer` return every way a body (and a query) strays
 from its component schema, ``$ref``s resolved within the document.
 
-Validation is Draft 4 JSON Schema (jsonschema), which OpenAPI 3.0's schema
-objects extend; :func:`load` refuses a document that uses one of the
-extensions Draft 4 would silently misread (``nullable``, ``discriminator``,
-``readOnly``, ``writeOnly``), so a newer document cannot weaken the checks
-unnoticed. Formats are checked by rules of our own (``date-time`` as
-RFC 3339, ``uuid``, ``int32``), not by whatever optional packages happen to
-be installed.
+Validation is Draft 4 JSON Schema, which OpenAPI 3.0's schema objects
+extend: jsonschema says every way a body strays; fastjsonschema, the same
+schemas compiled to Python, first decides whether there is anything to say
+(about 40x faster, which matters for answers of 100 tickets with history),
+and a disagreement between the two is itself reported. A document that uses
+one of the extensions Draft 4 would silently misread (``nullable``,
+``discriminator``, ``readOnly``, ``writeOnly``) is refused, so a newer
+document cannot weaken the checks unnoticed. Formats are checked by rules of
+our own, the same for both engines: ``date-time`` as RFC 3339, ``uuid``, and
+``int32``/``int64`` as the bounds they imply.
 
 - Requests are held to a **closed** contract: an object schema that lists
   its properties admits no others, and every query parameter must be
@@ -40,12 +43,13 @@ import functools
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import fastjsonschema
 from jsonschema import Draft4Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
@@ -80,25 +84,27 @@ NOT_THE_API: dict[int, str] = {
 OAS_ONLY = ("nullable", "discriminator", "readOnly", "writeOnly")
 """OpenAPI 3.0 schema keywords that Draft 4 validation would ignore."""
 
-_RFC3339 = re.compile(
-    r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)",
-)
-_FORMATS = FormatChecker(formats=())
+DRAFT4_URI = "http://json-schema.org/draft-04/schema#"
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
+_INT_BOUNDS = {"int32": 2**31, "int64": 2**63}
 
 
-@_FORMATS.checks("date-time")
-def _is_date_time(value: object) -> bool:
-    return not isinstance(value, str) or _RFC3339.fullmatch(value) is not None
+def _is_date_time(value: str) -> bool:
+    return _RFC3339.fullmatch(value) is not None
 
 
-@_FORMATS.checks("uuid", raises=ValueError)
-def _is_uuid(value: object) -> bool:
-    return not isinstance(value, str) or uuid.UUID(value).hex == value.replace("-", "").lower()
+def _is_uuid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
 
 
-@_FORMATS.checks("int32")
-def _is_int32(value: object) -> bool:
-    return not isinstance(value, int) or -(2**31) <= value < 2**31
+FORMATS = {"date-time": _is_date_time, "uuid": _is_uuid}
+"""The string formats checked (both engines check formats of strings only)."""
+_FORMAT_CHECKER = FormatChecker(formats=())
+for _name, _check in FORMATS.items():
+    _FORMAT_CHECKER.checks(_name)(lambda v, check=_check: not isinstance(v, str) or check(v))
 
 
 def covered(method: str, path: str) -> bool:
@@ -123,17 +129,22 @@ def _walk(node: Any) -> Iterable[dict[str, Any]]:
             yield from _walk(value)
 
 
-def _closed(document: dict[str, Any]) -> dict[str, Any]:
-    """A copy in which object schemas that list their properties admit no others."""
-    closed = copy.deepcopy(document)
-    for node in _walk(closed):
+def _prepared(document: dict[str, Any], *, closed: bool) -> dict[str, Any]:
+    """A copy with integer formats as bounds and, if ``closed``, no undeclared properties."""
+    prepared = copy.deepcopy(document)
+    for node in _walk(prepared):
+        bound = _INT_BOUNDS.get(node.get("format")) if node.get("type") == "integer" else None
+        if bound is not None:
+            node.setdefault("minimum", -bound)
+            node.setdefault("maximum", bound - 1)
         if (
-            node.get("type") == "object"
+            closed
+            and node.get("type") == "object"
             and isinstance(node.get("properties"), dict)
             and "additionalProperties" not in node
         ):
             node["additionalProperties"] = False
-    return closed
+    return prepared
 
 
 def _template(path: str) -> re.Pattern[str]:
@@ -233,16 +244,16 @@ class Spec:
         self.name = name
         self.document = document
         self._uri = f"urn:hubspot-openapi:{name}"
+        self._prepared = {closed: _prepared(document, closed=closed) for closed in (False, True)}
         self._registries = {
-            closed: Registry().with_resource(
-                self._uri, Resource(_closed(document) if closed else document, DRAFT4)
-            )
-            for closed in (False, True)
+            closed: Registry().with_resource(self._uri, Resource(prepared, DRAFT4))
+            for closed, prepared in self._prepared.items()
         }
+        self._compiled: dict[tuple[str, bool], Callable[[Any], Any]] = {}
         self.operations = sorted(
             (
                 (_template(path), method.upper(), path, definition)
-                for path, item in document["paths"].items()
+                for path, item in self._prepared[False]["paths"].items()
                 for method, definition in item.items()
                 if isinstance(definition, dict) and "responses" in definition
             ),
@@ -270,17 +281,33 @@ class Spec:
         self, schema: Mapping[str, Any], instance: Any, *, closed: bool, what: str
     ) -> list[str]:
         """Every validation error of ``instance`` against ``schema`` (refs into this document)."""
+        try:
+            self._fast(schema, closed)(instance)
+        except fastjsonschema.JsonSchemaValueException as refusal:
+            fast_says = str(refusal)
+        else:
+            return []
         ref = schema.get("$ref")
         rooted = {"$ref": self._uri + ref} if isinstance(ref, str) else dict(schema)
         validator = Draft4Validator(
-            rooted, registry=self._registries[closed], format_checker=_FORMATS
+            rooted, registry=self._registries[closed], format_checker=_FORMAT_CHECKER
         )
         name = ref.rsplit("/", 1)[-1] if isinstance(ref, str) else "schema"
-        return [
+        found = [
             f"{what} at {'/'.join(map(str, e.absolute_path)) or '(top)'} "
             f"does not match {name}: {e.message}"
             for e in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
         ]
+        return found or [f"{what}: fastjsonschema refuses it ({fast_says}), jsonschema does not"]
+
+    def _fast(self, schema: Mapping[str, Any], closed: bool) -> Callable[[Any], Any]:
+        """``schema`` compiled by fastjsonschema (once), with this document as its root."""
+        key = (json.dumps(schema, sort_keys=True), closed)
+        if key not in self._compiled:
+            document = self._prepared[closed] if "$ref" in key[0] else {}
+            root = {**document, "$schema": DRAFT4_URI, **schema}
+            self._compiled[key] = fastjsonschema.compile(root, formats=FORMATS, use_default=False)
+        return self._compiled[key]
 
 
 @functools.cache
