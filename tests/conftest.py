@@ -113,11 +113,20 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def _fail_on(problems: list[str]) -> None:
+    if problems:
+        pytest.fail(
+            f"{len(problems)} departures from HubSpot's OpenAPI contract:\n" + "\n".join(problems),
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="session")
 def _versioned_exchanges() -> Iterator[list[RequestRecord]]:
     """Every request any emulator answers to a documented versioned endpoint, with bodies."""
     with record_bodies(specs.covered) as seen:
         yield seen
+    _fail_on(specs.check_exchanges(seen))  # after the last test: its fixtures' teardown
 
 
 @pytest.fixture(autouse=True)
@@ -137,9 +146,4 @@ def contract(
     seen = _versioned_exchanges[:count]
     del _versioned_exchanges[:count]
     spared = request.node.get_closest_marker(OFF_CONTRACT) is not None
-    problems = specs.check_exchanges(seen, requests=not spared)
-    if problems:
-        pytest.fail(
-            f"{len(problems)} departures from HubSpot's OpenAPI contract:\n" + "\n".join(problems),
-            pytrace=False,
-        )
+    _fail_on(specs.check_exchanges(seen, requests=not spared))
