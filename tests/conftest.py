@@ -1,4 +1,4 @@
-"""What the tests share: the reliability figures they establish.
+"""What the tests share: the reliability figures they establish, and the contract check.
 
 Tests marked ``reliability`` record what they tried and held (inputs fuzzed,
 rows pushed under faults, kill points resumed, ...) through the ``figures``
@@ -6,16 +6,24 @@ fixture, and size their loops by ``reliability_scale`` (1 in ``make test``;
 ``make reliability`` runs them larger). When ``HUBTICKETS_FIGURES`` names a
 file, the figures are written there as JSON at the end of the run;
 ``tools/reliability.py`` turns them into RELIABILITY.md.
+
+Every test is also held to HubSpot's OpenAPI documents (``contract``): each
+request any emulator answers to a versioned endpoint those documents cover,
+and each answer, is validated after the test (tests/specs.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import specs
+
+from pandas_hubtickets.testing import RequestRecord, record_bodies
 
 FIGURES_ENV = "HUBTICKETS_FIGURES"
 SCALE_ENV = "HUBTICKETS_RELIABILITY_SCALE"
@@ -91,3 +99,51 @@ def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
         monkeypatch.setattr(_flatten, "_STREAM_BLOCK", 5)
         monkeypatch.setattr(_flatten, "_CHUNK_ROWS", 2)
     return str(request.param)
+
+
+# --- contract: versioned requests and answers against HubSpot's OpenAPI documents -----------
+OFF_CONTRACT = "off_contract"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{OFF_CONTRACT}(reason): the test sends versioned requests outside HubSpot's "
+        "published contract on purpose (their answers are still checked)",
+    )
+
+
+def _fail_on(problems: list[str]) -> None:
+    if problems:
+        pytest.fail(
+            f"{len(problems)} departures from HubSpot's OpenAPI contract:\n" + "\n".join(problems),
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def _versioned_exchanges() -> Iterator[list[RequestRecord]]:
+    """Every request any emulator answers to a documented versioned endpoint, with bodies."""
+    with record_bodies(specs.covered) as seen:
+        yield seen
+    _fail_on(specs.check_exchanges(seen))  # after the last test: its fixtures' teardown
+
+
+@pytest.fixture(autouse=True)
+def contract(
+    request: pytest.FixtureRequest, _versioned_exchanges: list[RequestRecord]
+) -> Iterator[None]:
+    """Fail a test whose emulators saw a versioned request or answer off HubSpot's contract.
+
+    Each request to an endpoint that a document in tests/data/specs covers
+    (:data:`specs.COVERED`) is checked after the test, with its answer, by
+    :func:`specs.check_exchange`: request bodies and queries against the
+    closed contract, answers against the schema of their status. A test
+    marked ``off_contract`` has its requests spared, not its answers.
+    """
+    yield
+    count = len(_versioned_exchanges)  # emulator threads may still append: take what is there
+    seen = _versioned_exchanges[:count]
+    del _versioned_exchanges[:count]
+    spared = request.node.get_closest_marker(OFF_CONTRACT) is not None
+    _fail_on(specs.check_exchanges(seen, requests=not spared))

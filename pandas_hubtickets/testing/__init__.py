@@ -3,7 +3,7 @@
 >>> from pandas_hubtickets.testing import FakeHubSpot, Faults
 """
 
-from .emulator import FakeHubSpot, RequestRecord
+from .emulator import FakeHubSpot, RequestRecord, record_bodies
 from .limits import Faults
 
-__all__ = ["FakeHubSpot", "Faults", "RequestRecord"]
+__all__ = ["FakeHubSpot", "Faults", "RequestRecord", "record_bodies"]

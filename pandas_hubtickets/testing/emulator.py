@@ -14,6 +14,12 @@ Each request goes through the same steps:
 5. **log**: a :class:`RequestRecord`; then the answer is written (or, for a
    drop, the connection is closed without one).
 
+Bodies are not kept unless asked for, so big runs stay cheap: a hub made with
+``record_bodies=True`` keeps each request's body and answer in its
+:attr:`~FakeHubSpot.requests`, and inside :func:`record_bodies` every running
+hub hands over the requests it selects, bodies included (the contract tests
+validate them against HubSpot's OpenAPI documents).
+
 Authenticated answers carry the ``X-HubSpot-RateLimit-*`` headers described
 in :meth:`.limits.RateLimiter.headers`; a 401, 404 or 405 carries none. ``Retry-After``
 (whole seconds, rounded up) is sent on 429s only when ``retry_after`` is set.
@@ -22,6 +28,7 @@ in :meth:`.limits.RateLimiter.headers`; a 401, 404 or 405 carries none. ``Retry-
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hmac
 import json
 import math
@@ -30,7 +37,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,7 +60,7 @@ from .shapes import (
 )
 from .store import TicketStore, Version
 
-__all__ = ["FakeHubSpot", "RequestRecord"]
+__all__ = ["FakeHubSpot", "RequestRecord", "record_bodies"]
 
 _SEED_EPOCH_MS = 1_700_000_000_000
 """Seeded tickets are created within a year of this moment (2023-11-14), well in the past."""
@@ -93,6 +100,13 @@ class RequestRecord:
     codes : tuple of str
         Error codes of the answer: validation codes, the rate-limit policy,
         ``INVALID_AUTHENTICATION``, ...
+    body : object or None
+        The request's JSON body, parsed (None when empty or not JSON); kept
+        only when bodies are recorded (``record_bodies``), else None.
+    answer : object or None
+        The answer's body as sent, parsed back from its bytes (the text of a
+        non-JSON answer; None without one, for a drop, or when bodies are not
+        recorded).
 
     Examples
     --------
@@ -123,6 +137,8 @@ class RequestRecord:
     started: float
     elapsed: float
     codes: tuple[str, ...]
+    body: Any = None
+    answer: Any = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +159,60 @@ def _parse_json(raw: bytes) -> tuple[Any, str | None]:
         return json.loads(raw, parse_constant=_reject_constant), None
     except (ValueError, UnicodeDecodeError) as error:
         return None, str(error)
+
+
+def _sent_body(wire: _Wire | None) -> Any:
+    """What an answer's bytes hold: parsed JSON, text, or None without a body."""
+    if wire is None or not wire.payload:
+        return None
+    if wire.headers.get("Content-Type", "").startswith("application/json"):
+        return json.loads(wire.payload)
+    return wire.payload.decode()
+
+
+@dataclass(frozen=True)
+class _Recording:
+    select: Callable[[str, str], bool]
+    records: list[RequestRecord]
+
+
+_RECORDINGS: tuple[_Recording, ...] = ()
+"""The open :func:`record_bodies` blocks (a tuple, replaced whole: handler threads read it)."""
+
+
+@contextlib.contextmanager
+def record_bodies(
+    select: Callable[[str, str], bool] = lambda method, path: True,
+) -> Iterator[list[RequestRecord]]:
+    """Collect, from every running :class:`FakeHubSpot`, the requests with their bodies.
+
+    While inside the block, each request that ``select(method, path)``
+    accepts is appended (from the emulator's threads, in the order answered)
+    to the yielded list as a :class:`RequestRecord` with ``body`` and
+    ``answer`` set; hubs started before the block count too. Outside any
+    block, and for requests not selected, nothing extra is parsed or kept.
+
+    Examples
+    --------
+    >>> import urllib.error, urllib.request
+    >>> from pandas_hubtickets.testing import FakeHubSpot, record_bodies
+    >>> with FakeHubSpot() as hub, record_bodies() as seen:
+    ...     request = urllib.request.Request(
+    ...         f"{hub.base_url}/crm-objects/v1/objects/tickets/batch-read",
+    ...         data=b'{"ids": [404]}', headers={"Authorization": f"Bearer {hub.token}"},
+    ...     )
+    ...     urllib.request.urlopen(request).read()
+    b'{}'
+    >>> seen[0].body, seen[0].answer, hub.requests[0].body
+    ({'ids': [404]}, {}, None)
+    """
+    global _RECORDINGS
+    recording = _Recording(select, [])
+    _RECORDINGS = (*_RECORDINGS, recording)
+    try:
+        yield recording.records
+    finally:
+        _RECORDINGS = tuple(r for r in _RECORDINGS if r is not recording)
 
 
 def _count_objects(body: Any) -> int | None:
@@ -303,6 +373,10 @@ class FakeHubSpot:
         write over HTTP with source ``API`` and ``sourceId``
         ``"app:<app_id>"``. Ticket histories show API writes as HubSpot's v1
         answers do (the seed's example): source ``API``, no ``sourceId``.
+    record_bodies : bool
+        Keep each request's body and answer in :attr:`requests`
+        (:attr:`RequestRecord.body`, :attr:`RequestRecord.answer`); off by
+        default, so long runs keep no bodies.
 
     Notes
     -----
@@ -343,6 +417,7 @@ class FakeHubSpot:
         port: int = 0,
         missing_object_status: int = 400,
         app_id: int = 1_851_932,
+        record_bodies: bool = False,
         _window_seconds: float = 10.0,
     ) -> None:
         if latency < 0:
@@ -357,6 +432,7 @@ class FakeHubSpot:
         self.faults = faults
         self.seed = seed
         self.retry_after = retry_after
+        self.record_bodies = record_bodies
         self._address = (host, port)
         self._lock = threading.Lock()
         self._store = TicketStore(portal_id, missing_object_status)
@@ -774,6 +850,13 @@ class FakeHubSpot:
             elapsed=time.monotonic() - started,
             codes=() if reply is None else reply.codes,
         )
+        wire = None if reply is None else _encode(reply, limit_headers)
+        recordings = [r for r in _RECORDINGS if r.select(method, url.path)]
+        if self.record_bodies or recordings:
+            full = dataclasses.replace(record, body=body, answer=_sent_body(wire))
+            for recording in recordings:
+                recording.records.append(full)
+            record = full if self.record_bodies else record
         with self._lock:
             self._requests.append(record)
-        return None if reply is None else _encode(reply, limit_headers)
+        return wire

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from pandas_hubtickets.testing import FakeHubSpot, Faults
+from pandas_hubtickets.testing import FakeHubSpot, Faults, record_bodies
 
 V1 = "/crm-objects/v1/objects/tickets"
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -831,3 +831,38 @@ def test_date_versioned_batch_update_errors(seeded: FakeHubSpot, http: Http) -> 
     assert partial.json()["errors"][0]["context"]["ids"] == ["999"]
     assert [r["id"] for r in partial.json()["results"]] == ["176602"]
     assert [w["objectId"] for w in seeded.writes] == [176602]
+
+
+# --- bodies: kept only when asked for ---
+
+
+def test_bodies_are_kept_only_when_asked_for(seeded: FakeHubSpot, http: Http) -> None:
+    body = {"inputs": [{"id": "176602", "properties": {"status": "CLOSED"}}]}
+    http.post(V2026, body)
+    assert (seeded.requests[-1].body, seeded.requests[-1].answer) == (None, None)
+
+    with FakeHubSpot(record_bodies=True, faults=Faults(rate_502=0.5), seed=3) as keeping:
+        keeper = Http(keeping)
+        answers = [keeper.post(f"{V1}/batch-read", {"ids": [176602]}) for _ in range(6)]
+    records = keeping.requests
+    assert [r.body for r in records] == [{"ids": [176602]}] * 6
+    assert {r.status for r in records} == {200, 502}  # the seed draws both
+    for record, answer in zip(records, answers, strict=True):
+        expected = answer.json() if record.status == 200 else answer.text
+        assert record.answer == expected  # parsed back from the bytes sent; HTML as text
+
+
+def test_record_bodies_collects_the_selected_requests_of_every_hub(
+    seeded: FakeHubSpot, http: Http
+) -> None:
+    def versioned(method: str, path: str) -> bool:
+        return path.startswith("/crm/objects/")
+
+    body = {"inputs": [{"id": "176602", "properties": {"status": "CLOSED"}}]}
+    with record_bodies(versioned) as seen, record_bodies() as everything:
+        http.update((176602, {"status": "OPEN"}))
+        http.post(V2026, body)
+    http.post(V2026, body)  # after the block: not collected
+    assert [(r.path, r.body, r.answer["status"]) for r in seen] == [(V2026, body, "COMPLETE")]
+    assert [r.path for r in everything] == [f"{V1}/batch-update", V2026]
+    assert all(r.body is None for r in seeded.requests)  # the hub's own log keeps none
