@@ -409,17 +409,25 @@ def _detail(detail: Any) -> str:
     return f"{', '.join(map(str, names))}: {message}" if isinstance(names, list) else message
 
 
-def _traced(data: Any, rows: np.ndarray) -> np.ndarray:
-    """Which ``rows`` a versioned answer's ``results`` list, by their ``objectWriteTraceId``."""
+def _traced(data: Any, rows: np.ndarray, object_ids: np.ndarray) -> np.ndarray:
+    """Which ``rows`` a versioned answer's ``results`` list.
+
+    By their ``objectWriteTraceId`` (the row's position); a result without
+    one by its ``id``, when the rows were sent by ticket id.
+    """
     results = data.get("results") if isinstance(data, dict) else None
-    traces = {
-        int(r["objectWriteTraceId"])
-        for r in (results if isinstance(results, list) else ())
-        if isinstance(r, dict)
-        and isinstance(r.get("objectWriteTraceId"), str)
-        and r["objectWriteTraceId"].isdecimal()
-    }
-    return np.isin(rows, list(traces))
+    traces: set[int] = set()
+    ids: set[str] = set()
+    for r in results if isinstance(results, list) else ():
+        trace = r.get("objectWriteTraceId") if isinstance(r, dict) else None
+        if isinstance(trace, str) and trace.isdecimal():
+            traces.add(int(trace))
+        elif isinstance(r, dict) and isinstance(r.get("id"), str):
+            ids.add(r["id"])
+    listed = np.isin(rows, list(traces))
+    if ids:
+        listed |= np.isin(object_ids[rows].astype(str), list(ids)) & (object_ids[rows] > 0)
+    return listed
 
 
 def _named(
@@ -552,7 +560,7 @@ class _Sender:
         if self.encoded.flavor.trace_prefix is None:
             listed = np.isin(self.encoded.object_ids[rows], list(_confirmed(reply.data)))
         else:  # versioned: results by trace id; a 207's errors by the ids they name
-            listed = _traced(reply.data, rows)
+            listed = _traced(reply.data, rows, self.encoded.object_ids)
             ids = self.encoded.id_values
             failed = _named(reply.data, rows[~listed], ids, reply.status, attempts)
         result.outcomes.extend(failed)
