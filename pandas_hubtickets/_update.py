@@ -353,7 +353,7 @@ class _Run:
     def result(self, payload: Any = None) -> UpdateResult:
         report = pd.DataFrame(
             {
-                "objectId": self.encoded.object_ids,
+                "objectId": self.encoded.id_values,
                 "status": pd.Categorical(self.status, categories=list(STATUSES)),
                 "http_status": pd.array(self.http_status, dtype="Int64"),
                 "error": pd.array(self.error, dtype="string"),

@@ -74,7 +74,7 @@ class ValidationRule:
         """The problem of writing ``value`` to ``name``, if it breaks this rule."""
         if name != self.name or value == "" or self.pattern.fullmatch(value):
             return None
-        return Problem(name, "VALIDATION_RULE", self.message)
+        return Problem(name, "VALIDATION_ERROR", self.message)
 
 
 def _unique(name: str) -> bool:
