@@ -218,3 +218,21 @@ def test_only_changed_by_reference_is_refused_for_now(hub, api):
             client_of(hub, api), id_property=REF, only_changed=True, progress=False
         )
     assert hub.requests == []
+
+
+@pytest.mark.parametrize("api", VERSIONED)
+def test_the_clients_batch_update_speaks_the_versioned_shapes(hub, api):
+    with client_of(hub, api) as client:
+        inputs = [
+            {"id": str(FIRST), "properties": {"status": "CLOSED"}, "objectWriteTraceId": "a"},
+            {"id": "42", "properties": {"status": "CLOSED"}},
+        ]
+        results = client.batch_update(inputs)
+        reply = client.batch_update_reply(inputs[:1])
+        text = client.batch_update_reply('{"inputs":[{"id":"%d","properties":{}}]}' % FIRST)
+    assert [(r["id"], r["objectWriteTraceId"]) for r in results] == [(str(FIRST), "a")]
+    assert reply.status == 200 and reply.data["status"] == "COMPLETE"
+    assert text.status == 200
+    prefix = "/crm/objects/2026-03/tickets" if api == "2026-03" else "/crm/v3/objects/tickets"
+    assert {r.path for r in hub.requests} == {f"{prefix}/batch/update"}
+    assert [r.status for r in hub.requests] == [207, 200, 200]  # 42: named in the 207's errors
