@@ -584,14 +584,12 @@ class _Sender:
 
 
 def _journal_rows(run: _Run, result: _BatchResult, run_id: str) -> Iterator[dict[str, Any]]:
-    for o in result.outcomes:
-        for pos in o.rows.tolist():
+    for o in result.outcomes:  # ids as Python ints (a ticket id) or str (an id_property value)
+        for pos, oid in zip(o.rows.tolist(), run.encoded.id_values[o.rows].tolist(), strict=True):
             yield {
                 "run": run_id,
                 "batch": result.batch,
-                "objectId": run.encoded.id_values[pos].item()
-                if run.encoded.keys is None
-                else run.encoded.id_values[pos],
+                "objectId": oid,
                 "fingerprint": result.fingerprints[pos],
                 "status": o.status,
                 "http_status": o.http_status,
