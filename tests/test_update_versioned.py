@@ -229,7 +229,7 @@ def test_the_clients_batch_update_speaks_the_versioned_shapes(hub, api):
         ]
         results = client.batch_update(inputs)
         reply = client.batch_update_reply(inputs[:1])
-        text = client.batch_update_reply('{"inputs":[{"id":"%d","properties":{}}]}' % FIRST)
+        text = client.batch_update_reply(f'{{"inputs":[{{"id":"{FIRST}","properties":{{}}}}]}}')
     assert [(r["id"], r["objectWriteTraceId"]) for r in results] == [(str(FIRST), "a")]
     assert reply.status == 200 and reply.data["status"] == "COMPLETE"
     assert text.status == 200
