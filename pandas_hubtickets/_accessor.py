@@ -15,7 +15,7 @@ from ._api import Api
 from ._coerce import Coerced, CoerceOptions, coerce_frame, validate_frame
 from ._columns import find_id_column
 from ._history import Definitions, changes, current, durations, transitions
-from ._payload import NaMode, ProblemList, check_batch_size, encode_frame
+from ._payload import EncodedFrame, NaMode, ProblemList, check_batch_size, encode_frame
 from .errors import (
     ArgumentTypeError,
     ConfigurationError,
@@ -69,6 +69,7 @@ class HubTicketsAccessor:
         id_column: str | None = None,
         na: NaMode = "skip",
         api: Api = "v1",
+        id_property: str | None = None,
     ) -> Any:
         """Build the batch-update request body for every row.
 
@@ -90,7 +91,15 @@ class HubTicketsAccessor:
         api : {"v1", "v3", "2026-03"}, default "v1"
             The body shape: CRM Objects v1 ``tickets/batch-update`` (a list of
             ``{"objectId", "properties": [{"name", "value"}]}``), or the
-            date-versioned API's ``{"inputs": [{"id", "properties": {...}}]}``.
+            date-versioned API's (and v3's) ``{"inputs": [{"objectWriteTraceId",
+            "id", "properties": {...}}]}``, ``objectWriteTraceId`` being the
+            row's position in the frame (HubSpot repeats it on each result).
+        id_property : str, optional
+            Identify tickets by this unique property instead of HubSpot's id
+            (date-versioned APIs only: with v1 a ConfigurationError): the id
+            column (by default the one named after the property, else the
+            usual one) holds its values, as text (non-empty, no spaces around
+            them, one row each), sent as ``id`` with ``"idProperty"``.
 
         Returns
         -------
@@ -120,10 +129,31 @@ class HubTicketsAccessor:
                                              {'name': 'priority', 'value': '1'}]},
          {'objectId': 178218, 'properties': [{'name': 'priority', 'value': '2.5'}]}]
         >>> df.hubtickets.to_payload(id_column="Ticket ID", api="2026-03")["inputs"][1]
-        {'id': '178218', 'properties': {'priority': '2.5'}}
+        {'objectWriteTraceId': '1', 'id': '178218', 'properties': {'priority': '2.5'}}
+        >>> sheet = pd.DataFrame({"external_ticket_ref": ["EXT-1"], "status": ["CLOSED"]})
+        >>> sheet.hubtickets.to_payload(api="2026-03", id_property="external_ticket_ref")
+        ... # doctest: +NORMALIZE_WHITESPACE
+        {'inputs': [{'objectWriteTraceId': '0', 'idProperty': 'external_ticket_ref',
+                     'id': 'EXT-1', 'properties': {'status': 'CLOSED'}}]}
         """
-        encoded = encode_frame(self._obj, properties, id_column=self._id(id_column), na=na, api=api)
+        encoded = self._encoded(properties, id_column, na, api, id_property)
         return encoded.flavor.wrap(encoded.records())
+
+    def _encoded(
+        self,
+        properties: Sequence[Hashable] | str | None,
+        id_column: str | None,
+        na: NaMode,
+        api: Api,
+        id_property: str | None,
+    ) -> EncodedFrame:
+        """The frame validated and encoded, the id column found by :func:`id_column_of`."""
+        from ._update import id_column_of
+
+        column = id_column_of(self._obj, id_column, id_property)
+        return encode_frame(
+            self._obj, properties, id_column=column, na=na, api=api, id_property=id_property
+        )
 
     def to_batches(
         self,
@@ -133,6 +163,7 @@ class HubTicketsAccessor:
         id_column: str | None = None,
         na: NaMode = "skip",
         api: Api = "v1",
+        id_property: str | None = None,
     ) -> Iterator[Any]:
         """Bodies of at most ``batch_size`` tickets each, in row order.
 
@@ -143,7 +174,7 @@ class HubTicketsAccessor:
         ----------
         batch_size : int, default 100
             Tickets per body, from 1 to 100 (HubSpot's limit), as in :meth:`update`.
-        properties, id_column, na, api
+        properties, id_column, na, api, id_property
             As in :meth:`to_payload`.
 
         Returns
@@ -159,7 +190,7 @@ class HubTicketsAccessor:
         [2, 1]
         """
         batch_size = check_batch_size(batch_size)
-        encoded = encode_frame(self._obj, properties, id_column=self._id(id_column), na=na, api=api)
+        encoded = self._encoded(properties, id_column, na, api, id_property)
         return (encoded.flavor.wrap(encoded.records(rows)) for rows in encoded.batches(batch_size))
 
     def to_json(
@@ -169,6 +200,7 @@ class HubTicketsAccessor:
         id_column: str | None = None,
         na: NaMode = "skip",
         api: Api = "v1",
+        id_property: str | None = None,
     ) -> str:
         """The request body of :meth:`to_payload` as compact JSON text.
 
@@ -183,7 +215,7 @@ class HubTicketsAccessor:
         >>> pd.DataFrame({"objectId": [7], "is_escalated": [True]}).hubtickets.to_json()
         '[{"objectId":7,"properties":[{"name":"is_escalated","value":"true"}]}]'
         """
-        encoded = encode_frame(self._obj, properties, id_column=self._id(id_column), na=na, api=api)
+        encoded = self._encoded(properties, id_column, na, api, id_property)
         return encoded.body_text()
 
     def update(
@@ -203,22 +235,28 @@ class HubTicketsAccessor:
         only_changed: bool = False,
         undo: str | os.PathLike[str] | None = None,
         coerce: bool | CoerceOptions | Mapping[str, Any] = False,
+        id_property: str | None = None,
     ) -> UpdateResult:
-        """Send every row to HubSpot as v1 batch updates and report what happened to each.
+        """Send every row to HubSpot as batch updates and report what happened to each.
 
         The frame is validated first (a :class:`~pandas_hubtickets.PayloadError`
         before anything is sent); batches then go out through ``client``,
         rate-limited and retried, up to ``client.max_workers`` at a time. A
         batch HubSpot rejects as a whole with a 400 (one bad ticket fails a v1
         batch, and the error does not say which) is split in halves until the
-        bad rows are isolated, so every valid row still lands.
+        bad rows are isolated, so every valid row still lands. With a
+        date-versioned client (``api="2026-03"`` or ``"v3"``) each answer is
+        mapped to the rows by ``objectWriteTraceId`` and a 207's errors by the
+        ids they name, so no split is needed when HubSpot names the culprit;
+        a whole-batch 400 is split like v1's.
 
         Parameters
         ----------
         client : TicketsClient
             Where to send (HubSpot, or the local emulator).
-        properties, id_column, na
-            As in :meth:`to_payload`.
+        properties, id_column, na, id_property
+            As in :meth:`to_payload` (the body shape is ``client.api``'s).
+            With ``id_property``, ``only_changed`` is not supported yet.
         batch_size : int, default 100
             Tickets per request, from 1 to 100.
         progress : bool, optional
@@ -341,9 +379,11 @@ class HubTicketsAccessor:
         >>> result.report[["status", "error"]].values.tolist()
         [['updated', <NA>], ['updated', <NA>], ['failed', 'INVALID_OPTION']]
         """
-        from ._update import update
+        from ._update import id_column_of, update
 
         frame, found, definitions = self._obj, None, None
+        if id_property is not None:  # coercion must leave that column alone too
+            id_column = id_column_of(self._obj, id_column, id_property)
         if coerce is not False:
             options = CoerceOptions.of(coerce)
             definitions = definitions_of(client, fresh=True)
@@ -368,6 +408,7 @@ class HubTicketsAccessor:
             undo=undo,
             problems=found,
             definitions=definitions,
+            id_property=id_property,
         )
 
     # --- from a spreadsheet: coercion driven by the property definitions -----------------

@@ -127,6 +127,21 @@ _CLI_WORDS = (
     (re.compile(r"\b(thousands|decimal) must be"), r"--\1 must be"),
     (re.compile(r"\bcoerce=True"), "--coerce"),
     (re.compile(r"\brename="), "--rename"),
+    # update by a unique property (--id-property)
+    (
+        re.compile(r"\bid_property=(\S+) needs api='2026-03' or 'v3'"),
+        r"--id-property \1 needs --api 2026-03 or --api v3",
+    ),
+    (re.compile(r"\(id_property\)"), "(--id-property)"),
+    (re.compile(r"\ban id_property value\b"), "an --id-property value"),
+    (
+        re.compile(r"convert the column with \.astype\(str\) or read the file as text"),
+        "write the column as text",
+    ),
+    (
+        re.compile(r"\bonly_changed \(and undo\) with id_property\b"),
+        "--only-changed (and --undo) with --id-property",
+    ),
 )
 
 
@@ -506,6 +521,7 @@ def _push(args: argparse.Namespace) -> int:
                 undo=args.undo,
                 definitions=definitions,
                 prepare=preparer,
+                id_property=args.id_property,
             )
         except PayloadError as refused:
             preparer.say(refused=True)
@@ -915,6 +931,14 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="header of the ticket ids (default: the column named objectId, hs_object_id, "
         "Ticket ID or id, case and spaces aside)",
+    )
+    push.add_argument(
+        "--id-property",
+        default=None,
+        metavar="NAME",
+        help="the id column holds this unique ticket property's values (e.g. "
+        "external_ticket_ref) instead of HubSpot's ids; needs --api 2026-03 or v3 "
+        "(default: update by HubSpot's ticket id)",
     )
     push.add_argument(
         "--date-columns",

@@ -533,19 +533,26 @@ class TicketsClient:
 
     # ------------------------------------------------------------ the calls
     def batch_update_reply(self, objects: Sequence[Mapping[str, Any]] | bytes | str) -> Reply:
-        """POST ``/batch-update`` and return the whole :class:`Reply` (with ``attempts``).
+        """POST a batch update and return the whole :class:`Reply` (with ``attempts``).
+
+        v1: ``POST /crm-objects/v1/objects/tickets/batch-update``; the
+        date-versioned API and v3: ``POST {tickets}/batch/update``.
 
         Parameters
         ----------
         objects : sequence of mappings, bytes or str
-            Either the objects (``[{"objectId": 1, "properties": [{"name": ..,
-            "value": ..}]}]``, at most 100; encoded as compact JSON) or a body
-            already encoded as JSON, sent byte for byte.
+            Either the objects, at most 100, encoded as compact JSON (v1:
+            ``[{"objectId": 1, "properties": [{"name": .., "value": ..}]}]``;
+            versioned: the ``inputs``, ``[{"id": "1", "properties": {..}}]``,
+            sent as ``{"inputs": [...]}``) or a body already encoded as JSON,
+            sent byte for byte.
 
         Returns
         -------
         Reply
-            ``data`` is HubSpot's list of updated ticket objects.
+            ``data`` is HubSpot's answer: v1's list of updated ticket objects;
+            versioned, a ``BatchResponseSimplePublicObject`` (``status``
+            200: ``results``) or, with status 207, one with ``errors`` too.
 
         Raises
         ------
@@ -579,25 +586,28 @@ class TicketsClient:
                     raise ConfigurationError(
                         f"batch_update: object {i} is a {type(item).__name__}, not a mapping"
                     )
-            body = items
-        return self.send("POST", V1_TICKETS + "/batch-update", body=body)
+            body = {"inputs": items} if self._endpoints.versioned else items
+        update = "/batch/update" if self._endpoints.versioned else "/batch-update"
+        return self.send("POST", self._endpoints.tickets + update, body=body)
 
     def batch_update(
         self, objects: Sequence[Mapping[str, Any]] | bytes | str
     ) -> list[dict[str, Any]]:
-        """POST ``/batch-update``: update up to 100 tickets, return HubSpot's ticket objects.
+        """Update up to 100 tickets, return the updated tickets HubSpot lists.
 
         Parameters
         ----------
         objects : sequence of mappings, bytes or str
-            The objects, or an already-encoded JSON body (see
-            :meth:`batch_update_reply`). An empty list returns ``[]`` without
-            a request.
+            The objects (v1) or inputs (versioned APIs), or an already-encoded
+            JSON body (see :meth:`batch_update_reply`). An empty list returns
+            ``[]`` without a request.
 
         Returns
         -------
         list of dict
-            The updated ticket objects as HubSpot returns them.
+            The updated ticket objects as HubSpot returns them: v1 ticket
+            objects, or the versioned APIs' ``results`` (``SimplePublicObject``);
+            the ``errors`` of a 207 are in :meth:`batch_update_reply`'s answer.
 
         Examples
         --------
@@ -612,6 +622,11 @@ class TicketsClient:
         reply = self.batch_update_reply(objects)
         if reply.data is None:
             return []
+        if self._endpoints.versioned:
+            results = reply.data.get("results") if isinstance(reply.data, Mapping) else None
+            if not isinstance(results, list):
+                raise self._shape_error(reply, "an object with results")
+            return results
         if not isinstance(reply.data, list):
             raise self._shape_error(reply, "a list of ticket objects")
         return reply.data

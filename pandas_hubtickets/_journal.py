@@ -66,7 +66,7 @@ def _entry(line: bytes) -> dict[str, Any] | None:
         return None
     if (
         isinstance(value, dict)
-        and type(value.get("objectId")) is int  # not a bool, a list, a string
+        and type(value.get("objectId")) in (int, str)  # a ticket id, or an id_property value
         and isinstance(value.get("fingerprint"), str)
         and isinstance(value.get("status"), str)
     ):
@@ -162,7 +162,7 @@ class Journal:
     def _refuse(self, why: str) -> JournalError:
         return JournalError(f"the journal {str(self.path)!r} {why}", path=str(self.path))
 
-    def _read(self) -> tuple[int, dict[int, tuple[str, str]]]:
+    def _read(self) -> tuple[int, dict[int | str, tuple[str, str]]]:
         """(size read, objectId -> (fingerprint, status) of its newest entry)."""
         try:
             fh = self.path.open("rb")
@@ -170,7 +170,7 @@ class Journal:
             return 0, {}
         except OSError as exc:
             raise self._refuse(f"cannot be read: {exc.strerror or exc}") from exc
-        latest: dict[int, tuple[str, str]] = {}
+        latest: dict[int | str, tuple[str, str]] = {}
         ignored: list[int] = []
         first = True
         with fh:
@@ -252,7 +252,7 @@ class Journal:
             "wait for it to finish, or name another journal"
         )
 
-    def updated(self) -> set[tuple[int, str]]:
+    def updated(self) -> set[tuple[int | str, str]]:
         """(objectId, fingerprint) of every ticket whose *latest* entry is ``updated``.
 
         Only the newest entry of a ticket counts: after A, then B, then A again

@@ -56,16 +56,29 @@ class Flavor:
     """How one API version shapes a batch-update body."""
 
     name: ClassVar[str]
+    #: JSON text opening a row before its ``objectWriteTraceId`` (None: the API has none).
+    trace_prefix: ClassVar[str | None] = None
 
     def records(
-        self, ids: list[int], names: Sequence[str], columns: list[list[str | None]], gaps: bool
+        self,
+        ids: list[Any],
+        names: Sequence[str],
+        columns: list[list[str | None]],
+        gaps: bool,
+        positions: list[int],
     ) -> list[dict[str, Any]]:
         """One body object per row from the rows' values, column by column.
 
-        ``None`` marks a property left out; ``gaps`` says whether there is
-        any. Every row has at least one property.
+        ``ids`` are the rows' ids (ticket ids, or ``id_property`` values),
+        ``positions`` their positions in the frame. ``None`` marks a property
+        left out; ``gaps`` says whether there is any. Every row has at least
+        one property.
         """
         raise NotImplementedError
+
+    def untraced(self, text: str) -> str:
+        """A row's JSON text without its ``objectWriteTraceId`` (what the journal fingerprints)."""
+        return text
 
     def property_affixes(self, name: str) -> tuple[str, str]:
         """JSON text before and after a property's quoted value."""
@@ -93,7 +106,12 @@ class V1(Flavor):
     name = "v1"
 
     def records(
-        self, ids: list[int], names: Sequence[str], columns: list[list[str | None]], gaps: bool
+        self,
+        ids: list[Any],
+        names: Sequence[str],
+        columns: list[list[str | None]],
+        gaps: bool,
+        positions: list[int],
     ) -> list[dict[str, Any]]:
         props = [
             [None if v is None else {"name": name, "value": v} for v in column]
@@ -117,12 +135,27 @@ class V1(Flavor):
 
 
 class DateVersioned(Flavor):
-    """The date-versioned API (2026-03): ``{"inputs": [{"id": "1", "properties": {...}}]}``."""
+    """The date-versioned API (2026-03) and v3.
+
+    ``{"inputs": [{"objectWriteTraceId": "0", "id": "1", "properties": {...}}]}``:
+    the trace id is the row's position in the frame, which HubSpot's answer
+    repeats on each result. With ``id_property`` each input also names the
+    property whose value ``id`` is (``"idProperty"``).
+    """
 
     name = "2026-03"
+    trace_prefix = '{"objectWriteTraceId":"'
+
+    def __init__(self, id_property: str | None = None) -> None:
+        self.id_property = id_property
 
     def records(
-        self, ids: list[int], names: Sequence[str], columns: list[list[str | None]], gaps: bool
+        self,
+        ids: list[Any],
+        names: Sequence[str],
+        columns: list[list[str | None]],
+        gaps: bool,
+        positions: list[int],
     ) -> list[dict[str, Any]]:
         if gaps:
             rows = [
@@ -131,13 +164,21 @@ class DateVersioned(Flavor):
             ]
         else:
             rows = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
-        return [{"id": str(i), "properties": row} for i, row in zip(ids, rows, strict=True)]
+        named = {} if self.id_property is None else {"idProperty": self.id_property}
+        return [
+            {"objectWriteTraceId": str(pos), **named, "id": str(i), "properties": row}
+            for pos, i, row in zip(positions, ids, rows, strict=True)
+        ]
+
+    def untraced(self, text: str) -> str:
+        return "{" + text.split(",", 1)[1]  # the trace id is digits: the first comma ends it
 
     def property_affixes(self, name: str) -> tuple[str, str]:
         return _dumps(name) + ":", ""
 
     def row_affixes(self) -> tuple[str, str, str]:
-        return '{"id":"', '","properties":{', "}}"
+        named = "" if self.id_property is None else '"idProperty":' + _dumps(self.id_property) + ","
+        return '",' + named + '"id":"', '","properties":{', "}}"
 
     def wrap(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         return {"inputs": records}
@@ -146,12 +187,22 @@ class DateVersioned(Flavor):
         return '{"inputs":[', "]}"
 
 
-_V1, _VERSIONED = V1(), DateVersioned()
+def _flavor(api: str, id_property: str | None = None) -> Flavor:
+    """The body shape of ``api``: v3 shares the date-versioned API's.
 
-
-def _flavor(api: str) -> Flavor:
-    """The body shape of ``api``: v3 shares the date-versioned API's."""
-    return _VERSIONED if endpoints(api).versioned else _V1
+    Raises
+    ------
+    ConfigurationError
+        ``id_property`` with v1, which updates by ticket id only.
+    """
+    if not endpoints(api).versioned:
+        if id_property is not None:
+            raise ConfigurationError(
+                f"id_property={id_property!r} needs api='2026-03' or 'v3': "
+                "v1 updates tickets by their HubSpot id only"
+            )
+        return V1()
+    return DateVersioned(id_property)
 
 
 def check_batch_size(batch_size: object) -> int:
@@ -192,7 +243,8 @@ class EncodedFrame:
     index : pandas.Index
         The frame's row labels, in order.
     object_ids : numpy.ndarray
-        The ticket ids (int64), one per row.
+        The ticket ids (int64), one per row (0 where not known: a bad id, or
+        rows identified by ``keys``).
     names : tuple of str
         The property names, in column order.
     values : tuple of pyarrow.StringArray
@@ -200,6 +252,9 @@ class EncodedFrame:
         property untouched (``na`` has already been applied).
     flavor : Flavor
         The API body shape.
+    keys : pyarrow.StringArray or None
+        With ``id_property``: each row's value of that property (null where
+        invalid), sent as the ``id`` instead of the ticket id.
     """
 
     index: pd.Index
@@ -207,6 +262,14 @@ class EncodedFrame:
     names: tuple[str, ...]
     values: tuple[pa.StringArray, ...]
     flavor: Flavor
+    keys: pa.StringArray | None = None
+
+    @cached_property
+    def id_values(self) -> np.ndarray:
+        """What identifies each row's ticket (report, journal): its id, or its ``keys`` text."""
+        if self.keys is None:
+            return self.object_ids
+        return np.asarray(self.keys.to_numpy(zero_copy_only=False), dtype=object)
 
     def __len__(self) -> int:
         return len(self.object_ids)
@@ -256,10 +319,11 @@ class EncodedFrame:
             whole = positions is None and len(rows) == len(self)
             values = self.values if whole else [arr.take(rows) for arr in self.values]
             return self.flavor.records(
-                self.object_ids[rows].tolist(),
+                self.id_values[rows].tolist(),
                 self.names,
                 [arr.to_pylist() for arr in values],
                 any(arr.null_count for arr in values),
+                rows.tolist(),
             )
 
     def fragments(self, positions: Sequence[int] | np.ndarray | None = None) -> pa.StringArray:
@@ -335,30 +399,46 @@ class EncodedFrame:
         escaped value and the text after it, where the cell is present. Pieces
         that are the same on every row are plain strings, merged where adjacent.
         """
+        keys = () if self.keys is None else _escaped(self.keys)
         if rows is None:
             values, ids, sendable = self._json_values, self.object_ids, self.sendable
+            positions = np.arange(len(self), dtype=np.int64)
         else:
             take = pa.array(rows, pa.int64())
             values = tuple(tuple(arr.take(take) for arr in texts) for texts in self._json_values)
-            ids, sendable = self.object_ids[rows], self.sendable[rows]
+            keys = tuple(arr.take(take) for arr in keys)
+            ids, sendable, positions = self.object_ids[rows], self.sendable[rows], rows
         present = self._present if rows is None else [valid[rows] for valid in self._present]
         sent = np.flatnonzero(sendable)
         if not len(sent):
             return
+        lead = self.flavor.trace_prefix
         head, middle, tail = self.flavor.row_affixes()
         affixes = [self.flavor.property_affixes(name) for name in self.names]
-        fixed = _utf8_len(opening + head + middle + tail + separator + closing) + _ID_DIGITS
+        fixed = _utf8_len(opening + (lead or "") + head + middle + tail + separator + closing)
+        fixed += 2 * _ID_DIGITS  # the id (or key) and the trace id
         fixed += sum(_utf8_len("," + before + '"' + '"' + after) for before, after in affixes)
-        for start, stop in _chunk_bounds([a for texts in values for a in texts], fixed, len(ids)):
+        sized = [*keys, *(a for texts in values for a in texts)]
+        for start, stop in _chunk_bounds(sized, fixed, len(ids)):
             chunk = slice(start, stop)
             mask, seen = sendable[chunk], np.zeros(stop - start, dtype=bool)
             first = sent[0] - start if start <= sent[0] < stop else None
             last = sent[-1] - start if start <= sent[-1] < stop else None
-            pieces: list[pa.Array | str] = [
-                _repeated(head, mask, first, opening + head),
-                pa.array(ids[chunk], mask=~mask).cast(pa.string()),
-                _repeated(middle, mask),
-            ]
+            if lead is None:
+                pieces: list[pa.Array | str] = [_repeated(head, mask, first, opening + head)]
+            else:
+                pieces = [
+                    _repeated(lead, mask, first, opening + lead),
+                    pa.array(positions[chunk], mask=~mask).cast(pa.string()),
+                    _repeated(head, mask),
+                ]
+            if self.keys is None:
+                pieces.append(pa.array(ids[chunk], mask=~mask).cast(pa.string()))
+            else:
+                for arr in keys:
+                    part = arr.slice(start, stop - start)
+                    pieces.append(_with_validity(part, mask & _valid(part)))
+            pieces.append(_repeated(middle, mask))
             for texts, valid, (before, after) in zip(values, present, affixes, strict=True):
                 valid = valid[chunk]
                 pieces.append(_repeated(",", valid & seen))
@@ -475,6 +555,11 @@ def _with_validity(texts: pa.StringArray, valid: np.ndarray) -> pa.StringArray:
     return pa.Array.from_buffers(
         pa.string(), len(texts), [bitmap, offsets, data], null_count=nulls, offset=texts.offset
     )
+
+
+def _valid(arr: pa.Array) -> np.ndarray:
+    """Boolean mask of the non-null entries."""
+    return np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _decoded(texts: pa.StringArray) -> str:
@@ -731,6 +816,44 @@ def _check_ids(raw: pd.Series, id_column: str, problems: ProblemList) -> np.ndar
     return ids
 
 
+def _check_keys(raw: pd.Series, id_column: str, problems: ProblemList) -> pa.StringArray:
+    """Validate ``id_property`` values (text: non-empty, no spaces around, unique); null if bad."""
+    n = len(raw)
+    cells = raw.astype(object).to_numpy()
+    missing = np.fromiter(map(is_missing, cells), dtype=bool, count=n)
+    text = np.fromiter((isinstance(v, str) for v in cells), dtype=bool, count=n)
+    texts = cells.copy()
+    texts[~text] = None
+    keys = pa.array(texts, pa.string())
+    stripped = pc.utf8_trim_whitespace(keys)
+    blank = text & _true(pc.equal(pc.utf8_length(stripped), 0))
+    padded = text & ~blank & _true(pc.not_equal(stripped, keys))
+    good = text & ~blank & ~padded
+    texts[~good] = None
+    dup = good & pd.Series(texts).duplicated(keep=False).to_numpy()
+
+    def add(rows: np.ndarray, code: str, message: str) -> None:
+        problems.add(rows, id_column, code, message, raw.iloc[rows].tolist())
+
+    add(np.flatnonzero(missing), "MISSING_ID", "id is missing")
+    add(
+        np.flatnonzero(~missing & ~text),
+        "INVALID_ID",
+        "an id_property value must be text (it is matched as text): convert the column with "
+        ".astype(str) or read the file as text",
+    )
+    add(np.flatnonzero(blank), "INVALID_ID", "id is empty")
+    add(np.flatnonzero(padded), "INVALID_ID", "id has spaces around it: remove them")
+    message = "id appears in more than one row: keep one row per ticket"
+    add(np.flatnonzero(dup), "DUPLICATE_ID", message)
+    return _with_validity(keys, good & ~dup)
+
+
+def _true(mask: pa.BooleanArray) -> np.ndarray:
+    """Where ``mask`` is true (null: false), as numpy booleans."""
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _pick_columns(
     df: pd.DataFrame, properties: Sequence[Hashable] | str | None, id_column: str, p: ProblemList
 ) -> list[tuple[Hashable, int]]:
@@ -813,6 +936,7 @@ def encode_frame(
     na: NaMode = "skip",
     api: Api | str = "v1",
     problems: ProblemList | None = None,
+    id_property: str | None = None,
 ) -> EncodedFrame:
     """Validate and encode a wide frame; raise one PayloadError listing every problem.
 
@@ -825,6 +949,9 @@ def encode_frame(
         Collect the problems here instead of raising (a caller that checks
         more before it reports them all at once). Cells at fault are null in
         the result, and rows with a bad id have id 0.
+    id_property : str, optional
+        The id column holds this property's values (text), sent as each
+        input's ``id`` with ``"idProperty"`` (date-versioned APIs only).
 
     Examples
     --------
@@ -845,7 +972,11 @@ def encode_frame(
         raise ArgumentTypeError(f"properties must be a list of column names or None, got {got}")
     if na not in _NA_MODES:
         raise ConfigurationError(f"na must be one of {_NA_MODES}, not {na!r}")
-    flavor = _flavor(api)
+    if id_property is not None and (not isinstance(id_property, str) or not id_property.strip()):
+        got = type(id_property).__name__
+        raise ArgumentTypeError(f"id_property must be a property name (a non-empty str), got {got}")
+    flavor = _flavor(api, id_property)
+    keys = None
     collect = problems is not None
     found = problems if problems is not None else ProblemList(df.index)
     raw_ids = _id_series(df, id_column)
@@ -854,9 +985,14 @@ def encode_frame(
     if raw_ids is None:
         found.add(None, id_column, "NO_ID_COLUMN", _id_problem(df, id_column))
         ids = np.zeros(len(df), dtype=np.int64)
+        keys = None if id_property is None else pa.nulls(len(df), pa.string())
     else:
         found.ids = raw_ids
-        ids = _check_ids(raw_ids, id_column, found)
+        if id_property is None:
+            ids = _check_ids(raw_ids, id_column, found)
+        else:
+            ids = np.zeros(len(df), dtype=np.int64)
+            keys = _check_keys(raw_ids, id_column, found)
     picked = _pick_columns(df, properties, id_column, found)
     values = []
     for name, pos in picked:
@@ -880,4 +1016,5 @@ def encode_frame(
         names=tuple(str(name) for name, _ in picked),
         values=tuple(values),
         flavor=flavor,
+        keys=keys,
     )

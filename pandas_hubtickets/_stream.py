@@ -23,14 +23,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._columns import find_id_column
 from ._definitions import Definitions
 from ._files import EditsFile
 from ._flatten import concat_tidy
-from ._payload import NaMode, Problem, ProblemList, _check_ids
+from ._payload import NaMode, Problem, ProblemList, _check_ids, _check_keys
 from ._progress import Progress, progress_bar
 from ._undo import check_undo_path
-from ._update import STATUSES, OnInvalid, UpdateResult, update
+from ._update import STATUSES, OnInvalid, UpdateResult, id_column_of, update
 from .errors import (
     ConfigurationError,
     HubSpotError,
@@ -99,6 +98,8 @@ class _Push:
     definitions: Definitions | None = None
     #: What the caller does to each chunk's edits first (pick, rename, coerce); its problems.
     prepare: Prepare | None = None
+    #: The unique property the id column holds values of (``ids`` are then codes of them).
+    id_property: str | None = None
 
     def chunks(self, columns: Sequence[str] | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
         """(position of the first row, rows) of each chunk of the file."""
@@ -114,10 +115,14 @@ class _Push:
             sizes.append(len(frame))
             if self.id_column in frame.columns:
                 found = ProblemList(frame.index)  # the update reports the bad ids
-                parts.append(_check_ids(frame[self.id_column], self.id_column, found))
+                check = _check_ids if self.id_property is None else _keys
+                parts.append(check(frame[self.id_column], self.id_column, found))
         if len(parts) != len(sizes):
             return len(sizes)  # no id column: the update says so
-        self.ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        if self.id_property is not None:  # each distinct value a number (0: invalid)
+            self.ids = pd.factorize(np.concatenate(parts))[0].astype(np.int64) + 1
+        else:
+            self.ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         valid = self.ids > 0
         ids = pd.Series(self.ids)
         if self.keep != "error":
@@ -183,7 +188,7 @@ class _Push:
         message = f"another row of this ticket is sent instead (--keep {self.keep})"
         extra = pd.DataFrame(
             {
-                "objectId": self.ids[start + left_out],
+                "objectId": self._shown(raw, start, left_out),
                 "status": pd.Categorical(["skipped"] * n, categories=list(STATUSES)),
                 "http_status": pd.array([None] * n, dtype="Int64"),
                 "error": pd.array([None] * n, dtype="string"),
@@ -196,6 +201,15 @@ class _Push:
         order = np.argsort(np.concatenate([np.flatnonzero(~drop), left_out]), kind="stable")
         joined: pd.DataFrame = pd.concat([report, extra]).iloc[order]
         return joined
+
+    def _shown(self, raw: pd.DataFrame, start: int, rows: np.ndarray) -> np.ndarray:
+        """The ``objectId`` a report shows for ``raw``'s ``rows`` (its ids, or key values)."""
+        if self.id_property is not None:
+            return np.asarray(raw[self.id_column].to_numpy(dtype=object)[rows])
+        if self.ids is None:
+            return np.zeros(len(rows), dtype=np.int64)
+        shown: np.ndarray = self.ids[start + rows]
+        return shown
 
     def unsent(self, start: int) -> list[_Part]:
         """The rows from ``start`` on as ``not_sent`` (the run stopped before them).
@@ -210,11 +224,10 @@ class _Push:
             at = first + max(0, start - first)
             drop = None if self.drop is None else self.drop[at : at + len(raw)]
             kept = np.ones(len(raw), dtype=bool) if drop is None else ~drop
-            ids = np.zeros(len(raw), dtype=np.int64) if self.ids is None else self.ids
             n = int(kept.sum())
             report = pd.DataFrame(
                 {
-                    "objectId": ids[at : at + len(raw)][kept],
+                    "objectId": self._shown(raw, at, np.flatnonzero(kept)),
                     "status": pd.Categorical(["not_sent"] * n, categories=list(STATUSES)),
                     "http_status": pd.array([None] * n, dtype="Int64"),
                     "error": pd.array([None] * n, dtype="string"),
@@ -227,6 +240,11 @@ class _Push:
             report = self._with_dropped(report, raw, at, drop)
             parts.append(_Part(report, _no_problems(), concat_tidy([]), pd.DataFrame()))
         return parts
+
+
+def _keys(raw: pd.Series, id_column: str, found: ProblemList) -> np.ndarray:
+    """The ``id_property`` values as objects (None where invalid), for :func:`pd.factorize`."""
+    return np.asarray(_check_keys(raw, id_column, found).to_numpy(zero_copy_only=False), object)
 
 
 def _no_problems() -> pd.DataFrame:
@@ -275,6 +293,7 @@ def push_file(
     undo: str | os.PathLike[str] | None = None,
     definitions: Definitions | None = None,
     prepare: Prepare | None = None,
+    id_property: str | None = None,
 ) -> StreamedResult:
     """Send a file of edits a chunk at a time, as one update run: one bar, one report.
 
@@ -312,6 +331,10 @@ def push_file(
         edits to check and send instead, and the problems it found in them
         (the command line picks, renames and coerces columns with it). It is
         called once when a chunk is checked and again when it is sent.
+    id_property : str, optional
+        The id column holds this unique property's values (date-versioned
+        APIs; see ``DataFrame.hubtickets.update``). Its values are held as
+        text while the ids are read, not 8 bytes a row.
 
     Returns
     -------
@@ -333,16 +356,17 @@ def push_file(
         raise ConfigurationError(f"chunk_rows must be a positive number, not {chunk_rows!r}")
     started = time.monotonic()
     if id_column is None:  # the one header the id rule names (read from the first row)
-        id_column = find_id_column(next(source.frames(1)), None)
+        id_column = id_column_of(next(source.frames(1)), None, id_property)
     options = {
         "na": na,
         "check_properties": check_properties,
         "tickets": tickets,
         "journal": journal,
         "only_changed": only_changed,
+        "id_property": id_property,
     }
     push = _Push(source, client, id_column, date_columns, keep, chunk_rows, options)
-    push.definitions, push.prepare = definitions, prepare
+    push.definitions, push.prepare, push.id_property = definitions, prepare, id_property
     if push.read_ids() <= 1:  # one chunk: one update run, as for a frame
         (start, raw), *_ = push.chunks()
         part = push.run(

@@ -231,6 +231,8 @@ class _Run:
         self.notes = (self.error, self.message)
         #: With ``only_changed``: the changed cells (see :meth:`Changes.frame`).
         self.changes: pd.DataFrame | None = None
+        #: The id column (where a problem of the id property is reported).
+        self.id_column: str = "objectId"
 
     def refuse(self, found: ProblemList) -> None:
         """Fail, without sending them, the rows with a problem; keep all their problems.
@@ -351,7 +353,7 @@ class _Run:
     def result(self, payload: Any = None) -> UpdateResult:
         report = pd.DataFrame(
             {
-                "objectId": self.encoded.object_ids,
+                "objectId": self.encoded.id_values,
                 "status": pd.Categorical(self.status, categories=list(STATUSES)),
                 "http_status": pd.array(self.http_status, dtype="Int64"),
                 "error": pd.array(self.error, dtype="string"),
@@ -380,8 +382,11 @@ def _failure(exc: HubSpotError | TransportError, rows: np.ndarray, attempts: int
     status: Literal["failed", "unknown"] = "unknown" if exc.maybe_applied else "failed"
     if isinstance(exc, HubSpotError):
         results = exc.body.get("validationResults") if isinstance(exc.body, dict) else None
+        details = exc.body.get("errors") if isinstance(exc.body, dict) else None
         if results:
             text = "; ".join(f"{r.get('name')}: {r.get('message')}" for r in results)
+        elif isinstance(details, list) and details:  # the versioned APIs' Error.errors
+            text = "; ".join(map(_detail, details))
         else:
             text = exc.message
         if exc.maybe_applied:
@@ -392,6 +397,59 @@ def _failure(exc: HubSpotError | TransportError, rows: np.ndarray, attempts: int
     else:
         text = f"{exc} (nothing was applied; sending again is safe)"
     return _Outcome(rows, status, None, "TRANSPORT_ERROR", text, attempts)
+
+
+def _detail(detail: Any) -> str:
+    """An ``ErrorDetail`` of the versioned APIs as ``"property: message"``."""
+    if not isinstance(detail, dict):
+        return str(detail)
+    context = detail.get("context")
+    names = context.get("propertyName") if isinstance(context, dict) else None
+    message = str(detail.get("message"))
+    return f"{', '.join(map(str, names))}: {message}" if isinstance(names, list) else message
+
+
+def _traced(data: Any, rows: np.ndarray, object_ids: np.ndarray) -> np.ndarray:
+    """Which ``rows`` a versioned answer's ``results`` list.
+
+    By their ``objectWriteTraceId`` (the row's position); a result without
+    one by its ``id``, when the rows were sent by ticket id.
+    """
+    results = data.get("results") if isinstance(data, dict) else None
+    traces: set[int] = set()
+    ids: set[str] = set()
+    for r in results if isinstance(results, list) else ():
+        trace = r.get("objectWriteTraceId") if isinstance(r, dict) else None
+        if isinstance(trace, str) and trace.isdecimal():
+            traces.add(int(trace))
+        elif isinstance(r, dict) and isinstance(r.get("id"), str):
+            ids.add(r["id"])
+    listed = np.isin(rows, list(traces))
+    if ids:
+        listed |= np.isin(object_ids[rows].astype(str), list(ids)) & (object_ids[rows] > 0)
+    return listed
+
+
+def _named(
+    data: Any, rows: np.ndarray, ids: np.ndarray, status: int, attempts: int
+) -> list[_Outcome]:
+    """Rows a versioned 207 answer's ``errors`` name (by the ids in each one's ``context``)."""
+    errors = data.get("errors") if isinstance(data, dict) else None
+    outcomes: list[_Outcome] = []
+    left = np.ones(len(rows), dtype=bool)
+    texts = np.array([str(i) for i in ids[rows].tolist()], dtype=object)
+    for error in errors if isinstance(errors, list) else ():
+        context = error.get("context") if isinstance(error, dict) else None
+        named = context.get("ids") if isinstance(context, dict) else None
+        if not isinstance(named, list):
+            continue
+        hit = left & np.isin(texts, [str(i) for i in named])
+        if hit.any():
+            code = error.get("category") or error.get("code") or f"HTTP_{status}"
+            message = str(error.get("message") or code)
+            outcomes.append(_Outcome(rows[hit], "failed", status, str(code), message, attempts))
+            left &= ~hit
+    return outcomes
 
 
 def _confirmed(data: Any) -> set[int]:
@@ -459,8 +517,11 @@ class _Sender:
         try:
             # this batch's JSON text only, built here in the worker (halves reuse it)
             texts = self.encoded.fragments(rows).to_pylist()
-            if self.journaled:
-                result.fingerprints = dict(zip(rows.tolist(), map(fingerprint, texts), strict=True))
+            if self.journaled:  # without the trace id: a resume may find the row elsewhere
+                untraced = map(self.encoded.flavor.untraced, texts)
+                result.fingerprints = dict(
+                    zip(rows.tolist(), map(fingerprint, untraced), strict=True)
+                )
             self._send(rows, texts, result, carried=0)
         except _Stop as stop:
             result.stop = stop.cause
@@ -495,16 +556,25 @@ class _Sender:
             result.outcomes.append(_failure(exc, rows, carried + (exc.attempts or 1)))
             return
         attempts = carried + reply.attempts
-        listed = np.isin(self.encoded.object_ids[rows], list(_confirmed(reply.data)))
+        failed: list[_Outcome] = []
+        if self.encoded.flavor.trace_prefix is None:
+            listed = np.isin(self.encoded.object_ids[rows], list(_confirmed(reply.data)))
+        else:  # versioned: results by trace id; a 207's errors by the ids they name
+            listed = _traced(reply.data, rows, self.encoded.object_ids)
+            ids = self.encoded.id_values
+            failed = _named(reply.data, rows[~listed], ids, reply.status, attempts)
+        result.outcomes.extend(failed)
+        named = np.isin(rows, [r for o in failed for r in o.rows.tolist()])
         if listed.any():
             result.outcomes.append(
                 _Outcome(rows[listed], "updated", reply.status, None, None, attempts)
             )
-        if not listed.all():
+        unconfirmed = ~listed & ~named
+        if unconfirmed.any():
             message = f"HubSpot answered {reply.status} without listing this ticket among the "
             message += f"updated ones, so it did not confirm the update; {_MAY_HAVE_LANDED}"
             result.outcomes.append(
-                _Outcome(rows[~listed], "unknown", reply.status, UNCONFIRMED, message, attempts)
+                _Outcome(rows[unconfirmed], "unknown", reply.status, UNCONFIRMED, message, attempts)
             )
         if self.tickets and listed.any():
             try:  # converted now: the parsed answer is not kept, the frame is made once
@@ -514,12 +584,12 @@ class _Sender:
 
 
 def _journal_rows(run: _Run, result: _BatchResult, run_id: str) -> Iterator[dict[str, Any]]:
-    for o in result.outcomes:
-        for pos in o.rows.tolist():
+    for o in result.outcomes:  # ids as Python ints (a ticket id) or str (an id_property value)
+        for pos, oid in zip(o.rows.tolist(), run.encoded.id_values[o.rows].tolist(), strict=True):
             yield {
                 "run": run_id,
                 "batch": result.batch,
-                "objectId": int(run.encoded.object_ids[pos]),
+                "objectId": oid,
                 "fingerprint": result.fingerprints[pos],
                 "status": o.status,
                 "http_status": o.http_status,
@@ -539,14 +609,15 @@ def _resume(run: _Run, journal: Journal) -> None:
     done = journal.updated()
     if not done:
         return
-    ids = run.encoded.object_ids
+    ids = run.encoded.id_values
     known = {oid for oid, _ in done}
     rows = np.flatnonzero(run.encoded.sendable & np.isin(ids, list(known)))
+    untraced = run.encoded.flavor.untraced
     for start in range(0, len(rows), _RESUME_CHUNK):
         chunk = rows[start : start + _RESUME_CHUNK]
         texts = run.encoded.fragments(chunk).to_pylist()
         for pos, oid, text in zip(chunk.tolist(), ids[chunk].tolist(), texts, strict=True):
-            if (oid, fingerprint(text)) in done:
+            if (oid, fingerprint(untraced(text))) in done:
                 run.status[pos] = "already_updated"
                 run.message[pos] = _RESUMED
 
@@ -569,8 +640,9 @@ def update(
     only_changed: bool = False,
     undo: str | os.PathLike[str] | None = None,
     definitions: Definitions | None = None,
+    id_property: str | None = None,
 ) -> UpdateResult:
-    """Send a wide frame as v1 batch updates; see ``DataFrame.hubtickets.update``.
+    """Send a wide frame as batch updates; see ``DataFrame.hubtickets.update``.
 
     Parameters
     ----------
@@ -596,6 +668,9 @@ def update(
         HubSpot's property definitions when already read for this run
         (``client.properties()``, by coercion or for earlier chunks of a file):
         the check makes no request then.
+    id_property : str, optional
+        The id column holds this unique property's values (the client's API
+        must be a date-versioned one); see ``DataFrame.hubtickets.update``.
 
     Examples
     --------
@@ -614,17 +689,31 @@ def update(
     _check_only_changed(only_changed, undo)
     batch_size = check_batch_size(batch_size)
     found = problems if problems is not None else ProblemList(df.index)
-    id_column = find_id_column(df, id_column)
-    encoded = encode_frame(df, properties, id_column=id_column, na=na, problems=found)
+    id_column = id_column_of(df, id_column, id_property)
+    if id_property is not None and only_changed:
+        raise ConfigurationError(
+            "only_changed (and undo) with id_property is not supported yet: the tickets "
+            "would have to be read by that property; update by ticket id to compare first"
+        )
+    encoded = encode_frame(
+        df,
+        properties,
+        id_column=id_column,
+        na=na,
+        problems=found,
+        api=client.api,
+        id_property=id_property,
+    )
     book = Journal(journal, write=not dry_run) if journal is not None else None
     run = _Run(df, encoded)
+    run.id_column = id_column
     if book is not None:
         _resume(run, book)
     if check_properties and (run.status == "not_sent").any():
         findings = (
             _findings(client, run)
             if definitions is None
-            else check_values(run.encoded, definitions)  # read already (coercion, chunks)
+            else _checked(run, definitions)  # read already (coercion, chunks)
         )
         found.extend(unreported(found.items, findings))  # a cell the caller reported: once
     if found.refuses_frame or (len(found) and on_invalid == "raise"):
@@ -794,7 +883,41 @@ def _findings(client: TicketsClient, run: _Run) -> list[Problem]:
             f"could not read HubSpot's ticket property definitions to check the values "
             f"before sending ({exc}); pass check_properties=False to send without this check"
         ) from exc
-    return check_values(run.encoded, definitions)
+    return _checked(run, definitions)
+
+
+def _checked(run: _Run, definitions: Definitions) -> list[Problem]:
+    """The values, and the id property, checked against the definitions."""
+    problems = check_values(run.encoded, definitions)
+    return problems + _id_property_problems(run.encoded, definitions, run.id_column)
+
+
+def _id_property_problems(
+    encoded: EncodedFrame, definitions: Definitions, id_column: str
+) -> list[Problem]:
+    """The id property must be one HubSpot has, with unique values (else every batch fails)."""
+    name = getattr(encoded.flavor, "id_property", None)
+    if name is None or name == "hs_object_id":
+        return []
+    records = (
+        definitions.to_dict("records") if isinstance(definitions, pd.DataFrame) else definitions
+    )
+    found = [d for d in records if d.get("name") == name]
+    if not found:
+        why = f"HubSpot has no ticket property named {name!r} (id_property)"
+    elif found[0].get("hasUniqueValue") is False:
+        why = f"{name!r} (id_property) does not have unique values: HubSpot cannot find by it"
+    else:
+        return []
+    return [Problem(None, id_column, "INVALID_ID_PROPERTY", why)]
+
+
+def id_column_of(df: pd.DataFrame, id_column: str | None, id_property: str | None) -> str:
+    """The id column: as named, else the one named after ``id_property``, else the usual rule."""
+    named = id_property is not None and (id_property in df.columns or id_property in df.index.names)
+    if id_column is None and named:
+        return cast(str, id_property)
+    return find_id_column(df, id_column)
 
 
 def _stopped(stop: BaseException, result: UpdateResult) -> str:

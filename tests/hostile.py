@@ -37,7 +37,8 @@ from types import TracebackType
 from typing import Any
 
 BEHAVIOURS = frozenset(
-    {"echo", "empty_list", "empty_dict", "partial", "not_json", "trickle", "reset", "stall"}
+    {"echo", "empty_list", "empty_dict", "partial", "reversed", "not_json", "trickle", "reset"}
+    | {"stall"}
     | {"502", "503"}
 )
 
@@ -50,6 +51,11 @@ class Seen:
     path: str
     body: Any
     behaviour: str
+
+
+def tickets(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A v1 batch-update answer listing these objects."""
+    return [ticket(o["objectId"], o["properties"]) for o in objects]
 
 
 def ticket(object_id: int, properties: list[dict[str, Any]]) -> dict[str, Any]:
@@ -78,6 +84,31 @@ def ticket(object_id: int, properties: list[dict[str, Any]]) -> dict[str, Any]:
         "objectId": object_id,
         "properties": props,
         "isDeleted": False,
+    }
+
+
+def versioned(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """A date-versioned batch-update answer listing these inputs (trace ids repeated)."""
+    moment = "2024-01-31T12:00:00.000Z"
+    return {
+        "status": "COMPLETE",
+        "results": [
+            {
+                "id": o["id"],
+                "properties": dict(o["properties"]),
+                "createdAt": moment,
+                "updatedAt": moment,
+                "archived": False,
+                **(
+                    {"objectWriteTraceId": o["objectWriteTraceId"]}
+                    if "objectWriteTraceId" in o
+                    else {}
+                ),
+            }
+            for o in objects
+        ],
+        "startedAt": moment,
+        "completedAt": moment,
     }
 
 
@@ -162,7 +193,8 @@ class Hostile:
 
             def _answer(self, body: Any) -> None:
                 behaviour = hostile._next(self.command, self.path, body)
-                objects = body if isinstance(body, list) else []
+                inputs = body.get("inputs") if isinstance(body, dict) else None
+                objects = body if isinstance(body, list) else inputs or []
                 if behaviour == "stall":
                     hostile._stopping.wait(hostile.stall)
                     self.close_connection = True
@@ -173,11 +205,13 @@ class Hostile:
                 if behaviour == "not_json":
                     self._send(200, b"<html><body>OK</body></html>", "text/html")
                     return
+                shape = versioned if inputs is not None else tickets
                 answer: Any = {
-                    "empty_list": [],
+                    "empty_list": shape([]),
                     "empty_dict": {},
-                    "partial": [ticket(o["objectId"], o["properties"]) for o in objects[:-1]],
-                }.get(behaviour, [ticket(o["objectId"], o["properties"]) for o in objects])
+                    "partial": shape(objects[:-1]),
+                    "reversed": shape(objects[::-1]),
+                }.get(behaviour, shape(objects))
                 payload = json.dumps(answer).encode()
                 if behaviour == "trickle":
                     self._trickle(payload)

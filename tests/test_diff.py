@@ -24,6 +24,10 @@ FIRST = 700_000
 JAN_2 = "1767312000000"  # 2026-01-02T00:00:00Z in epoch milliseconds
 
 
+#: only_changed reads, then writes, through the client's API.
+READING = ["v1", "2026-03"]
+
+
 def make_client(hub: FakeHubSpot, **kw) -> ht.TicketsClient:
     kw.setdefault("backoff_factor", 0.01)
     kw.setdefault("requests_per_10s", 10_000)
@@ -158,8 +162,9 @@ def test_only_changed_sends_only_the_changed_cells_of_a_10000_ticket_frame():
         assert len(result.changes) == len(expected)
 
 
-def test_rerunning_an_update_that_landed_sends_nothing_and_adds_no_version(hub):
-    client = make_client(hub)
+@pytest.mark.parametrize("api", READING)
+def test_rerunning_an_update_that_landed_sends_nothing_and_adds_no_version(hub, api):
+    client = make_client(hub, api=api)
     edits = pd.DataFrame(
         {"objectId": [FIRST, FIRST + 1], "status": ["CLOSED", "OPEN"], "subject": ["n", None]}
     )
@@ -175,13 +180,14 @@ def test_rerunning_an_update_that_landed_sends_nothing_and_adds_no_version(hub):
     assert again.report["status"].tolist() == ["unchanged", "unchanged"]
     assert again.ok and again.changes is not None and again.changes.empty
     assert hub.writes == []
-    assert not [r for r in hub.requests if r.path.endswith("/batch-update")]
+    assert not [r for r in hub.requests if r.path.endswith(("/batch-update", "/batch/update"))]
     assert [versions(hub, FIRST + i) for i in range(2)] == before
 
 
-def test_only_changed_never_sends_to_a_missing_ticket(hub):
+@pytest.mark.parametrize("api", READING)
+def test_only_changed_never_sends_to_a_missing_ticket(hub, api):
     edits = pd.DataFrame({"objectId": [FIRST, 42], "status": ["CLOSED", "CLOSED"]})
-    result = edits.hubtickets.update(make_client(hub), only_changed=True, progress=False)
+    result = edits.hubtickets.update(make_client(hub, api=api), only_changed=True, progress=False)
     assert result.report["status"].tolist() == ["updated", "failed"]
     assert result.report["error"].tolist()[1] == "OBJECT_NOT_FOUND"
     assert result.report["attempts"].tolist() == [1, 0]
@@ -189,8 +195,9 @@ def test_only_changed_never_sends_to_a_missing_ticket(hub):
     assert result.failed_rows()["objectId"].tolist() == [42]
 
 
-def test_only_changed_with_a_journal_resumes(hub, tmp_path):
-    client = make_client(hub)
+@pytest.mark.parametrize("api", READING)
+def test_only_changed_with_a_journal_resumes(hub, tmp_path, api):
+    client = make_client(hub, api=api)
     edits = pd.DataFrame(
         {
             "objectId": [FIRST, FIRST + 1, FIRST + 2],
@@ -236,7 +243,8 @@ def test_dry_run_previews_the_changes_and_writes_nothing(hub, tmp_path):
     assert hub.writes == []
 
 
-def test_skip_cells_sends_the_valid_cells_of_a_row_and_reports_the_others(hub):
+@pytest.mark.parametrize("api", ["v1", "2026-03", "v3"])
+def test_skip_cells_sends_the_valid_cells_of_a_row_and_reports_the_others(hub, api):
     edits = pd.DataFrame(
         {
             "objectId": [FIRST, FIRST + 1, FIRST + 2, "x"],
@@ -244,7 +252,8 @@ def test_skip_cells_sends_the_valid_cells_of_a_row_and_reports_the_others(hub):
             "subject": ["kept", None, None, "y"],
         }
     )
-    result = edits.hubtickets.update(make_client(hub), on_invalid="skip_cells", progress=False)
+    client = make_client(hub, api=api)
+    result = edits.hubtickets.update(client, on_invalid="skip_cells", progress=False, tickets=False)
     report = result.report
     assert report["status"].tolist() == ["partly_updated", "updated", "failed", "failed"]
     assert report["error"].tolist()[0] == "INVALID_OPTION"
@@ -260,10 +269,11 @@ def test_skip_cells_sends_the_valid_cells_of_a_row_and_reports_the_others(hub):
     assert "partly_updated" in repr(result)
 
 
-def test_skip_cells_with_only_changed_counts_a_row_with_only_refused_changes_as_failed(hub):
+@pytest.mark.parametrize("api", READING)
+def test_skip_cells_with_only_changed_counts_a_row_with_only_refused_changes_as_failed(hub, api):
     edits = pd.DataFrame({"objectId": [FIRST], "status": ["High"], "subject": ["s0"]})
     result = edits.hubtickets.update(
-        make_client(hub), on_invalid="skip_cells", only_changed=True, progress=False
+        make_client(hub, api=api), on_invalid="skip_cells", only_changed=True, progress=False
     )
     assert result.report["status"].tolist() == ["failed"]
     assert hub.writes == []

@@ -41,8 +41,9 @@ SCENARIOS = {
 
 
 @pytest.mark.reliability
+@pytest.mark.parametrize("api", ["v1", "2026-03"])
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_the_report_never_claims_more_than_the_server_did(name, figures, reliability_scale):
+def test_the_report_never_claims_more_than_the_server_did(name, api, figures, reliability_scale):
     faults, options = SCENARIOS[name]
     rows = 200 * reliability_scale
     ids = np.arange(FIRST, FIRST + rows)
@@ -56,6 +57,7 @@ def test_the_report_never_claims_more_than_the_server_did(name, figures, reliabi
             requests_per_10s=10_000,
             timeout=(1.0, 0.3),
             backoff_factor=0.01,
+            api=api,
             **options,
         )
         with client:

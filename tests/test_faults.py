@@ -57,28 +57,35 @@ def edits(n: int = 4) -> pd.DataFrame:
     )
 
 
-def push(server: Hostile, df: pd.DataFrame | None = None, **kw: Any) -> ht.UpdateResult:
+def push(
+    server: Hostile, df: pd.DataFrame | None = None, api: str = "v1", **kw: Any
+) -> ht.UpdateResult:
     df = edits() if df is None else df
     kw.setdefault("progress", False)
-    with client_of(server) as client:
+    with client_of(server, api=api) as client:
         return df.hubtickets.update(client, check_properties=False, **kw)
 
 
 BODY = [{"objectId": 1, "properties": [{"name": "subject", "value": "x"}]}]
 
 
+APIS = ["v1", "2026-03", "v3"]
+
+
 # ------------------------------------------------------- 200s that confirm nothing
-def test_an_answer_listing_every_ticket_is_updated() -> None:
+@pytest.mark.parametrize("api", APIS)
+def test_an_answer_listing_every_ticket_is_updated(api: str) -> None:
     with Hostile("echo") as server:
-        result = push(server)
+        result = push(server, api=api)
     assert result.report["status"].tolist() == ["updated"] * 4
     assert result.ok
 
 
+@pytest.mark.parametrize("api", APIS)
 @pytest.mark.parametrize("behaviour", ["empty_list", "empty_dict"])
-def test_a_200_that_lists_no_ticket_confirms_none(behaviour: str) -> None:
+def test_a_200_that_lists_no_ticket_confirms_none(behaviour: str, api: str) -> None:
     with Hostile(behaviour) as server:
-        result = push(server)
+        result = push(server, api=api)
     report = result.report
     assert report["status"].tolist() == ["unknown"] * 4
     assert report["error"].tolist() == ["UNCONFIRMED"] * 4
@@ -90,14 +97,28 @@ def test_a_200_that_lists_no_ticket_confirms_none(behaviour: str) -> None:
     assert result.failed_rows().index.tolist() == report.index.tolist()
 
 
-def test_a_200_listing_some_tickets_confirms_only_those() -> None:
+@pytest.mark.parametrize("api", APIS)
+def test_a_200_listing_some_tickets_confirms_only_those(api: str) -> None:
     with Hostile("partial") as server:
-        result = push(server, edits(5), batch_size=5)
+        result = push(server, edits(5), api=api, batch_size=5, tickets=api == "v1")
     assert result.report["status"].tolist() == ["updated"] * 4 + ["unknown"]
     assert result.report["error"].iloc[-1] == "UNCONFIRMED"
     assert result.failed_rows().index.tolist() == ["r4"]
-    # the tidy frame holds what HubSpot answered: the four tickets it listed
-    assert sorted(set(result.tickets["objectId"])) == [700, 701, 702, 703]
+    if api == "v1":  # the tidy frame holds what HubSpot answered: the four tickets it listed
+        assert sorted(set(result.tickets["objectId"])) == [700, 701, 702, 703]
+
+
+@pytest.mark.parametrize("api", ["2026-03", "v3"])
+def test_results_are_mapped_to_rows_by_trace_id_not_by_order(api: str) -> None:
+    """A versioned answer lists its results in any order: the trace id says whose each is."""
+    df = edits(4)
+    df.loc["r2", "subject"] = None  # nothing to send: skipped, and its place is still its own
+    with Hostile("reversed") as server:
+        result = push(server, df, api=api, batch_size=4, tickets=False)
+        sent = server.seen[0].body["inputs"]
+    assert [i["objectWriteTraceId"] for i in sent] == ["0", "1", "3"]
+    assert [i["id"] for i in sent] == ["700", "701", "703"]
+    assert result.report["status"].tolist() == ["updated", "updated", "skipped", "updated"]
 
 
 def test_the_emulator_lists_the_updated_tickets_like_hubspot() -> None:
@@ -110,13 +131,14 @@ def test_the_emulator_lists_the_updated_tickets_like_hubspot() -> None:
     assert [t["objectId"] for t in answer] == ids
 
 
-def test_unconfirmed_rows_are_not_journaled_as_updated(tmp_path: Path) -> None:
+@pytest.mark.parametrize("api", APIS)
+def test_unconfirmed_rows_are_not_journaled_as_updated(tmp_path: Path, api: str) -> None:
     journal = tmp_path / "push.jsonl"
     with Hostile("empty_list") as server:
-        first = push(server, journal=journal)
+        first = push(server, api=api, journal=journal)
     assert set(first.report["status"]) == {"unknown"}
     with Hostile("echo") as server:
-        again = push(server, journal=journal)
+        again = push(server, api=api, journal=journal)
         sent = len(server.seen)
     assert again.report["status"].tolist() == ["updated"] * 4  # sent again, not skipped
     assert sent == 1

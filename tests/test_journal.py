@@ -231,7 +231,7 @@ def test_malformed_lines_are_skipped_with_one_warning(tmp_path, hub):
     good = json.loads(journal.read_text().splitlines()[1])  # the entry of FIRST
     bad = [
         {**good, "objectId": [FIRST + 1]},  # a list where an id should be
-        {**good, "objectId": str(FIRST + 2)},
+        {**good, "objectId": FIRST + 2.5},  # text is an id_property value; a float is nothing
         {**good, "objectId": True},
         {**good, "fingerprint": 7},
         {**good, "status": None},

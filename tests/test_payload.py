@@ -257,6 +257,7 @@ def test_date_versioned_flavour(seed_frame):
     assert body == {
         "inputs": [
             {
+                "objectWriteTraceId": "0",
                 "id": "176602",
                 "properties": {
                     "status": "CLOSED",
@@ -264,6 +265,7 @@ def test_date_versioned_flavour(seed_frame):
                 },
             },
             {
+                "objectWriteTraceId": "1",
                 "id": "178218",
                 "properties": {
                     "status": "IN_PROGRESS",

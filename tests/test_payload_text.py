@@ -44,10 +44,17 @@ texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
 cells = st.one_of(st.none(), st.sampled_from(TRICKY), texts)
 
 
-def reference_rows(df: pd.DataFrame, names: list[str], api: str, na: str) -> list[Any]:
+#: id_property values that need escaping in JSON (text, unique, no spaces around).
+KEYS = ['a"1', "b\\2", "c\n3", "é 4", "🎫5", "x"]
+
+
+def reference_rows(
+    df: pd.DataFrame, names: list[str], api: str, na: str, id_property: str | None = None
+) -> list[Any]:
     """Each row's body object, from the frame's plain strings (None: nothing to send)."""
     out: list[Any] = []
-    for oid, *values in df[["objectId", *names]].itertuples(index=False):
+    id_column = id_property or "objectId"
+    for pos, (oid, *values) in enumerate(df[[id_column, *names]].itertuples(index=False)):
         present = [
             (n, "" if v is None and na == "clear" else v)
             for n, v in zip(names, values, strict=True)
@@ -59,7 +66,9 @@ def reference_rows(df: pd.DataFrame, names: list[str], api: str, na: str) -> lis
             properties = [{"name": n, "value": v} for n, v in props]
             out.append({"objectId": int(oid), "properties": properties})
         else:
-            out.append({"id": str(oid), "properties": dict(props)})
+            named = {} if id_property is None else {"idProperty": id_property}
+            trace = {"objectWriteTraceId": str(pos)}
+            out.append({**trace, **named, "id": str(oid), "properties": dict(props)})
     return out
 
 
@@ -75,7 +84,7 @@ def wrap(rows: list[Any], api: str) -> Any:
 @SETTINGS
 @given(
     columns=st.lists(st.lists(cells, min_size=6, max_size=6), min_size=1, max_size=4),
-    api=st.sampled_from(["v1", "2026-03"]),
+    api=st.sampled_from(["v1", "2026-03", "v3", "ref"]),
     na=st.sampled_from(["skip", "clear"]),
     positions=st.lists(st.integers(0, 5), max_size=8),
 )
@@ -84,10 +93,14 @@ def test_text_bodies_match_a_plain_python_reference(columns, api, na, positions)
     df = pd.DataFrame(
         {"objectId": range(11, 17), **dict(zip(names, columns, strict=True))}, dtype=object
     )
-    rows = reference_rows(df, names, api, na)
-    assert df.hubtickets.to_json(api=api, na=na) == compact(wrap(rows, api))
-    assert df.hubtickets.to_payload(api=api, na=na) == wrap(rows, api)
-    encoded = encode_frame(df, api=api, na=na)
+    key = None
+    if api == "ref":  # the versioned API by a unique property whose values need escaping
+        api, key, df = "2026-03", 'ref "é', df.drop(columns="objectId").assign(**{'ref "é': KEYS})
+    rows = reference_rows(df, names, api, na, key)
+    options = {"api": api, "na": na, "id_property": key}
+    assert df.hubtickets.to_json(**options) == compact(wrap(rows, api))
+    assert df.hubtickets.to_payload(**options) == wrap(rows, api)
+    encoded = encode_frame(df, api=api, na=na, id_property=key, id_column=key or "objectId")
     expected = [None if rows[p] is None else compact(rows[p]) for p in positions]
     assert encoded.fragments(positions).to_pylist() == expected
     assert encoded.records(positions) == [rows[p] for p in positions if rows[p] is not None]

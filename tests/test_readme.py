@@ -71,6 +71,21 @@ def test_readme_example_runs_verbatim(hub, number):
         check_coerce_example(namespace, hub)
     if "refresh" in namespace:  # the big-portal example
         check_dataset_example(namespace)
+    if "by_ref" in namespace:  # the date-versioned API, by your own key
+        check_id_property_example(namespace, hub)
+
+
+def check_id_property_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
+    report = ns["by_ref"].report  # type: ignore[attr-defined]
+    assert report[["objectId", "status"]].values.tolist() == [
+        ["EXT-8", "updated"],
+        ["EXT-7", "updated"],
+    ]
+    assert hub.ticket(FIRST + 1)["properties"]["status"]["value"] == "CLOSED"  # EXT-8
+    assert hub.ticket(FIRST)["properties"]["status"]["value"] == "OPEN"  # EXT-7
+    assert {r.path for r in hub.requests if r.method == "POST"} >= {
+        "/crm/objects/2026-03/tickets/batch/update"
+    }
 
 
 def check_main_example(ns: dict[str, object], hub: FakeHubSpot) -> None:

@@ -15,9 +15,13 @@ from pandas_hubtickets.testing import FakeHubSpot
 FIRST = 710_000
 
 
-def make_client(hub: FakeHubSpot) -> ht.TicketsClient:
+#: An undo reads, then writes, through the client's API.
+READING = ["v1", "2026-03"]
+
+
+def make_client(hub: FakeHubSpot, api: str = "v1") -> ht.TicketsClient:
     return ht.TicketsClient(
-        hub.token, base_url=hub.base_url, backoff_factor=0.01, requests_per_10s=10_000
+        hub.token, base_url=hub.base_url, backoff_factor=0.01, requests_per_10s=10_000, api=api
     )
 
 
@@ -35,6 +39,7 @@ def value(hub: FakeHubSpot, oid: int, name: str) -> str | None:
 
 
 def edit(client: ht.TicketsClient, oid: int, **props: str) -> None:
+    """Someone else's edit, through ``client`` (a v1 one)."""
     client.batch_update(
         [{"objectId": oid, "properties": [{"name": k, "value": v} for k, v in props.items()]}]
     )
@@ -49,8 +54,9 @@ EDITS = pd.DataFrame(
 )
 
 
-def test_undo_restores_what_landed_and_keeps_later_edits(hub, tmp_path):
-    client = make_client(hub)
+@pytest.mark.parametrize("api", READING)
+def test_undo_restores_what_landed_and_keeps_later_edits(hub, tmp_path, api):
+    client = make_client(hub, api)
     path = tmp_path / "undo.parquet"
     pushed = EDITS.hubtickets.update(client, only_changed=True, undo=path, progress=False)
     assert pushed.report["status"].tolist() == ["updated", "updated", "unchanged", "updated"]
@@ -61,7 +67,7 @@ def test_undo_restores_what_landed_and_keeps_later_edits(hub, tmp_path):
         [FIRST + 1, "status", "OPEN", "CLOSED"],
         [FIRST + 3, "status", "OPEN", "WAITING"],
     ]
-    edit(client, FIRST + 1, status="IN_PROGRESS")  # someone's later edit
+    edit(make_client(hub), FIRST + 1, status="IN_PROGRESS")  # someone's later edit (v1)
     hub.clear_log()
     result = ht.undo(client, path, progress=False)
     report = result.report
@@ -82,8 +88,9 @@ def test_undo_restores_what_landed_and_keeps_later_edits(hub, tmp_path):
     assert "conflict" in repr(result) and "#ef6c00" in result._repr_html_()
 
 
-def test_undo_is_safe_to_run_again(hub, tmp_path):
-    client = make_client(hub)
+@pytest.mark.parametrize("api", READING)
+def test_undo_is_safe_to_run_again(hub, tmp_path, api):
+    client = make_client(hub, api)
     path = tmp_path / "undo.parquet"
     EDITS.hubtickets.update(client, only_changed=True, undo=path, progress=False)
     first = ht.undo(client, path, progress=False)

@@ -47,13 +47,37 @@ def hub():
         yield hub
 
 
+def sent_objects(body) -> list:
+    """The objects of a batch-update body of any API."""
+    return body if isinstance(body, list) else body["inputs"]
+
+
+def ticket_id(obj) -> int:
+    """The ticket id of a v1 object or a versioned input."""
+    return obj["objectId"] if "objectId" in obj else int(obj["id"])
+
+
+def untraced(obj) -> dict:
+    """A body object without its ``objectWriteTraceId``."""
+    return {k: v for k, v in obj.items() if k != "objectWriteTraceId"}
+
+
 def batch_updates(hub: FakeHubSpot) -> list:
-    return [r for r in hub.requests if r.path.endswith("/batch-update")]
+    return [r for r in hub.requests if r.path.endswith(("/batch-update", "/batch/update"))]
 
 
-def test_every_row_updated_and_landed(hub):
+#: Every update test that is about sending runs against each API (v3: where it is cheap).
+APIS = ["v1", "2026-03", "v3"]
+BOTH = ["v1", "2026-03"]
+needs_flatten = pytest.mark.xfail(
+    reason="needs part-flatten: flatten() of the versioned answer shapes", strict=True
+)
+
+
+@pytest.mark.parametrize("api", BOTH)
+def test_every_row_updated_and_landed(hub, api):
     df = edits(250)
-    result = df.hubtickets.update(make_client(hub), progress=False)
+    result = df.hubtickets.update(make_client(hub, api=api), progress=False)
     report = result.report
     assert list(report.columns) == [
         "objectId",
@@ -73,32 +97,41 @@ def test_every_row_updated_and_landed(hub):
     for oid, status in zip(df["objectId"], df["status"], strict=True):
         assert hub.ticket(int(oid))["properties"]["status"]["value"] == status
     assert sorted(r.objects for r in batch_updates(hub)) == [50, 100, 100]
+    assert "250 updated" in repr(result) and "250 updated" in result._repr_html_()
+
+
+@pytest.mark.parametrize("api", ["v1", pytest.param("2026-03", marks=needs_flatten)])
+def test_the_tidy_frame_holds_what_hubspot_answered(hub, api):
+    df = edits(150)
+    result = df.hubtickets.update(make_client(hub, api=api), progress=False)
     # the tidy frame holds what HubSpot answered, newest version first
     tickets = result.tickets
     current = tickets[(tickets["property"] == "status") & (tickets["version"] == 0)]
     assert dict(zip(current["objectId"], current["value"], strict=True)) == dict(
         zip(df["objectId"], df["status"], strict=True)
     )
-    assert "250 updated" in repr(result) and "250 updated" in result._repr_html_()
 
 
-def test_bad_rows_are_isolated_by_splitting(hub):
+@pytest.mark.parametrize("api", APIS)
+def test_bad_rows_are_isolated_by_splitting(hub, api):
     df = edits(100)
     df.loc["r10", "status"] = "DONE"
     df.loc["r70", "objectId"] = 999_999  # no such ticket
-    result = df.hubtickets.update(make_client(hub), check_properties=False, progress=False)
+    result = df.hubtickets.update(make_client(hub, api=api), check_properties=False, progress=False)
     report = result.report
     failed = report[report["status"] == "failed"]
     assert failed.index.tolist() == ["r10", "r70"]
     assert failed["error"].tolist() == ["INVALID_OPTION", "OBJECT_NOT_FOUND"]
     assert "DONE" in failed.loc["r10", "message"]
-    assert (failed["http_status"] == 400).all()
+    # v1 refuses the batch for an unknown id too; the versioned APIs name it in a 207
+    assert failed["http_status"].tolist() == ([400, 400] if api == "v1" else [400, 207])
     assert (report.drop(["r10", "r70"])["status"] == "updated").all()
     # every valid row landed; the bad ones did not
     assert hub.ticket(FIRST + 11)["properties"]["status"]["value"] == df.loc["r11", "status"]
     assert hub.ticket(FIRST + 10)["properties"]["status"]["value"] != "DONE"
-    # about (bad rows) x log2(batch size) extra requests, not one per row
-    assert len(batch_updates(hub)) <= 1 + 2 * 2 * 7
+    # about (rows to isolate) x log2(batch size) extra requests, not one per row
+    isolated = 2 if api == "v1" else 1  # a 207 names its culprit: no split for it
+    assert len(batch_updates(hub)) <= 1 + 2 * isolated * 7
     assert result.failed_rows().index.tolist() == ["r10", "r70"]
     assert result.failed_rows().columns.tolist() == df.columns.tolist()
     assert not result.ok
@@ -117,10 +150,11 @@ def test_unknown_ids_are_isolated_also_when_the_batch_is_a_404():
         assert result.counts["updated"] == 39
 
 
-def test_rows_with_nothing_to_send_are_skipped(hub):
+@pytest.mark.parametrize("api", APIS)
+def test_rows_with_nothing_to_send_are_skipped(hub, api):
     df = edits(3)
     df.loc["r1", ["status", "subject"]] = None
-    result = df.hubtickets.update(make_client(hub), progress=False)
+    result = df.hubtickets.update(make_client(hub, api=api), progress=False)
     assert result.report["status"].tolist() == ["updated", "skipped", "updated"]
     assert batch_updates(hub)[0].objects == 2
 
@@ -143,13 +177,14 @@ def test_dry_run_sends_nothing(hub):
     assert result.payload == df.hubtickets.to_payload()
 
 
-def test_transient_faults_lose_nothing_and_report_nothing_twice(hub):
+@pytest.mark.parametrize("api", APIS)
+def test_transient_faults_lose_nothing_and_report_nothing_twice(hub, api):
     faults = Faults(rate_429=0.1, rate_500=0.1, rate_502=0.1, rate_503=0.1, drop=0.05)
     with FakeHubSpot(seed=11, faults=faults) as flaky:
         flaky.seed_tickets(300, start_id=FIRST)
         df = edits(300)
         result = df.hubtickets.update(
-            make_client(flaky, max_retries=10), batch_size=20, progress=False
+            make_client(flaky, api=api, max_retries=10), batch_size=20, progress=False
         )
         assert (result.report["status"] == "updated").all()
         assert result.report["attempts"].max() > 1
@@ -159,12 +194,15 @@ def test_transient_faults_lose_nothing_and_report_nothing_twice(hub):
         assert set(written) == set(df["objectId"])
 
 
-def test_daily_limit_stops_at_once_with_partial_result(hub):
+@pytest.mark.parametrize("api", APIS)
+def test_daily_limit_stops_at_once_with_partial_result(hub, api):
     with FakeHubSpot(seed=3, daily_limit=3) as limited:  # 1 property check + 2 batches
         limited.seed_tickets(50, start_id=FIRST)
         df = edits(50)
         with pytest.raises(UpdateStopped) as info:
-            df.hubtickets.update(make_client(limited, max_workers=1), batch_size=10, progress=False)
+            df.hubtickets.update(
+                make_client(limited, api=api, max_workers=1), batch_size=10, progress=False
+            )
         report = info.value.result.report
         assert report["status"].tolist() == ["updated"] * 20 + ["failed"] * 10 + ["not_sent"] * 20
         assert report["error"].iloc[20] == "RATE_LIMIT"
@@ -190,7 +228,8 @@ def test_unknown_and_read_only_columns_are_refused_before_sending(hub):
         df.hubtickets.update(make_client(hub), on_invalid="skip", progress=False)
 
 
-def test_values_hubspot_would_refuse_are_found_before_sending(hub):
+@pytest.mark.parametrize("api", APIS)
+def test_values_hubspot_would_refuse_are_found_before_sending(hub, api):
     df = edits(6).assign(
         hs_ticket_priority=["LOW", "High", "URGENT", "LOW", " LOW", "HIGH"],
         due_date=pd.to_datetime(
@@ -199,7 +238,7 @@ def test_values_hubspot_would_refuse_are_found_before_sending(hub):
         is_escalated=["true", "true", "yes", "false", "true", "true"],
     )
     with pytest.raises(PayloadError) as info:
-        df.hubtickets.update(make_client(hub), progress=False)
+        df.hubtickets.update(make_client(hub, api=api), progress=False)
     assert info.value.problems[["row", "column"]].values.tolist() == [
         ["r1", "hs_ticket_priority"],
         ["r1", "due_date"],
@@ -219,7 +258,7 @@ def test_values_hubspot_would_refuse_are_found_before_sending(hub):
     )
     assert batch_updates(hub) == []
 
-    result = df.hubtickets.update(make_client(hub), on_invalid="skip", progress=False)
+    result = df.hubtickets.update(make_client(hub, api=api), on_invalid="skip", progress=False)
     report = result.report
     assert report["status"].tolist() == [
         "updated",
@@ -236,16 +275,20 @@ def test_values_hubspot_would_refuse_are_found_before_sending(hub):
     assert sum(r.objects for r in batch_updates(hub)) == 3
 
 
-def test_without_the_property_check_hubspot_refuses_each_row(hub):
+@pytest.mark.parametrize("api", APIS)
+def test_without_the_property_check_hubspot_refuses_each_row(hub, api):
     df = edits(4).assign(stauts="OPEN")
-    result = df.hubtickets.update(make_client(hub), check_properties=False, progress=False)
+    result = df.hubtickets.update(make_client(hub, api=api), check_properties=False, progress=False)
     assert result.report["error"].tolist() == ["PROPERTY_DOESNT_EXIST"] * 4
     assert [r for r in hub.requests if "properties" in r.path] == []
 
 
-def test_unauthorized_stops_the_run(hub):
+@pytest.mark.parametrize("api", BOTH)
+def test_unauthorized_stops_the_run(hub, api):
     df = edits(30)
-    client = ht.TicketsClient("pat-na1-wrong-token-1234", base_url=hub.base_url, max_workers=1)
+    client = ht.TicketsClient(
+        "pat-na1-wrong-token-1234", base_url=hub.base_url, max_workers=1, api=api
+    )
     with pytest.raises(UpdateStopped) as info:
         df.hubtickets.update(client, batch_size=10, check_properties=False, progress=False)
     assert info.value.result.report["status"].tolist() == ["failed"] * 10 + ["not_sent"] * 20
@@ -267,14 +310,15 @@ class _CtrlCAfterThreeBatches:
         pass
 
 
-def test_journal_resume_after_interrupt_sends_only_the_rest(tmp_path, monkeypatch):
+@pytest.mark.parametrize("api", BOTH)
+def test_journal_resume_after_interrupt_sends_only_the_rest(tmp_path, monkeypatch, api):
     import pandas_hubtickets._update as update_module
 
     journal = tmp_path / "push.jsonl"
     with FakeHubSpot(seed=5, latency=0.05) as slow:
         slow.seed_tickets(300, start_id=FIRST)
         df = edits(300)
-        client = make_client(slow, max_workers=1)
+        client = make_client(slow, api=api, max_workers=1)
         with monkeypatch.context() as patch, pytest.raises(UpdateInterrupted) as info:
             patch.setattr(update_module, "progress_bar", _CtrlCAfterThreeBatches)
             df.hubtickets.update(client, batch_size=10, journal=journal)
@@ -324,52 +368,58 @@ class _CtrlCOnFirstBatch:
         pass
 
 
+@pytest.mark.parametrize("api", BOTH)
 def test_ctrl_c_while_a_batch_is_recorded_keeps_report_and_journal_alike(
-    tmp_path, hub, monkeypatch
+    tmp_path, hub, monkeypatch, api
 ):
     import pandas_hubtickets._update as update_module
 
     monkeypatch.setattr(update_module, "progress_bar", _CtrlCOnFirstBatch)
     journal = tmp_path / "push.jsonl"
     with pytest.raises(UpdateInterrupted) as info:
-        edits(40).hubtickets.update(make_client(hub, max_workers=1), batch_size=10, journal=journal)
+        edits(40).hubtickets.update(
+            make_client(hub, api=api, max_workers=1), batch_size=10, journal=journal
+        )
     report = info.value.result.report
     updated = set(report.loc[report["status"] == "updated", "objectId"])
     entries = [json.loads(line) for line in journal.read_text().splitlines()[1:]]  # header
     assert updated and {e["objectId"] for e in entries} == updated
 
 
-def test_journal_survives_a_line_cut_short(tmp_path, hub):
+@pytest.mark.parametrize("api", APIS)
+def test_journal_survives_a_line_cut_short(tmp_path, hub, api):
     journal = tmp_path / "push.jsonl"
     df = edits(10)
-    df.hubtickets.update(make_client(hub), journal=journal, progress=False)
+    df.hubtickets.update(make_client(hub, api=api), journal=journal, progress=False)
     with journal.open("a") as fh:
         fh.write('{"objectId": 5000')  # a crash mid-write
     hub.clear_log()
     with pytest.warns(UserWarning, match="line 12 is not a journal entry"):  # header, 10 rows
-        again = df.hubtickets.update(make_client(hub), journal=journal, progress=False)
+        again = df.hubtickets.update(make_client(hub, api=api), journal=journal, progress=False)
     assert (again.report["status"] == "already_updated").all() and batch_updates(hub) == []
     df.loc["r0", "subject"] = "after the crash"
     with pytest.warns(UserWarning):
-        df.hubtickets.update(make_client(hub), journal=journal, progress=False)
+        df.hubtickets.update(make_client(hub, api=api), journal=journal, progress=False)
     lines = journal.read_text().splitlines()
     assert lines[11] == '{"objectId": 5000' and json.loads(lines[12])["objectId"] == FIRST
 
 
-def test_journal_counts_only_the_newest_entry_of_a_ticket(tmp_path, hub):
+@pytest.mark.parametrize("api", APIS)
+def test_journal_counts_only_the_newest_entry_of_a_ticket(tmp_path, hub, api):
     journal = tmp_path / "push.jsonl"
     closed = edits(3).assign(status="CLOSED")
     opened = closed.assign(status="OPEN")
     for df in (closed, opened):
-        df.hubtickets.update(make_client(hub), journal=journal, progress=False)
+        df.hubtickets.update(make_client(hub, api=api), journal=journal, progress=False)
     hub.clear_log()
-    back = closed.hubtickets.update(make_client(hub), journal=journal, progress=False)
+    back = closed.hubtickets.update(make_client(hub, api=api), journal=journal, progress=False)
     assert sum(r.objects for r in batch_updates(hub)) == 3
     assert back.report["message"].isna().all()
     assert hub.ticket(FIRST)["properties"]["status"]["value"] == "CLOSED"
 
 
-def test_a_run_builds_one_batchs_json_at_a_time(tmp_path, hub, monkeypatch):
+@pytest.mark.parametrize("api", BOTH)
+def test_a_run_builds_one_batchs_json_at_a_time(tmp_path, hub, monkeypatch, api):
     """Every row's JSON text is never alive at once: 200,000 rows made it 96 MiB (issue 7)."""
     from pandas_hubtickets import _update
     from pandas_hubtickets._journal import fingerprint
@@ -388,16 +438,20 @@ def test_a_run_builds_one_batchs_json_at_a_time(tmp_path, hub, monkeypatch):
     df = edits(250)
     df.loc["r10", "objectId"] = 999_999  # no such ticket: its batch is split in halves
     first = df.hubtickets.update(
-        make_client(hub), batch_size=20, journal=journal, check_properties=False, progress=False
+        make_client(hub, api=api),
+        batch_size=20,
+        journal=journal,
+        check_properties=False,
+        progress=False,
     )
     assert (first.counts["updated"], first.counts["failed"]) == (249, 1)
     # each batch's text, built once (its halves reuse it), and nothing else
     assert sorted(built) == [10] + [20] * 12  # one call per batch (workers finish in any order)
     entries = [json.loads(line) for line in journal.read_text().splitlines()[1:]]
     sent = {e["objectId"]: e["fingerprint"] for e in entries}
-    expected = {
-        row["objectId"]: fingerprint(json.dumps(row, separators=(",", ":")))
-        for row in json.loads(df.hubtickets.to_json())
+    expected = {  # without the versioned APIs' objectWriteTraceId: the row's place may change
+        ticket_id(row): fingerprint(json.dumps(untraced(row), separators=(",", ":")))
+        for row in sent_objects(json.loads(df.hubtickets.to_json(api=api)))
     }
     assert sent == expected  # the fingerprint of exactly the text sent, taken in the worker
 
@@ -405,7 +459,11 @@ def test_a_run_builds_one_batchs_json_at_a_time(tmp_path, hub, monkeypatch):
     hub.clear_log()
     monkeypatch.setattr(_update, "_RESUME_CHUNK", 64)
     again = df.hubtickets.update(
-        make_client(hub), batch_size=20, journal=journal, check_properties=False, progress=False
+        make_client(hub, api=api),
+        batch_size=20,
+        journal=journal,
+        check_properties=False,
+        progress=False,
     )
     assert again.counts["already_updated"] == 249
     assert batch_updates(hub)[0].objects == 1  # only the failed row is sent again
@@ -413,14 +471,15 @@ def test_a_run_builds_one_batchs_json_at_a_time(tmp_path, hub, monkeypatch):
     assert built == [64, 64, 64, 57, 1]
 
 
-def test_dry_run_leaves_out_rows_the_journal_says_are_done(tmp_path, hub):
+@pytest.mark.parametrize("api", APIS)
+def test_dry_run_leaves_out_rows_the_journal_says_are_done(tmp_path, hub, api):
     journal = tmp_path / "push.jsonl"
     df = edits(6)
-    df.iloc[:4].hubtickets.update(make_client(hub), journal=journal, progress=False)
+    df.iloc[:4].hubtickets.update(make_client(hub, api=api), journal=journal, progress=False)
     hub.clear_log()
-    preview = df.hubtickets.update(make_client(hub), journal=journal, dry_run=True)
+    preview = df.hubtickets.update(make_client(hub, api=api), journal=journal, dry_run=True)
     assert preview.report["status"].tolist() == ["already_updated"] * 4 + ["dry_run"] * 2
-    assert [o["objectId"] for o in preview.payload] == [FIRST + 4, FIRST + 5]
+    assert [ticket_id(o) for o in sent_objects(preview.payload)] == [FIRST + 4, FIRST + 5]
     assert batch_updates(hub) == [] and hub.writes == []
 
 

@@ -26,9 +26,7 @@ so that client mistakes show up against the emulator):
   version only.
 - ``GET /paged``: ``offset`` is the last object id returned; ``limit``
   defaults to and is capped at 100.
-- Date-versioned batch update: any bad value fails the whole call with a 400
-  ``VALIDATION_ERROR``; unknown ids give a 207 whose ``errors`` list them,
-  while the other inputs are written.
+- The date-versioned and v3 endpoints are in :mod:`.versioned`.
 """
 
 from __future__ import annotations
@@ -45,12 +43,10 @@ from typing import Any, NoReturn, TypeVar
 from .schema import Problem, check_write, v2_definitions
 from .shapes import (
     error_body,
-    iso_ms,
     owners_page,
     pipelines_v1,
     pipelines_versioned,
     properties_versioned,
-    simple_public_object,
     v1_object,
 )
 from .store import CREATED, LAST_MODIFIED, StoredTicket, TicketStore
@@ -455,67 +451,8 @@ def change_log(store: TicketStore, call: Call) -> Reply:
     )
 
 
-# --- date-versioned API ---
-
-
-def _now_iso() -> str:
-    return iso_ms(time.time_ns() // 1_000_000)
-
-
-def batch_update_2026(store: TicketStore, call: Call) -> Reply:
-    """``POST /crm/objects/2026-03/tickets/batch/update`` (``BatchResponseSimplePublicObject``)."""
-    started = _now_iso()
-    body = _json(call)
-    if not isinstance(body, dict):
-        _bad_request('the body must be an object {"inputs": [...]}')
-    inputs: list[tuple[int, list[Pair], str | None]] = []
-    for i, item in enumerate(_batch(body.get("inputs"), "inputs")):
-        if not isinstance(item, dict) or not re.fullmatch(r"\d+", str(item.get("id", ""))):
-            _bad_request(f"inputs[{i}] must be an object with a numeric string id")
-        if item.get("idProperty") not in (None, "hs_object_id"):
-            _bad_request(f"inputs[{i}].idProperty is not supported by the emulator")
-        props = item.get("properties")
-        if not isinstance(props, dict) or not all(isinstance(v, str) for v in props.values()):
-            _bad_request(f"inputs[{i}].properties must map names to string values")
-        trace = item.get("objectWriteTraceId")
-        inputs.append((int(item["id"]), list(props.items()), None if trace is None else str(trace)))
-    _no_duplicates([oid for oid, _, _ in inputs])
-    problems = [p for _, pairs, _ in inputs for p in _problems(pairs)]
-    if problems:
-        raise ApiError(
-            400,
-            f"Property values were not valid: {json.dumps([p.to_json() for p in problems])}",
-            tuple(p.code for p in problems),
-            category="VALIDATION_ERROR",
-            errors=[
-                {"message": p.message, "code": p.code, "context": {"propertyName": [p.name]}}
-                for p in problems
-            ],
-        )
-    results, missing = [], []
-    for oid, pairs, trace in inputs:
-        ticket = store.live(oid)
-        if ticket is None:
-            missing.append(str(oid))
-            continue
-        store.update(ticket, pairs, call.seq)
-        results.append(simple_public_object(ticket, [name for name, _ in pairs], trace))
-    answer: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started}
-    if not missing:
-        return Reply(200, {**answer, "completedAt": _now_iso()})
-    error = {
-        "status": "error",
-        "category": "OBJECT_NOT_FOUND",
-        "message": "Could not get some TICKET objects, they may be deleted or not exist.",
-        "context": {"ids": missing},
-        "errors": [],
-        "links": {},
-    }
-    answer.update(completedAt=_now_iso(), errors=[error], numErrors=1)
-    return Reply(207, answer, codes=("OBJECT_NOT_FOUND",))
-
-
 # --- routing ---
+
 
 Handler = Callable[[TicketStore, Call], Reply]
 
@@ -551,7 +488,6 @@ ROUTES = (
     _route("PUT", rf"{V1}/(\d+)", update_one),
     _route("DELETE", rf"{V1}/(\d+)", delete_one),
     _route("GET", "/properties/v2/tickets/properties", property_definitions),
-    _route("POST", "/crm/objects/2026-03/tickets/batch/update", batch_update_2026),
     _route("GET", "/crm-pipelines/v1/pipelines/tickets", ticket_pipelines),
     _route("GET", "/crm/v3/owners/?", owners),
     _route("GET", CHANGE_LOG, change_log),

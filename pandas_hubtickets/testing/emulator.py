@@ -59,6 +59,7 @@ from .shapes import (
     v1_object,
 )
 from .store import TicketStore, Version
+from .versioned import ValidationRule
 
 __all__ = ["FakeHubSpot", "RequestRecord", "record_bodies"]
 
@@ -333,7 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FakeHubSpot:
-    """A local HubSpot tickets API (v1, plus the date-versioned batch update) for tests.
+    """A local HubSpot tickets API (v1, the date-versioned API and v3) for tests.
 
     A real HTTP/1.1 server (keep-alive, one thread per connection) on an
     ephemeral port of 127.0.0.1, with HubSpot's response shapes, validation,
@@ -718,6 +719,26 @@ class FakeHubSpot:
                 )
             )
         return str(owner_id)
+
+    # --- admin validation rules (date-versioned writes) ---
+
+    def add_validation_rule(self, name: str, pattern: str, message: str) -> None:
+        """Refuse date-versioned writes of ``name`` whose value does not match ``pattern``.
+
+        An admin-configured validation rule, as HubSpot enforces them on writes
+        from API version 2026-09: a batch update with a value that breaks it
+        is answered 400 ``VALIDATION_ERROR`` with ``message``. v1 writes are
+        not checked.
+
+        Examples
+        --------
+        >>> from pandas_hubtickets.testing import FakeHubSpot
+        >>> hub = FakeHubSpot()
+        >>> hub.add_validation_rule("subject", r"[A-Z].*", "Subject must start with a capital")
+        """
+        rule = ValidationRule(name, pattern, message)
+        with self._lock:
+            self._store.validation_rules.append(rule)
 
     def ticket(self, object_id: int) -> dict[str, Any]:
         """A copy of the stored v1 ticket object, every property with its whole history."""

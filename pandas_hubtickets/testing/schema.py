@@ -108,6 +108,7 @@ class PropertyDef:
     calculated: bool = False
     external_options: bool = False
     group: str = "ticketinformation"
+    unique: bool = False
 
     @property
     def multiple(self) -> bool:
@@ -138,6 +139,7 @@ class PropertyDef:
             "readOnlyDefinition": True,
             "calculated": self.calculated,
             "externalOptions": self.external_options,
+            "hasUniqueValue": self.unique,
             "hidden": False,
             "displayOrder": display_order,
             "formField": not self.read_only,
@@ -154,6 +156,7 @@ def _options(*values: str) -> tuple[tuple[str, str], ...]:
 _DEFINITIONS = (
     PropertyDef("subject", "Ticket name", "string", "text"),
     PropertyDef("content", "Ticket description", "string", "textarea"),
+    PropertyDef("external_ticket_ref", "External reference", "string", "text", unique=True),
     PropertyDef(
         "status",
         "Status",

@@ -246,7 +246,7 @@ def _definition_versioned(d: PropertyDef, display_order: int) -> dict[str, Any]:
         "displayOrder": display_order,
         "calculated": d.calculated,
         "externalOptions": d.external_options,
-        "hasUniqueValue": False,
+        "hasUniqueValue": d.unique,
         "hidden": False,
         "hubspotDefined": True,
         "formField": not d.read_only,

@@ -15,9 +15,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .catalogue import OWNERS, PIPELINES, Owner, Pipeline
+
+if TYPE_CHECKING:
+    from .versioned import ValidationRule
 
 __all__ = ["FIRST_ID", "LAST_MODIFIED", "StoredTicket", "TicketStore", "Version"]
 
@@ -79,6 +82,8 @@ class TicketStore:
         self.writer: str | None = None  # who makes the writes over HTTP (the token's app)
         self.pipelines: tuple[Pipeline, ...] = PIPELINES
         self.owners: list[Owner] = list(OWNERS)
+        #: Admin-configured validation rules, enforced on date-versioned writes.
+        self.validation_rules: list[ValidationRule] = []
         self._last_ms = 0
         self._next_id = FIRST_ID
 

@@ -778,11 +778,14 @@ def test_serve_forever_returns_after_stop() -> None:
 # --- the date-versioned API ---
 
 V2026 = "/crm/objects/2026-03/tickets/batch/update"
+#: The batch update of the date-versioned API and of v3: the same handler, the same shapes.
+VERSIONED_UPDATES = [V2026, "/crm/v3/objects/tickets/batch/update"]
 
 
-def test_date_versioned_batch_update(seeded: FakeHubSpot, http: Http) -> None:
+@pytest.mark.parametrize("path", VERSIONED_UPDATES)
+def test_date_versioned_batch_update(seeded: FakeHubSpot, http: Http, path: str) -> None:
     r = http.post(
-        V2026,
+        path,
         {
             "inputs": [
                 {"id": "176602", "properties": {"status": "CLOSED"}, "objectWriteTraceId": "row-0"},
@@ -807,15 +810,16 @@ def test_date_versioned_batch_update(seeded: FakeHubSpot, http: Http) -> None:
     assert len(seeded.writes) == 2
 
 
-def test_date_versioned_batch_update_errors(seeded: FakeHubSpot, http: Http) -> None:
-    bad = http.post(V2026, {"inputs": [{"id": "176602", "properties": {"status": "x"}}]})
+@pytest.mark.parametrize("path", VERSIONED_UPDATES)
+def test_date_versioned_batch_update_errors(seeded: FakeHubSpot, http: Http, path: str) -> None:
+    bad = http.post(path, {"inputs": [{"id": "176602", "properties": {"status": "x"}}]})
     assert bad.status_code == 400
     assert {"category", "correlationId", "message"} <= set(bad.json())
     assert bad.json()["category"] == "VALIDATION_ERROR"
     assert bad.json()["errors"][0]["code"] == "INVALID_OPTION"
 
     partial = http.post(
-        V2026,
+        path,
         {
             "inputs": [
                 {"id": "176602", "properties": {"status": "CLOSED"}},
@@ -866,3 +870,77 @@ def test_record_bodies_collects_the_selected_requests_of_every_hub(
     assert [(r.path, r.body, r.answer["status"]) for r in seen] == [(V2026, body, "COMPLETE")]
     assert [r.path for r in everything] == [f"{V1}/batch-update", V2026]
     assert all(r.body is None for r in seeded.requests)  # the hub's own log keeps none
+
+
+def _by_ref(ref: str, **props: str) -> dict[str, Any]:
+    return {"id": ref, "idProperty": "external_ticket_ref", "properties": props}
+
+
+@pytest.mark.parametrize("path", VERSIONED_UPDATES)
+def test_an_id_property_finds_tickets_by_their_unique_value(
+    seeded: FakeHubSpot, http: Http, path: str
+) -> None:
+    assert http.update((176602, {"external_ticket_ref": "EXT-1"})).status_code == 200
+    r = http.post(
+        path,
+        {
+            "inputs": [
+                {**_by_ref("EXT-1", status="CLOSED"), "objectWriteTraceId": "4"},
+                _by_ref("EXT-404", status="CLOSED"),
+            ]
+        },
+    )
+    assert r.status_code == 207
+    (result,) = r.json()["results"]
+    assert result["id"] == "176602" and result["objectWriteTraceId"] == "4"
+    assert r.json()["errors"][0]["context"]["ids"] == ["EXT-404"]  # as they were sent
+    assert seeded.ticket(176602)["properties"]["status"]["value"] == "CLOSED"
+
+
+@pytest.mark.off_contract("bad inputs on purpose: the emulator must refuse them")
+@pytest.mark.parametrize(
+    ("inputs", "said"),
+    [
+        ([{"id": "a", "idProperty": "subject", "properties": {}}], "unique values"),
+        ([{"id": "EXT-1", "properties": {}}], "must be a ticket id"),
+        ([{"id": 176602, "properties": {}}], "string id"),
+        ([{"id": "176602", "properties": {}, "objectWriteTraceId": 3}], "objectWriteTraceId"),
+        ([{"id": "176602", "properties": {}}] * 2, "Duplicate IDs"),
+    ],
+)
+def test_bad_versioned_inputs_fail_the_whole_call(
+    seeded: FakeHubSpot, http: Http, inputs: list[Any], said: str
+) -> None:
+    r = http.post(V2026, {"inputs": inputs})
+    assert r.status_code == 400 and said in r.json()["message"]
+    assert r.json()["category"] == "VALIDATION_ERROR"
+    assert seeded.writes == []
+
+
+def test_a_unique_value_another_ticket_holds_is_refused(seeded: FakeHubSpot, http: Http) -> None:
+    assert http.update((176602, {"external_ticket_ref": "EXT-1"})).status_code == 200
+    seeded.clear_log()
+    r = http.post(
+        V2026, {"inputs": [{"id": "178218", "properties": {"external_ticket_ref": "EXT-1"}}]}
+    )
+    assert r.status_code == 400 and r.json()["errors"][0]["code"] == "DUPLICATE_UNIQUE_VALUE"
+    both = [{"id": i, "properties": {"external_ticket_ref": "EXT-2"}} for i in ("176602", "178218")]
+    assert http.post(V2026, {"inputs": both}).status_code == 400  # nor two inputs one value
+    assert seeded.writes == []
+
+
+def test_admin_validation_rules_refuse_versioned_writes_only(
+    seeded: FakeHubSpot, http: Http
+) -> None:
+    seeded.add_validation_rule("subject", r"[A-Z].*", "Subject must start with a capital letter")
+    r = http.post(V2026, {"inputs": [{"id": "176602", "properties": {"subject": "lower"}}]})
+    assert r.status_code == 400
+    (detail,) = r.json()["errors"]
+    assert detail == {
+        "message": "Subject must start with a capital letter",
+        "code": "VALIDATION_ERROR",
+        "context": {"propertyName": ["subject"]},
+    }
+    ok = http.post(V2026, {"inputs": [{"id": "176602", "properties": {"subject": "Upper"}}]})
+    assert ok.status_code == 200
+    assert http.update((176602, {"subject": "lower"})).status_code == 200  # v1: not checked
