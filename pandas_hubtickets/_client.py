@@ -263,6 +263,13 @@ def _id_keys(ids: Iterable[int | str], id_property: str | None) -> list[str]:
 
 
 # --------------------------------------------------------------------- client
+def _stalled(reply: Reply, message: str) -> HubSpotError:
+    """The error for a paging cursor that did not move (HubSpot would be asked the same forever)."""
+    return HubSpotError(
+        reply.status, message, error="INVALID_RESPONSE", body=reply.data, attempts=reply.attempts
+    )
+
+
 class TicketsClient:
     """HubSpot tickets over HTTP: auth, rate limiting and retries.
 
@@ -876,13 +883,8 @@ class TicketsClient:
                 return
             new_offset = page.get("offset")
             if new_offset is None or new_offset == offset:
-                raise HubSpotError(
-                    reply.status,
-                    f"pagination did not advance (hasMore with offset {new_offset!r})",
-                    error="INVALID_RESPONSE",
-                    body=page,
-                    attempts=reply.attempts,
-                )
+                message = f"pagination did not advance (hasMore with offset {new_offset!r})"
+                raise _stalled(reply, message)
             offset = new_offset
 
     def _list_pages(
@@ -909,13 +911,7 @@ class TicketsClient:
             if new_after is None:
                 return
             if new_after == after:
-                raise HubSpotError(
-                    reply.status,
-                    f"pagination did not advance (after {new_after!r} again)",
-                    error="INVALID_RESPONSE",
-                    body=page,
-                    attempts=reply.attempts,
-                )
+                raise _stalled(reply, f"pagination did not advance (after {new_after!r} again)")
             after = new_after
 
     def _complete(
@@ -1302,13 +1298,7 @@ class TicketsClient:
             if new_after is None:
                 return records
             if str(new_after) == after:
-                raise HubSpotError(
-                    reply.status,
-                    f"owners paging did not advance (after {new_after!r} again)",
-                    error="INVALID_RESPONSE",
-                    body=page,
-                    attempts=reply.attempts,
-                )
+                raise _stalled(reply, f"owners paging did not advance (after {new_after!r} again)")
             after = str(new_after)
 
     def owners(self) -> pd.DataFrame:
