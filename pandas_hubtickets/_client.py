@@ -42,9 +42,9 @@ from ._api import (
     page_objects,
 )
 from ._ids import ticket_id
-from ._limiter import RateLimiter
+from ._limiter import RateLimiter, search_limiter
 from ._transport import _REDACTED, DEFAULT_BASE_URL, TOKEN_ENV_VAR, Reply, Secret, Transport
-from .errors import ConfigurationError, HubSpotError
+from .errors import ConfigurationError, HubSpotError, RateLimitError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,6 +56,7 @@ __all__ = [
     "CHANGE_LOG_REACH",
     "DEFAULT_BASE_URL",
     "MAX_QUERY_CHARS",
+    "SEARCH_CAP",
     "TOKEN_ENV_VAR",
     "V1_TICKETS",
     "Changes",
@@ -91,6 +92,11 @@ CHANGE_LOG_REACH: Final = 23 * 3600.0
 HubSpot keeps 24 hours of changes; the hour left is a margin for the clocks
 of this machine and HubSpot's and for the time the call takes.
 """
+SEARCH_PAGE: Final = 200
+"""Most tickets one search answer holds (HubSpot's ``limit`` at most)."""
+SEARCH_CAP: Final = 10_000
+"""Most results HubSpot's search pages through for one query (``after`` beyond is a 400)."""
+OBJECT_ID: Final = "hs_object_id"
 _log = logging.getLogger(__name__)
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -105,14 +111,18 @@ class Changes:
         The changed tickets, each once, in the order found.
     since : datetime
         The moment (UTC), as given.
-    method : {"change-log", "hs_lastmodifieddate"}
+    method : {"change-log", "search", "hs_lastmodifieddate"}
         ``"change-log"``: from HubSpot's change log (one request);
+        ``"search"``: HubSpot's CRM search for ``hs_lastmodifieddate`` at or
+        after ``since`` (the versioned APIs);
         ``"hs_lastmodifieddate"``: every ticket's modification date was read
         page by page and compared with ``since``.
     reason : str
-        Why that method, in words (e.g. why the change log could not answer).
+        Why that method, in words (e.g. why the change log or the search
+        could not answer).
     scanned : int
-        Tickets whose modification date was read (0 with the change log).
+        Tickets whose modification date was read (0 with the change log; with
+        the search, the results read).
     """
 
     ids: list[int]
@@ -174,6 +184,15 @@ def _modified_ms(value: str | None) -> int | None:
         return epoch_ms(value)
     except ValueError:
         return None
+
+
+class _SearchUnanswered(Exception):
+    """HubSpot's search could not answer for :meth:`TicketsClient.changed_since`; says why."""
+
+
+def _filter(name: str, operator: str, value: int | None) -> dict[str, str]:
+    """A search filter on ``name`` (values travel as text: epoch ms for dates)."""
+    return {"propertyName": name, "operator": operator, "value": str(value)}
 
 
 # ------------------------------------------------------------ argument checks
@@ -382,6 +401,7 @@ class TicketsClient:
         self._names_lock = threading.RLock()  # held while the definitions are read
         self._property_names: list[str] | None = None
         self._max_query_chars = MAX_QUERY_CHARS
+        self._search_page, self._search_cap = SEARCH_PAGE, SEARCH_CAP
         self._catalogue_lock = threading.Lock()  # held while pipelines or owners are read
         self._catalogue: dict[str, pd.DataFrame] = {}
 
@@ -1040,23 +1060,36 @@ class TicketsClient:
         ``hs_lastmodifieddate`` is read (:meth:`iter_pages`, that property
         only: one request per 100 tickets) and compared with ``since``; a
         ticket without a readable modification date counts as changed. Either
-        way no change is left out. Deleted tickets are not listed. The
-        versioned APIs have no change log: they always read the dates (ISO
-        8601 there).
+        way no change is left out. Deleted tickets are not listed.
+
+        The versioned APIs have no change log: there HubSpot's CRM search
+        (``POST .../search``) finds the tickets whose ``hs_lastmodifieddate``
+        is at or after ``since``, oldest change first, 200 an answer, at
+        most 5 requests a second (HubSpot's own limit for search, paced by
+        :func:`~pandas_hubtickets._limiter.search_limiter`, apart from the
+        limiter of the other calls). A query pages through
+        :data:`SEARCH_CAP` results at most, so past that the search starts
+        again from the last modification time seen: first every ticket
+        modified at exactly that moment (by ``hs_object_id``, so ties never
+        hide one), then those modified after it. Where the search cannot
+        answer (it refuses the query with a 4xx, or answers a ticket without
+        a readable modification date) every ticket's date is read instead,
+        and ``reason`` says why.
 
         Parameters
         ----------
         since : datetime, date, str or int
             The moment (naive: UTC), ISO 8601 text or epoch milliseconds.
         progress : callable, optional
-            Called with the number of tickets scanned after each page of the
-            scan (e.g. a progress bar's ``update``); not called for the log.
+            Called with the number of tickets read after each page of the
+            scan or the search (e.g. a progress bar's ``update``); not called
+            for the log.
 
         Returns
         -------
         Changes
-            ``ids``, ``method`` (``"change-log"`` or ``"hs_lastmodifieddate"``),
-            ``reason``, ``scanned``.
+            ``ids``, ``method`` (``"change-log"``, ``"search"`` or
+            ``"hs_lastmodifieddate"``), ``reason``, ``scanned``.
 
         Examples
         --------
@@ -1073,7 +1106,26 @@ class TicketsClient:
         moment = _EPOCH + timedelta(milliseconds=since_ms)
         age = time.time() - since_ms / 1000
         if self._endpoints.versioned:
-            reason = f"the {self.api} API has no change log"
+            try:
+                found, read, sent, queries = self._searched_since(since_ms, progress)
+            except _SearchUnanswered as why:
+                reason = (
+                    f"the {self.api} API has no change log and its search could not answer: {why}"
+                )
+            else:
+                return Changes(
+                    found,
+                    moment,
+                    "search",
+                    f"the {self.api} API has no change log; HubSpot's search found "
+                    f"{len(found):,} in {sent:,} {'request' if sent == 1 else 'requests'}"
+                    + (
+                        f" ({queries} queries: one pages through {self._search_cap:,} at most)"
+                        if queries > 1
+                        else ""
+                    ),
+                    read,
+                )
         elif age > CHANGE_LOG_REACH:
             reason = (
                 f"HubSpot's change log keeps 24 h and {moment:%Y-%m-%d %H:%M} UTC is "
@@ -1112,6 +1164,101 @@ class TicketsClient:
         ):
             raise self._shape_error(reply, "a list of changes {timestamp, changeType, objectId}")
         return [(int(e.get("timestamp") or since_ms), int(e["objectId"])) for e in entries]
+
+    # ----------------------------------------------- search (versioned APIs)
+    def _searched_since(
+        self, since_ms: int, progress: Callable[[int], object] | None
+    ) -> tuple[list[int], int, int, int]:
+        """Ids modified at or after ``since_ms`` by search; results read, requests, queries.
+
+        Sorted by ``hs_lastmodifieddate``, a query is complete for every
+        moment before the last one it reached when it stops at the cap: the
+        tickets of that last moment are then listed by id (a query of their
+        own, restarted after the last id when it too reaches the cap), and the
+        search goes on after it.
+        """
+        found: dict[int, None] = {}
+        read = sent = queries = 0
+        lower = [_filter(LAST_MODIFIED, "GTE", since_ms)]
+        while True:
+            last, n, capped, asked = self._search(lower, LAST_MODIFIED, found, progress)
+            read, sent, queries = read + n, sent + asked, queries + 1
+            if not capped or last is None:
+                return list(found), read, sent, queries
+            moment = _modified_ms(current_values(last).get(LAST_MODIFIED))
+            if moment is None:
+                raise _SearchUnanswered(
+                    f"it answered ticket {object_id(last)} without a readable {LAST_MODIFIED}"
+                )
+            tie = [_filter(LAST_MODIFIED, "EQ", moment)]
+            after_id: list[dict[str, str]] = []
+            while True:
+                last, n, capped, asked = self._search(tie + after_id, OBJECT_ID, found, progress)
+                read, sent, queries = read + n, sent + asked, queries + 1
+                if not capped or last is None:
+                    break
+                after_id = [_filter(OBJECT_ID, "GT", object_id(last))]
+            lower = [_filter(LAST_MODIFIED, "GT", moment)]
+
+    def _search(
+        self,
+        filters: list[dict[str, str]],
+        sort: str,
+        found: dict[int, None],
+        progress: Callable[[int], object] | None,
+    ) -> tuple[Any, int, bool, int]:
+        """One query, paged to its end or to the cap: the last object, results, capped, requests.
+
+        Adds the ids to ``found`` (in order, each once).
+        """
+        body: dict[str, Any] = {
+            "filterGroups": [{"filters": filters}],
+            "sorts": [sort],
+            "properties": [LAST_MODIFIED],
+            "limit": min(self._search_page, self._search_cap),
+            "after": "0",
+        }
+        last: Any = None
+        read = requests = 0
+        while True:
+            reply = self._search_page_reply(body)
+            requests += 1
+            page = reply.data
+            if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+                raise self._shape_error(reply, "a search answer {total, results, paging}")
+            for ticket in page["results"]:
+                oid = object_id(ticket)
+                if oid is None:
+                    raise _SearchUnanswered("it answered a ticket without an id")
+                found.setdefault(oid, None)
+                last = ticket
+            read += len(page["results"])
+            if progress is not None:
+                progress(len(page["results"]))
+            after = next_after(page)
+            if after is None or not page["results"]:
+                return last, read, False, requests
+            if read >= self._search_cap:
+                return last, read, True, requests
+            body["after"] = after
+
+    def _search_page_reply(self, body: Mapping[str, Any]) -> Reply:
+        """One ``POST .../search`` through the search limiter; a 4xx it refuses, as unanswered."""
+        try:
+            return self._transport.send(
+                "POST",
+                self._endpoints.tickets + "/search",
+                body=body,
+                limiter=search_limiter(self.limiter),
+            )
+        except RateLimitError:
+            raise
+        except HubSpotError as error:
+            if 400 <= error.status < 500 and error.status != 401:
+                raise _SearchUnanswered(
+                    f"HTTP {error.status} {error.error}: {error.message}"
+                ) from error
+            raise
 
     def _modified_since(
         self, since_ms: int, progress: Callable[[int], object] | None
