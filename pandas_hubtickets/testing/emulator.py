@@ -304,8 +304,11 @@ class FakeHubSpot:
         for the whole batch. HubSpot does not document which; both split.
     search_cap : int
         Most results one search query pages through (HubSpot's 10,000); lower
-        it to test a client's restarts with few tickets. Searches are limited
-        to 5 a second (``SECONDLY`` 429s) and do not count in the 10 s window.
+        it to test a client's restarts with few tickets.
+    search_per_second : int, optional
+        Searches answered in any rolling second (HubSpot's 5; beyond, a
+        ``SECONDLY`` 429); None for no limit. Searches do not count in the
+        10 s window nor the daily limit.
     app_id : int
         The private app the token belongs to: :attr:`writes` records each
         write over HTTP with source ``API`` and ``sourceId``
@@ -352,6 +355,7 @@ class FakeHubSpot:
         missing_object_status: int = 400,
         app_id: int = 1_851_932,
         search_cap: int = SEARCH_CAP,
+        search_per_second: int | None = SEARCH_PER_SECOND,
         _window_seconds: float = 10.0,
     ) -> None:
         if latency < 0:
@@ -374,7 +378,7 @@ class FakeHubSpot:
         if search_cap < 1:
             raise ValueError(f"search_cap must be at least 1, not {search_cap}")
         self._store.search_cap = search_cap
-        self._search_limiter = RateLimiter(SEARCH_PER_SECOND, None, 1.0, policy="SECONDLY")
+        self._search_limiter = RateLimiter(search_per_second, None, 1.0, policy="SECONDLY")
         self._fault_rng = random.Random(f"faults:{seed}")
         self._requests: list[RequestRecord] = []
         self._seq = 0
