@@ -1101,6 +1101,17 @@ class TicketsClient:
         ([176602], 'change-log')
         >>> client.changed_since("2000-01-01").method
         'hs_lastmodifieddate'
+
+        On the versioned APIs HubSpot's search answers:
+
+        >>> from pandas_hubtickets.testing import FakeHubSpot
+        >>> with FakeHubSpot() as hub, TicketsClient(
+        ...     hub.token, base_url=hub.base_url, api="2026-03"
+        ... ) as versioned:
+        ...     ids = hub.seed_tickets(3)
+        ...     found = versioned.changed_since("2000-01-01")
+        >>> sorted(found.ids) == ids, found.method, found.reason
+        (True, 'search', "the 2026-03 API has no change log; HubSpot's search found 3 in 1 request")
         """
         since_ms = epoch_ms(since)
         moment = _EPOCH + timedelta(milliseconds=since_ms)
@@ -1221,7 +1232,7 @@ class TicketsClient:
         last: Any = None
         read = requests = 0
         while True:
-            reply = self._search_page_reply(body)
+            reply = self._search_reply(body)
             requests += 1
             page = reply.data
             if not isinstance(page, dict) or not isinstance(page.get("results"), list):
@@ -1242,7 +1253,7 @@ class TicketsClient:
                 return last, read, True, requests
             body["after"] = after
 
-    def _search_page_reply(self, body: Mapping[str, Any]) -> Reply:
+    def _search_reply(self, body: Mapping[str, Any]) -> Reply:
         """One ``POST .../search`` through the search limiter; a 4xx it refuses, as unanswered."""
         try:
             return self._transport.send(

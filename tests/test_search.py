@@ -19,6 +19,7 @@ from helpers import client_for
 import pandas_hubtickets as ht
 from pandas_hubtickets._client import LAST_MODIFIED, SEARCH_CAP
 from pandas_hubtickets._limiter import RateLimiter, search_limiter
+from pandas_hubtickets.errors import HubSpotError
 from pandas_hubtickets.testing import FakeHubSpot
 from pandas_hubtickets.testing.limits import RateLimiter as EmulatedLimits
 
@@ -282,3 +283,84 @@ def test_the_search_limiter_paces_five_a_second_on_the_clock_of_its_limiter():
     waits = [search.acquire() for _ in range(6)]
     assert waits[:5] == [0.0] * 5 and waits[5] == pytest.approx(1.1)  # 1 s and 10% slack
     assert main.in_window() == 0
+
+
+def test_a_429_on_a_search_holds_the_searches_only():
+    with FakeHubSpot(seed=9, search_per_second=1) as hub:  # stricter than the client's 5
+        seed_modified(hub, [0, 1, 2])
+        with client_for(hub, api="2026-03", max_retries=10, backoff_factor=0.2) as client:
+            client._search_page = 1
+            changes = client.changed_since(T0)
+            held_search = search_limiter(client.limiter)._hold_until
+            held_other = client.limiter._hold_until
+    assert len(changes.ids) == 3 and changes.method == "search"
+    assert "SECONDLY" in [c for r in hub.requests for c in r.codes]  # the emulator refused some
+    assert held_search > float("-inf") and held_other == float("-inf")
+
+
+# ----------------------------------------------------------- the emulated search
+def _f(name, operator, **rest):
+    return {"propertyName": name, "operator": operator, **rest}
+
+
+def _search(client, **body):
+    return client.send("POST", SEARCH["2026-03"], body=body).data
+
+
+def test_the_emulated_search_filters_sorts_and_pages_like_hubspot():
+    F = FIRST
+    with FakeHubSpot(seed=10, search_per_second=None) as hub:
+        seed_modified(hub, [4, 1, 3, 1, 0])
+        hub.seed_history(
+            {"objectId": F + 10, "name": name, "value": value, "timestamp": T0 + 2000}
+            for name, value in [("subject", "closed one"), ("status", "CLOSED")]
+        )
+        with client_for(hub, api="2026-03") as client:
+            by_date = _search(client, sorts=[LAST_MODIFIED], limit=2, after="0")
+            rest = _search(client, sorts=[LAST_MODIFIED], limit=2, after="2")
+            newest = _search(
+                client, sorts=[{"propertyName": LAST_MODIFIED, "direction": "DESCENDING"}]
+            )
+            either = _search(  # groups: OR; dates in epoch ms or ISO 8601
+                client,
+                filterGroups=[
+                    {"filters": [_f(LAST_MODIFIED, "GTE", value="2023-11-14T22:13:23Z")]},
+                    {"filters": [_f("hs_object_id", "IN", values=[str(F + 4)])]},
+                ],
+                sorts=["hs_object_id"],
+            )
+            span = {"value": str(T0), "highValue": str(T0 + 4000)}
+            both = _search(  # filters of a group: AND
+                client,
+                filterGroups=[
+                    {
+                        "filters": [
+                            _f("status", "HAS_PROPERTY"),
+                            _f(LAST_MODIFIED, "BETWEEN", **span),
+                        ]
+                    }
+                ],
+            )
+            refused = []
+            for bad in (
+                {"query": "printer"},
+                {"sorts": ["subject", "status"]},
+                {"limit": 201},
+                {"filterGroups": [{"filters": [_f("subject", "CONTAINS_TOKEN", value="a")]}]},
+            ):
+                with pytest.raises(HubSpotError) as caught:
+                    client.send("POST", SEARCH["v3"], body=bad)
+                refused.append(caught.value.status)
+
+    def ids(answer):
+        return [int(t["id"]) for t in answer["results"]]
+
+    # ascending by date, ties in descending id (the emulator's choice; HubSpot does not say)
+    assert ids(by_date) == [F + 4, F + 3] and ids(rest) == [F + 1, F + 10]
+    assert by_date["total"] == rest["total"] == 6
+    assert by_date["paging"]["next"]["after"] == "2" and rest["paging"]["next"]["after"] == "4"
+    assert by_date["results"][0]["properties"][LAST_MODIFIED] == "2023-11-14T22:13:20.000Z"
+    assert ids(newest) == [F, F + 2, F + 10, F + 3, F + 1, F + 4] and "paging" not in newest
+    assert ids(either) == [F, F + 2, F + 4]
+    assert ids(both) == [F + 10] and both["total"] == 1
+    assert refused == [400] * 4
