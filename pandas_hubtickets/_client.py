@@ -56,7 +56,7 @@ __all__ = [
     "CHANGE_LOG_REACH",
     "DEFAULT_BASE_URL",
     "MAX_QUERY_CHARS",
-    "SEARCH_CAP",
+    "SEARCH_PAGE",
     "TOKEN_ENV_VAR",
     "V1_TICKETS",
     "Changes",
@@ -94,8 +94,6 @@ of this machine and HubSpot's and for the time the call takes.
 """
 SEARCH_PAGE: Final = 200
 """Most tickets one search answer holds (HubSpot's ``limit`` at most)."""
-SEARCH_CAP: Final = 10_000
-"""Most results HubSpot's search pages through for one query (``after`` beyond is a 400)."""
 OBJECT_ID: Final = "hs_object_id"
 _log = logging.getLogger(__name__)
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -401,7 +399,7 @@ class TicketsClient:
         self._names_lock = threading.RLock()  # held while the definitions are read
         self._property_names: list[str] | None = None
         self._max_query_chars = MAX_QUERY_CHARS
-        self._search_page, self._search_cap = SEARCH_PAGE, SEARCH_CAP
+        self._search_page = SEARCH_PAGE
         self._catalogue_lock = threading.Lock()  # held while pipelines or owners are read
         self._catalogue: dict[str, pd.DataFrame] = {}
 
@@ -1067,14 +1065,16 @@ class TicketsClient:
         is at or after ``since``, oldest change first, 200 an answer, at
         most 5 requests a second (HubSpot's own limit for search, paced by
         :func:`~pandas_hubtickets._limiter.search_limiter`, apart from the
-        limiter of the other calls). A query pages through
-        :data:`SEARCH_CAP` results at most, so past that the search starts
-        again from the last modification time seen: first every ticket
-        modified at exactly that moment (by ``hs_object_id``, so ties never
-        hide one), then those modified after it. Where the search cannot
+        limiter of the other calls). HubSpot pages one query through 10,000
+        results at most, and its ``after`` is an offset that shifts when a
+        ticket's change moves it to the end; so each request is a new query
+        from the last modification time seen (the tickets of that moment
+        come again and are kept once), and an answer holding nothing but
+        that one moment has its tickets listed by ``hs_object_id`` before the
+        search goes past it, so ties never hide one. Where the search cannot
         answer (it refuses the query with a 4xx, or answers a ticket without
-        a readable modification date) every ticket's date is read instead,
-        and ``reason`` says why.
+        a readable modification date, or out of order) every ticket's date
+        is read instead, and ``reason`` says why.
 
         Parameters
         ----------
@@ -1118,7 +1118,7 @@ class TicketsClient:
         age = time.time() - since_ms / 1000
         if self._endpoints.versioned:
             try:
-                found, read, sent, queries = self._searched_since(since_ms, progress)
+                found, read, sent = self._searched_since(since_ms, progress)
             except _SearchUnanswered as why:
                 reason = (
                     f"the {self.api} API has no change log and its search could not answer: {why}"
@@ -1129,12 +1129,7 @@ class TicketsClient:
                     moment,
                     "search",
                     f"the {self.api} API has no change log; HubSpot's search found "
-                    f"{len(found):,} in {sent:,} {'request' if sent == 1 else 'requests'}"
-                    + (
-                        f" ({queries} queries: one pages through {self._search_cap:,} at most)"
-                        if queries > 1
-                        else ""
-                    ),
+                    f"{len(found):,} in {sent:,} {'request' if sent == 1 else 'requests'}",
                     read,
                 )
         elif age > CHANGE_LOG_REACH:
@@ -1179,79 +1174,73 @@ class TicketsClient:
     # ----------------------------------------------- search (versioned APIs)
     def _searched_since(
         self, since_ms: int, progress: Callable[[int], object] | None
-    ) -> tuple[list[int], int, int, int]:
-        """Ids modified at or after ``since_ms`` by search; results read, requests, queries.
+    ) -> tuple[list[int], int, int]:
+        """Ids modified at or after ``since_ms``, found by search; results read; requests.
 
-        Sorted by ``hs_lastmodifieddate``, a query is complete for every
-        moment before the last one it reached when it stops at the cap: the
-        tickets of that last moment are then listed by id (a query of their
-        own, restarted after the last id when it too reaches the cap), and the
-        search goes on after it.
+        Every request is a query of its own from the last moment seen (never
+        ``after``: an offset shifts when a ticket's change moves it to the
+        end, and a query pages through 10,000 results at most). A full answer
+        of that one moment is listed by ``hs_object_id`` before going past it.
         """
         found: dict[int, None] = {}
-        read = sent = queries = 0
-        lower = [_filter(LAST_MODIFIED, "GTE", since_ms)]
+        read = sent = 0
+        operator, moment = "GTE", since_ms
         while True:
-            last, n, capped, asked = self._search(lower, LAST_MODIFIED, found, progress)
-            read, sent, queries = read + n, sent + asked, queries + 1
-            if not capped or last is None:
-                return list(found), read, sent, queries
-            moment = _modified_ms(current_values(last).get(LAST_MODIFIED))
-            if moment is None:
+            page = self._search([_filter(LAST_MODIFIED, operator, moment)], LAST_MODIFIED)
+            read, sent = read + self._found(page, found, progress), sent + 1
+            if len(page) < self._search_page:
+                return list(found), read, sent
+            last = _modified_ms(current_values(page[-1]).get(LAST_MODIFIED))
+            if last is None:
                 raise _SearchUnanswered(
-                    f"it answered ticket {object_id(last)} without a readable {LAST_MODIFIED}"
+                    f"it answered ticket {object_id(page[-1])} without a readable {LAST_MODIFIED}"
                 )
+            if last < moment or (last == moment and operator == "GT"):
+                raise _SearchUnanswered(f"it did not answer in the order of {LAST_MODIFIED}")
+            if last > moment:
+                operator, moment = "GTE", last
+                continue
             tie = [_filter(LAST_MODIFIED, "EQ", moment)]
             after_id: list[dict[str, str]] = []
-            while True:
-                last, n, capped, asked = self._search(tie + after_id, OBJECT_ID, found, progress)
-                read, sent, queries = read + n, sent + asked, queries + 1
-                if not capped or last is None:
+            while True:  # a whole answer of one moment: its tickets by id, then past it
+                page = self._search(tie + after_id, OBJECT_ID)
+                read, sent = read + self._found(page, found, progress), sent + 1
+                if len(page) < self._search_page:
                     break
-                after_id = [_filter(OBJECT_ID, "GT", object_id(last))]
-            lower = [_filter(LAST_MODIFIED, "GT", moment)]
+                if after_id and int(after_id[0]["value"]) >= (object_id(page[-1]) or 0):
+                    raise _SearchUnanswered(f"it did not answer in the order of {OBJECT_ID}")
+                after_id = [_filter(OBJECT_ID, "GT", object_id(page[-1]))]
+            operator = "GT"
 
-    def _search(
-        self,
-        filters: list[dict[str, str]],
-        sort: str,
-        found: dict[int, None],
-        progress: Callable[[int], object] | None,
-    ) -> tuple[Any, int, bool, int]:
-        """One query, paged to its end or to the cap: the last object, results, capped, requests.
-
-        Adds the ids to ``found`` (in order, each once).
-        """
-        body: dict[str, Any] = {
+    def _search(self, filters: list[dict[str, str]], sort: str) -> list[Any]:
+        """The first page of one query (ascending by ``sort``): its ticket objects."""
+        body = {
             "filterGroups": [{"filters": filters}],
             "sorts": [sort],
             "properties": [LAST_MODIFIED],
-            "limit": min(self._search_page, self._search_cap),
+            "limit": self._search_page,
             "after": "0",
         }
-        last: Any = None
-        read = requests = 0
-        while True:
-            reply = self._search_reply(body)
-            requests += 1
-            page = reply.data
-            if not isinstance(page, dict) or not isinstance(page.get("results"), list):
-                raise self._shape_error(reply, "a search answer {total, results, paging}")
-            for ticket in page["results"]:
-                oid = object_id(ticket)
-                if oid is None:
-                    raise _SearchUnanswered("it answered a ticket without an id")
-                found.setdefault(oid, None)
-                last = ticket
-            read += len(page["results"])
-            if progress is not None:
-                progress(len(page["results"]))
-            after = next_after(page)
-            if after is None or not page["results"]:
-                return last, read, False, requests
-            if read >= self._search_cap:
-                return last, read, True, requests
-            body["after"] = after
+        reply = self._search_reply(body)
+        page = reply.data
+        if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+            raise self._shape_error(reply, "a search answer {total, results, paging}")
+        results: list[Any] = page["results"]
+        return results
+
+    @staticmethod
+    def _found(
+        page: list[Any], found: dict[int, None], progress: Callable[[int], object] | None
+    ) -> int:
+        """Add a page's ids to ``found`` (in order, each once); the number of results."""
+        for ticket in page:
+            oid = object_id(ticket)
+            if oid is None:
+                raise _SearchUnanswered("it answered a ticket without an id")
+            found.setdefault(oid, None)
+        if progress is not None:
+            progress(len(page))
+        return len(page)
 
     def _search_reply(self, body: Mapping[str, Any]) -> Reply:
         """One ``POST .../search`` through the search limiter; a 4xx it refuses, as unanswered."""

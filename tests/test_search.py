@@ -1,11 +1,12 @@
 """changed_since on the versioned APIs: HubSpot's CRM search, its 10,000-result cap, ties, limits.
 
 The search finds the tickets whose ``hs_lastmodifieddate`` is at or after a
-moment. One query pages through a capped number of results (HubSpot: 10,000),
-so the client restarts from the last moment seen; ticket histories seeded with
-chosen modification times put ties exactly where a restart could lose them.
-The emulator and the client are given a small cap (``search_cap=`` and the
-client's ``_search_cap``) so a few dozen tickets cross it many times.
+moment. One query pages through a capped number of results (HubSpot: 10,000)
+and an offset shifts when a ticket changes, so every request of the client is
+a query of its own from the last moment seen. Ticket histories seeded with
+chosen modification times put ties exactly where a restart could lose them;
+the emulator's cap (``search_cap=``) and the client's page (``_search_page``)
+are made small so a few dozen tickets cross both many times.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from helpers import client_for
 
 import pandas_hubtickets as ht
-from pandas_hubtickets._client import LAST_MODIFIED, SEARCH_CAP
+from pandas_hubtickets._client import LAST_MODIFIED, SEARCH_PAGE
 from pandas_hubtickets._limiter import RateLimiter, search_limiter
 from pandas_hubtickets.errors import HubSpotError
 from pandas_hubtickets.testing import FakeHubSpot
@@ -92,16 +93,17 @@ def test_a_change_at_the_moment_itself_counts_and_one_after_it_does_not(hub, api
     assert sorted(every.ids) == sorted(stamps) and every.method == "search"
 
 
-# --------------------------------------------------- the cap and ties across it
+# ------------------------------------------------ the cap, ties and moving tickets
+PAGE = 4
 LAYOUTS = {
-    # seconds after T0 of each ticket's last modification, in id order
-    "all distinct, 4 caps' worth": list(range(24)),
+    # seconds after T0 of each ticket's last modification, in id order; pages of 4
+    "all distinct, many pages": list(range(24)),
     "all distinct, ids against time": list(range(23, -1, -1)),
-    "a tie straddling the cap": [0, 1, 2, 3, 4, *[5] * 6, 6, 7, 8, 9],
-    "a tie longer than the cap": [*[3] * 15, 1, 2, 4, 5],
+    "a tie straddling pages": [0, 1, 2, 3, 4, *[5] * 6, 6, 7, 8, 9],
+    "a tie of several pages": [*[3] * 15, 1, 2, 4, 5],
     "every ticket at one moment": [7] * 20,
-    "ties at every cap boundary": [k // 6 for k in range(30)],
-    "ties of cap - 1 and cap + 1": [*[1] * 5, *[2] * 7, *[3] * 6, 4],
+    "a tie as long as a page at every boundary": [k // 4 for k in range(28)],
+    "ties of a page - 1 and a page + 1": [*[1] * 3, *[2] * 5, *[3] * 4, 4],
 }
 
 
@@ -109,8 +111,9 @@ LAYOUTS = {
 @pytest.mark.parametrize("since_s", [0, 3, 5])
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_no_ticket_is_missed_or_repeated_across_the_cap_and_ties(api, layout, since_s):
-    cap, page = 6, 4  # a query pages through 6 results: 4, then 2
-    with FakeHubSpot(seed=2, search_cap=cap, search_per_second=None) as hub:
+    # a query pages through 6 results at most here (HubSpot: 10,000): paging with `after`
+    # would be refused past it, and the client would fall back to the scan
+    with FakeHubSpot(seed=2, search_cap=6, search_per_second=None) as hub:
         stamps = seed_modified(hub, LAYOUTS[layout])
         hub.seed_history(  # modified a day before T0: never found
             {"objectId": FIRST + 100 + k, "name": "subject", "value": "old", "timestamp": T0 - DAY}
@@ -120,55 +123,78 @@ def test_no_ticket_is_missed_or_repeated_across_the_cap_and_ties(api, layout, si
         since = T0 + 1000 * since_s
         expected = sorted(oid for oid, ms in stamps.items() if ms >= since)
         with client_for(hub, api=api, limiter=limiter) as client:
-            client._search_page, client._search_cap = page, cap
+            client._search_page = PAGE
             changes = client.changed_since(since)
         assert changes.method == "search", changes.reason
         assert sorted(changes.ids) == expected  # none missed
         assert len(changes.ids) == len(set(changes.ids))  # none twice
         asked = searches(hub, api)
-        assert all(r.status == 200 for r in asked)  # never paged past the cap
-        restarts = len(expected) // cap
-        assert len(asked) >= len(expected) // page + restarts
+        assert all(r.status == 200 for r in asked)  # never past the cap
+        assert len(asked) >= len(expected) // PAGE
+        if len(set(stamps.values())) == len(stamps):  # no ties: a page repeats one ticket
+            assert len(asked) <= len(expected) // (PAGE - 1) + 1
         found_order = [stamps[i] for i in changes.ids]
         assert found_order == sorted(found_order)  # oldest change first, as searched
 
 
-def test_the_real_cap_is_hubspots_10000_and_a_page_200():
+def test_the_page_is_hubspots_most_200():
     with FakeHubSpot() as hub, client_for(hub, api="2026-03") as client:
-        assert (client._search_cap, client._search_page) == (SEARCH_CAP, 200) == (10_000, 200)
-        hub.seed_tickets(1)
-        assert client.changed_since("2000-01-01").method == "search"
+        assert client._search_page == SEARCH_PAGE == 200
+        ids = hub.seed_tickets(201)
+        changes = client.changed_since("2000-01-01")
+    assert sorted(changes.ids) == ids and "in 2 requests" in changes.reason
 
 
-def test_a_tie_of_more_than_a_whole_query_is_listed_by_id_in_several_queries():
-    cap = 5
-    with FakeHubSpot(seed=3, search_cap=cap, search_per_second=None) as hub:
+def test_a_tie_of_several_pages_is_listed_by_id_then_the_search_goes_past_it():
+    with FakeHubSpot(seed=3, search_cap=5, search_per_second=None) as hub:
         stamps = seed_modified(hub, [*[2] * 17, 1, 3])
         limiter, _ = fake_clock()
         with client_for(hub, api="2026-03", limiter=limiter) as client:
-            client._search_page, client._search_cap = 5, cap
+            client._search_page = 5
             changes = client.changed_since(T0 + 2000)
     tied = sorted(oid for oid, ms in stamps.items() if ms == T0 + 2000)
     assert sorted(changes.ids) == sorted([*tied, FIRST + 18])
-    # the first query stops at the cap inside the tie; the tie is then read by id in
-    # ceil(17 / 5) = 4 queries, and the search goes on after it in one more
-    assert "6 queries" in changes.reason, changes.reason
+    # a full page of that one moment, its 17 tickets by id in 4 pages, then one past it
+    assert "in 6 requests" in changes.reason, changes.reason
+
+
+def test_a_ticket_changed_during_the_search_pushes_no_other_out_of_it():
+    """An offset (``after``) would skip the ticket that slides into the moved one's place."""
+    with FakeHubSpot(seed=12, search_per_second=None) as hub:
+        stamps = seed_modified(hub, list(range(12)))
+        limiter, _ = fake_clock()
+        with client_for(hub, api="2026-03", limiter=limiter) as client, client_for(hub) as v1:
+            client._search_page = PAGE
+            edits = []
+
+            def edit_one_found(_: int) -> None:
+                if not edits:  # after the first page: the oldest found moves to the end
+                    body = [
+                        {"objectId": FIRST, "properties": [{"name": "status", "value": "CLOSED"}]}
+                    ]
+                    edits.append(v1.batch_update(body))
+
+            changes = client.changed_since(T0, progress=edit_one_found)
+    assert edits and sorted(changes.ids) == sorted(stamps)
+    assert changes.ids.count(FIRST) == 1
 
 
 # ------------------------------------------------------------------- fall back
-def test_a_search_that_refuses_a_page_falls_back_to_reading_every_date_and_says_why():
-    with FakeHubSpot(seed=4, search_cap=5, search_per_second=None) as hub:
+def test_a_search_that_refuses_the_query_falls_back_to_reading_every_date_and_says_why():
+    with FakeHubSpot(seed=4, search_per_second=None) as hub:
         stamps = seed_modified(hub, list(range(12)))
-        with client_for(hub, api="2026-03") as client:  # it believes HubSpot's 10,000
-            client._search_page = 5
+        with client_for(hub, api="2026-03") as client:
+            client._search_page = 201  # more than HubSpot's search answers: a 400
             changes = client.changed_since(T0 + 4000)
     assert changes.method == LAST_MODIFIED
     assert "search could not answer" in changes.reason and "HTTP 400" in changes.reason
     assert sorted(changes.ids) == [oid for oid, ms in stamps.items() if ms >= T0 + 4000]
     assert changes.scanned == 12
     paths = [(r.path, r.status) for r in hub.requests]
-    assert paths[:2] == [(SEARCH["2026-03"], 200), (SEARCH["2026-03"], 400)]
-    assert paths[2][0] == "/crm/objects/2026-03/tickets"
+    assert paths[0] == (SEARCH["2026-03"], 400) and paths[1] == (
+        "/crm/objects/2026-03/tickets",
+        200,
+    )
 
 
 def test_v1_keeps_the_change_log_and_never_searches(hub):
@@ -190,7 +216,7 @@ def test_searches_keep_to_five_a_second_and_the_emulator_would_refuse_a_sixth():
     with FakeHubSpot(seed=5) as hub:  # HubSpot's 5 searches a second
         stamps = seed_modified(hub, list(range(13)))
         with client_for(hub, api="v3", max_retries=0) as client:  # a 429 would fail the call
-            client._search_page = 1
+            client._search_page = 2  # each request finds one more ticket
             changes = client.changed_since(T0)
         statuses = [r.status for r in searches(hub, "v3")]
     assert sorted(changes.ids) == sorted(stamps) and changes.method == "search"
@@ -202,7 +228,7 @@ def test_searches_take_no_slot_of_the_ten_second_limit_and_the_emulator_does_not
     with FakeHubSpot(seed=6, requests_per_10s=3, search_per_second=None) as hub:
         seed_modified(hub, list(range(10)))
         with client_for(hub, api="2026-03", limiter=limiter, max_retries=0) as client:
-            client._search_page = 1
+            client._search_page = 2  # each request finds one more ticket
             assert len(client.changed_since(T0).ids) == 10  # 10 searches, over the 3 per 10 s
             assert limiter.in_window() == 0  # the other calls' limiter: untouched
             assert now[0] == pytest.approx(1.1)  # its own paced them: 5, then 5 a second later
@@ -289,7 +315,7 @@ def test_a_429_on_a_search_holds_the_searches_only():
     with FakeHubSpot(seed=9, search_per_second=1) as hub:  # stricter than the client's 5
         seed_modified(hub, [0, 1, 2])
         with client_for(hub, api="2026-03", max_retries=10, backoff_factor=0.2) as client:
-            client._search_page = 1
+            client._search_page = 2  # each request finds one more ticket
             changes = client.changed_since(T0)
             held_search = search_limiter(client.limiter)._hold_until
             held_other = client.limiter._hold_until
