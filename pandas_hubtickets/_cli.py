@@ -28,7 +28,14 @@ import pandas as pd
 
 from ._accessor import definitions_of
 from ._api import APIS, DEFAULT_API
-from ._client import BASE_URL_ENV_VAR, DEFAULT_BASE_URL, Changes, TicketsClient, epoch_ms
+from ._client import (
+    BASE_URL_ENV_VAR,
+    DEFAULT_BASE_URL,
+    LAST_MODIFIED,
+    Changes,
+    TicketsClient,
+    epoch_ms,
+)
 from ._coerce import CoerceOptions, coerce_frame
 from ._columns import map_columns
 from ._definitions import Definitions
@@ -696,7 +703,7 @@ def since_moment(text: str) -> datetime:
 def _say_changed_tickets(changes: Changes) -> None:
     when = f"--since {changes.since:%Y-%m-%d %H:%M:%S} UTC"
     how = changes.reason
-    if changes.method != "change-log":
+    if changes.method == LAST_MODIFIED:  # a scan: say how many were read
         how = f"read {changes.method} of {changes.scanned:,} tickets, as {changes.reason}"
     n = len(changes.ids)
     print(f"{when}: {n:,} changed {'ticket' if n == 1 else 'tickets'} ({how})")

@@ -42,9 +42,9 @@ from ._api import (
     page_objects,
 )
 from ._ids import ticket_id
-from ._limiter import RateLimiter
+from ._limiter import RateLimiter, search_limiter
 from ._transport import _REDACTED, DEFAULT_BASE_URL, TOKEN_ENV_VAR, Reply, Secret, Transport
-from .errors import ConfigurationError, HubSpotError
+from .errors import ConfigurationError, HubSpotError, RateLimitError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,6 +56,7 @@ __all__ = [
     "CHANGE_LOG_REACH",
     "DEFAULT_BASE_URL",
     "MAX_QUERY_CHARS",
+    "SEARCH_PAGE",
     "TOKEN_ENV_VAR",
     "V1_TICKETS",
     "Changes",
@@ -91,6 +92,9 @@ CHANGE_LOG_REACH: Final = 23 * 3600.0
 HubSpot keeps 24 hours of changes; the hour left is a margin for the clocks
 of this machine and HubSpot's and for the time the call takes.
 """
+SEARCH_PAGE: Final = 200
+"""Most tickets one search answer holds (HubSpot's ``limit`` at most)."""
+OBJECT_ID: Final = "hs_object_id"
 _log = logging.getLogger(__name__)
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -105,14 +109,18 @@ class Changes:
         The changed tickets, each once, in the order found.
     since : datetime
         The moment (UTC), as given.
-    method : {"change-log", "hs_lastmodifieddate"}
+    method : {"change-log", "search", "hs_lastmodifieddate"}
         ``"change-log"``: from HubSpot's change log (one request);
+        ``"search"``: HubSpot's CRM search for ``hs_lastmodifieddate`` at or
+        after ``since`` (the versioned APIs);
         ``"hs_lastmodifieddate"``: every ticket's modification date was read
         page by page and compared with ``since``.
     reason : str
-        Why that method, in words (e.g. why the change log could not answer).
+        Why that method, in words (e.g. why the change log or the search
+        could not answer).
     scanned : int
-        Tickets whose modification date was read (0 with the change log).
+        Tickets whose modification date was read (0 with the change log; with
+        the search, the results read).
     """
 
     ids: list[int]
@@ -174,6 +182,15 @@ def _modified_ms(value: str | None) -> int | None:
         return epoch_ms(value)
     except ValueError:
         return None
+
+
+class _SearchUnanswered(Exception):
+    """HubSpot's search could not answer for :meth:`TicketsClient.changed_since`; says why."""
+
+
+def _filter(name: str, operator: str, value: int | None) -> dict[str, str]:
+    """A search filter on ``name`` (values travel as text: epoch ms for dates)."""
+    return {"propertyName": name, "operator": operator, "value": str(value)}
 
 
 # ------------------------------------------------------------ argument checks
@@ -389,6 +406,7 @@ class TicketsClient:
         self._names_lock = threading.RLock()  # held while the definitions are read
         self._property_names: list[str] | None = None
         self._max_query_chars = MAX_QUERY_CHARS
+        self._search_page = SEARCH_PAGE
         self._catalogue_lock = threading.Lock()  # held while pipelines or owners are read
         self._catalogue: dict[str, pd.DataFrame] = {}
 
@@ -1051,23 +1069,38 @@ class TicketsClient:
         ``hs_lastmodifieddate`` is read (:meth:`iter_pages`, that property
         only: one request per 100 tickets) and compared with ``since``; a
         ticket without a readable modification date counts as changed. Either
-        way no change is left out. Deleted tickets are not listed. The
-        versioned APIs have no change log: they always read the dates (ISO
-        8601 there).
+        way no change is left out. Deleted tickets are not listed.
+
+        The versioned APIs have no change log: there HubSpot's CRM search
+        (``POST .../search``) finds the tickets whose ``hs_lastmodifieddate``
+        is at or after ``since``, oldest change first, 200 an answer, at
+        most 5 requests a second (HubSpot's own limit for search, paced by
+        :func:`~pandas_hubtickets._limiter.search_limiter`, apart from the
+        limiter of the other calls). HubSpot pages one query through 10,000
+        results at most, and its ``after`` is an offset that shifts when a
+        ticket's change moves it to the end; so each request is a new query
+        from the last modification time seen (the tickets of that moment
+        come again and are kept once), and an answer holding nothing but
+        that one moment has its tickets listed by ``hs_object_id`` before the
+        search goes past it, so ties never hide one. Where the search cannot
+        answer (it refuses the query with a 4xx, or answers a ticket without
+        a readable modification date, or out of order) every ticket's date
+        is read instead, and ``reason`` says why.
 
         Parameters
         ----------
         since : datetime, date, str or int
             The moment (naive: UTC), ISO 8601 text or epoch milliseconds.
         progress : callable, optional
-            Called with the number of tickets scanned after each page of the
-            scan (e.g. a progress bar's ``update``); not called for the log.
+            Called with the number of tickets read after each page of the
+            scan or the search (e.g. a progress bar's ``update``); not called
+            for the log.
 
         Returns
         -------
         Changes
-            ``ids``, ``method`` (``"change-log"`` or ``"hs_lastmodifieddate"``),
-            ``reason``, ``scanned``.
+            ``ids``, ``method`` (``"change-log"``, ``"search"`` or
+            ``"hs_lastmodifieddate"``), ``reason``, ``scanned``.
 
         Examples
         --------
@@ -1079,12 +1112,37 @@ class TicketsClient:
         ([176602], 'change-log')
         >>> client.changed_since("2000-01-01").method
         'hs_lastmodifieddate'
+
+        On the versioned APIs HubSpot's search answers:
+
+        >>> from pandas_hubtickets.testing import FakeHubSpot
+        >>> with FakeHubSpot() as hub, TicketsClient(
+        ...     hub.token, base_url=hub.base_url, api="2026-03"
+        ... ) as versioned:
+        ...     ids = hub.seed_tickets(3)
+        ...     found = versioned.changed_since("2000-01-01")
+        >>> sorted(found.ids) == ids, found.method, found.reason
+        (True, 'search', "the 2026-03 API has no change log; HubSpot's search found 3 in 1 request")
         """
         since_ms = epoch_ms(since)
         moment = _EPOCH + timedelta(milliseconds=since_ms)
         age = time.time() - since_ms / 1000
         if self._endpoints.versioned:
-            reason = f"the {self.api} API has no change log"
+            try:
+                found, read, sent = self._searched_since(since_ms, progress)
+            except _SearchUnanswered as why:
+                reason = (
+                    f"the {self.api} API has no change log and its search could not answer: {why}"
+                )
+            else:
+                return Changes(
+                    found,
+                    moment,
+                    "search",
+                    f"the {self.api} API has no change log; HubSpot's search found "
+                    f"{len(found):,} in {sent:,} {'request' if sent == 1 else 'requests'}",
+                    read,
+                )
         elif age > CHANGE_LOG_REACH:
             reason = (
                 f"HubSpot's change log keeps 24 h and {moment:%Y-%m-%d %H:%M} UTC is "
@@ -1123,6 +1181,95 @@ class TicketsClient:
         ):
             raise self._shape_error(reply, "a list of changes {timestamp, changeType, objectId}")
         return [(int(e.get("timestamp") or since_ms), int(e["objectId"])) for e in entries]
+
+    # ----------------------------------------------- search (versioned APIs)
+    def _searched_since(
+        self, since_ms: int, progress: Callable[[int], object] | None
+    ) -> tuple[list[int], int, int]:
+        """Ids modified at or after ``since_ms``, found by search; results read; requests.
+
+        Every request is a query of its own from the last moment seen (never
+        ``after``: an offset shifts when a ticket's change moves it to the
+        end, and a query pages through 10,000 results at most). A full answer
+        of that one moment is listed by ``hs_object_id`` before going past it.
+        """
+        found: dict[int, None] = {}
+        read = sent = 0
+        operator, moment = "GTE", since_ms
+        while True:
+            page = self._search([_filter(LAST_MODIFIED, operator, moment)], LAST_MODIFIED)
+            read, sent = read + self._found(page, found, progress), sent + 1
+            if len(page) < self._search_page:
+                return list(found), read, sent
+            last = _modified_ms(current_values(page[-1]).get(LAST_MODIFIED))
+            if last is None:
+                raise _SearchUnanswered(
+                    f"it answered ticket {object_id(page[-1])} without a readable {LAST_MODIFIED}"
+                )
+            if last < moment or (last == moment and operator == "GT"):
+                raise _SearchUnanswered(f"it did not answer in the order of {LAST_MODIFIED}")
+            if last > moment:
+                operator, moment = "GTE", last
+                continue
+            tie = [_filter(LAST_MODIFIED, "EQ", moment)]
+            after_id: list[dict[str, str]] = []
+            while True:  # a whole answer of one moment: its tickets by id, then past it
+                page = self._search(tie + after_id, OBJECT_ID)
+                read, sent = read + self._found(page, found, progress), sent + 1
+                if len(page) < self._search_page:
+                    break
+                if after_id and int(after_id[0]["value"]) >= (object_id(page[-1]) or 0):
+                    raise _SearchUnanswered(f"it did not answer in the order of {OBJECT_ID}")
+                after_id = [_filter(OBJECT_ID, "GT", object_id(page[-1]))]
+            operator = "GT"
+
+    def _search(self, filters: list[dict[str, str]], sort: str) -> list[Any]:
+        """The first page of one query (ascending by ``sort``): its ticket objects."""
+        body = {
+            "filterGroups": [{"filters": filters}],
+            "sorts": [sort],
+            "properties": [LAST_MODIFIED],
+            "limit": self._search_page,
+            "after": "0",
+        }
+        reply = self._search_reply(body)
+        page = reply.data
+        if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+            raise self._shape_error(reply, "a search answer {total, results, paging}")
+        results: list[Any] = page["results"]
+        return results
+
+    @staticmethod
+    def _found(
+        page: list[Any], found: dict[int, None], progress: Callable[[int], object] | None
+    ) -> int:
+        """Add a page's ids to ``found`` (in order, each once); the number of results."""
+        for ticket in page:
+            oid = object_id(ticket)
+            if oid is None:
+                raise _SearchUnanswered("it answered a ticket without an id")
+            found.setdefault(oid, None)
+        if progress is not None:
+            progress(len(page))
+        return len(page)
+
+    def _search_reply(self, body: Mapping[str, Any]) -> Reply:
+        """One ``POST .../search`` through the search limiter; a 4xx it refuses, as unanswered."""
+        try:
+            return self._transport.send(
+                "POST",
+                self._endpoints.tickets + "/search",
+                body=body,
+                limiter=search_limiter(self.limiter),
+            )
+        except RateLimitError:
+            raise
+        except HubSpotError as error:
+            if 400 <= error.status < 500 and error.status != 401:
+                raise _SearchUnanswered(
+                    f"HTTP {error.status} {error.error}: {error.message}"
+                ) from error
+            raise
 
     def _modified_since(
         self, since_ms: int, progress: Callable[[int], object] | None

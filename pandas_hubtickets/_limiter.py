@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Mapping
 
-__all__ = ["RateLimiter"]
+__all__ = ["SEARCH_REQUESTS_PER_SECOND", "RateLimiter", "search_limiter"]
 
 REMAINING_HEADER = "X-HubSpot-RateLimit-Remaining"
 INTERVAL_HEADER = "X-HubSpot-RateLimit-Interval-Milliseconds"
@@ -314,3 +315,38 @@ class RateLimiter:
         """
         with self._lock:
             return self._wait_time(self._clock())
+
+
+# ------------------------------------------------------------- search limit
+SEARCH_REQUESTS_PER_SECOND = 5
+"""HubSpot's limit on CRM search requests: 5 a second per account, apart from the 10 s limit."""
+_search_limiters: weakref.WeakKeyDictionary[RateLimiter, RateLimiter] = weakref.WeakKeyDictionary()
+_search_lock = threading.Lock()
+
+
+def search_limiter(limiter: RateLimiter) -> RateLimiter:
+    """The search requests' own limiter (5 starts a rolling second) that goes with ``limiter``.
+
+    HubSpot counts search requests apart: 5 a second per account, and not in
+    the account's 10-second limit. Clients that share one ``limiter`` (one
+    account) get one search limiter too. Its slack is 10% of its one-second
+    window (HubSpot counts a request when it arrives, a little after it starts).
+
+    Examples
+    --------
+    >>> main = RateLimiter(100)
+    >>> search = search_limiter(main)
+    >>> search is search_limiter(main), search.max_requests, search.window
+    (True, 5, 1.0)
+    """
+    with _search_lock:
+        paired = _search_limiters.get(limiter)
+        if paired is None:
+            paired = _search_limiters[limiter] = RateLimiter(
+                SEARCH_REQUESTS_PER_SECOND,
+                1.0,
+                slack=0.1,
+                clock=limiter._clock,
+                sleep=limiter._sleep,
+            )
+        return paired

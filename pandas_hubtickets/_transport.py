@@ -298,6 +298,8 @@ class _CallState:
     maybe_applied: bool = False
     #: When the current attempt started (``time.monotonic()``), for its deadline.
     attempt_started: float = field(default_factory=time.monotonic)
+    #: The limiter this call's attempts take their slots from (None: the transport's).
+    gate: RateLimiter | None = None
 
     @property
     def writes(self) -> bool:
@@ -430,7 +432,7 @@ class _HubSpotRetry(Retry):
             if _unanswered(error):
                 state.unanswered()
             if response is not None:
-                self.hooks.limiter.observe(response.headers)
+                (state.gate or self.hooks.limiter).observe(response.headers)
             if state.attempts >= state.max_attempts:
                 reason = error or ResponseError(
                     ResponseError.SPECIFIC_ERROR.format(
@@ -459,7 +461,7 @@ class _HubSpotRetry(Retry):
             state = self.hooks.state
             if state is not None:
                 state.attempts += 1
-            self.hooks.limiter.acquire()
+            (state.gate if state is not None and state.gate else self.hooks.limiter).acquire()
             if state is not None:
                 state.attempt_started = time.monotonic()
 
@@ -821,8 +823,13 @@ session, limiter, deadline
         *,
         params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         body: Any = None,
+        limiter: RateLimiter | None = None,
     ) -> Reply:
         """Send one request, with rate limiting and retries (documented at ``TicketsClient.send``).
+
+        ``limiter``: the limiter whose slots this call's attempts take, and
+        which 429s hold, instead of the transport's (HubSpot's search requests
+        have a limit of their own and do not count in the 10-second one).
 
         Examples
         --------
@@ -846,14 +853,16 @@ session, limiter, deadline
                 data = _encode_json(body)
             headers["Content-Type"] = "application/json"
 
+        gate = limiter or self.limiter
         state = _CallState(method=method, path=log_path, max_attempts=self.max_retries + 1)
+        state.gate = limiter
         self._hooks.state = state
         rate_limited = 0
         broken_reads = 0
         try:
             while True:
                 state.attempts += 1
-                self.limiter.acquire()
+                gate.acquire()
                 started = state.attempt_started = time.monotonic()
                 try:
                     resp = self._session.request(
@@ -887,7 +896,7 @@ session, limiter, deadline
                             state.attempts + 1,
                             state.max_attempts,
                         )
-                        self.limiter.hold(delay)
+                        gate.hold(delay)
                         continue
                     raise self._transport_error(exc, state) from self._sanitized(exc)
                 elapsed = time.monotonic() - started
@@ -902,7 +911,7 @@ session, limiter, deadline
                     elapsed,
                 )
                 content, parsed, is_json = self._read(resp)
-                self.limiter.observe(resp.headers)
+                gate.observe(resp.headers)
                 if 200 <= status < 300:
                     if not is_json:
                         state.unanswered()  # HubSpot said yes, in words we cannot read
@@ -918,7 +927,7 @@ session, limiter, deadline
                 if status == 429:
                     rate_limited += 1
                     delay = self._rate_limit_delay(resp, parsed, content, state, rate_limited)
-                    self.limiter.hold(delay)
+                    gate.hold(delay)
                     continue
                 raise self._hubspot_error(resp, parsed, is_json, content, state)
         finally:

@@ -59,7 +59,10 @@ from .shapes import (
     v1_object,
 )
 from .store import TicketStore, Version
-from .versioned import ValidationRule
+from .versioned import SEARCH_CAP, SECONDLY_LIMITED, ValidationRule
+
+SEARCH_PER_SECOND = 5
+"""HubSpot's limit on search requests per second (apart from the 10-second one)."""
 
 __all__ = ["FakeHubSpot", "RequestRecord", "record_bodies"]
 
@@ -369,6 +372,13 @@ class FakeHubSpot:
         How a v1 batch update naming an unknown id is refused: 400 with a
         ``validationResults`` entry (default), or 404 ``OBJECT_NOT_FOUND``
         for the whole batch. HubSpot does not document which; both split.
+    search_cap : int
+        Most results one search query pages through (HubSpot's 10,000); lower
+        it to test a client's restarts with few tickets.
+    search_per_second : int, optional
+        Searches answered in any rolling second (HubSpot's 5; beyond, a
+        ``SECONDLY`` 429); None for no limit. Searches do not count in the
+        10 s window nor the daily limit.
     app_id : int
         The private app the token belongs to: :attr:`writes` records each
         write over HTTP with source ``API`` and ``sourceId``
@@ -419,6 +429,8 @@ class FakeHubSpot:
         missing_object_status: int = 400,
         app_id: int = 1_851_932,
         record_bodies: bool = False,
+        search_cap: int = SEARCH_CAP,
+        search_per_second: int | None = SEARCH_PER_SECOND,
         _window_seconds: float = 10.0,
     ) -> None:
         if latency < 0:
@@ -439,6 +451,10 @@ class FakeHubSpot:
         self._store = TicketStore(portal_id, missing_object_status)
         self._store.writer = f"app:{app_id}"
         self._limiter = RateLimiter(requests_per_10s, daily_limit, _window_seconds)
+        if search_cap < 1:
+            raise ValueError(f"search_cap must be at least 1, not {search_cap}")
+        self._store.search_cap = search_cap
+        self._search_limiter = RateLimiter(search_per_second, None, 1.0, policy="SECONDLY")
         self._fault_rng = random.Random(f"faults:{seed}")
         self._requests: list[RequestRecord] = []
         self._seq = 0
@@ -809,7 +825,7 @@ class FakeHubSpot:
         return None
 
     def _admit(
-        self, authorization: str | None, query: dict[str, list[str]]
+        self, authorization: str | None, query: dict[str, list[str]], handler: Handler
     ) -> tuple[Reply | None, str | None, dict[str, str]]:
         """Under the lock: an early answer (or None to process), the fault, rate-limit headers."""
         refusal = _authenticate(authorization, query, self.token)
@@ -817,8 +833,10 @@ class FakeHubSpot:
             return refusal, None, {}
         fault = self.faults.draw(self._fault_rng.random()) if self.faults is not None else None
         now = time.monotonic()
-        policy = self._limiter.admit(now)
-        headers = self._limiter.headers(now)
+        if handler in SECONDLY_LIMITED:  # HubSpot's search: 5 a second, apart from the rest
+            policy, headers = self._search_limiter.admit(now), {}
+        else:
+            policy, headers = self._limiter.admit(now), self._limiter.headers(now)
         if policy is not None:
             return self._too_many(policy), None, headers
         return self._injected(fault), fault, headers
@@ -849,7 +867,9 @@ class FakeHubSpot:
             handler, params, reply = None, (), error.reply()
         else:
             with self._lock:
-                reply, fault, limit_headers = self._admit(headers.get("Authorization"), query)
+                reply, fault, limit_headers = self._admit(
+                    headers.get("Authorization"), query, handler
+                )
         stall = self.faults.stall_seconds if fault == "stall" and self.faults else 0.0
         delay = self.latency + stall
         stopped = delay > 0 and self._stopping.wait(delay)

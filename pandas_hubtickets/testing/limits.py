@@ -93,7 +93,13 @@ class RateLimiter:
     day.
     """
 
-    def __init__(self, per_window: int | None, daily: int | None, window_seconds: float) -> None:
+    def __init__(
+        self,
+        per_window: int | None,
+        daily: int | None,
+        window_seconds: float,
+        policy: str = "TEN_SECONDLY_ROLLING",
+    ) -> None:
         if per_window is not None and per_window < 1:
             raise ValueError(f"requests_per_10s must be at least 1, not {per_window}")
         if daily is not None and daily < 0:
@@ -103,6 +109,7 @@ class RateLimiter:
         self.per_window = per_window
         self.daily = daily
         self.window_seconds = window_seconds
+        self.policy = policy  # the policyName of a refusal for the window
         self._stamps: deque[float] = deque()
         self._used_today = 0
 
@@ -117,7 +124,7 @@ class RateLimiter:
             return "DAILY"
         if self.per_window is not None:
             if len(self._stamps) >= self.per_window:
-                return "TEN_SECONDLY_ROLLING"
+                return self.policy
             self._stamps.append(now)
         self._used_today += 1
         return None

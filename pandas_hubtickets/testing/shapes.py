@@ -39,6 +39,7 @@ BAD_GATEWAY_HTML = (
 _RATE_LIMIT_MESSAGES = {
     "TEN_SECONDLY_ROLLING": "You have reached your ten_secondly_rolling limit.",
     "DAILY": "You have reached your daily limit.",
+    "SECONDLY": "You have reached your secondly limit.",
 }
 
 

@@ -27,6 +27,8 @@ __all__ = ["FIRST_ID", "LAST_MODIFIED", "StoredTicket", "TicketStore", "Version"
 FIRST_ID = 100_001
 """The id given to the first ticket when none is asked for."""
 LAST_MODIFIED = "hs_lastmodifieddate"
+SEARCH_CAP = 10_000
+"""Most results one search query pages through (HubSpot's); ``FakeHubSpot(search_cap=)``."""
 CREATED = "createdate"
 
 
@@ -77,6 +79,7 @@ class TicketStore:
     def __init__(self, portal_id: int, missing_object_status: int = 400) -> None:
         self.portal_id = portal_id
         self.missing_object_status = missing_object_status
+        self.search_cap = SEARCH_CAP
         self.tickets: dict[int, StoredTicket] = {}
         self.writes: list[dict[str, Any]] = []
         self.writer: str | None = None  # who makes the writes over HTTP (the token's app)

@@ -37,6 +37,7 @@ unsure):
 - Ids (or ``idProperty`` values) that match no live ticket give a 207 whose
   ``errors`` hold one ``OBJECT_NOT_FOUND`` entry listing them in
   ``context.ids``, as they were sent; the other inputs are written.
+- Search (``POST .../search``): see :func:`search`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 from .api import (
@@ -61,12 +63,15 @@ from .api import (
 )
 from .schema import PROPERTIES, Problem
 from .shapes import iso_ms, simple_public_object, v3_value
-from .store import StoredTicket, TicketStore, Version
+from .store import SEARCH_CAP, StoredTicket, TicketStore, Version
 
 __all__ = [
     "MAX_READ",
     "MAX_READ_WITH_HISTORY",
+    "MAX_SEARCH_PAGE",
     "ROUTES",
+    "SEARCH_CAP",
+    "SECONDLY_LIMITED",
     "TICKETS",
     "ValidationRule",
     "batch_read",
@@ -75,6 +80,7 @@ __all__ = [
     "get_one",
     "list_page",
     "read_object",
+    "search",
 ]
 
 TICKETS = "(?:/crm/objects/2026-03/tickets|/crm/v3/objects/tickets)"
@@ -392,7 +398,167 @@ def batch_update(store: TicketStore, call: Call) -> Reply:
     return _with_not_found(answer, missing) if missing else Reply(200, answer)
 
 
+# --- search ---
+
+MAX_SEARCH_PAGE = 200
+MAX_FILTER_GROUPS = 5
+MAX_FILTERS = 6
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "EQ": lambda a, b: a == b,
+    "NEQ": lambda a, b: a != b,
+    "GT": lambda a, b: a > b,
+    "GTE": lambda a, b: a >= b,
+    "LT": lambda a, b: a < b,
+    "LTE": lambda a, b: a <= b,
+}
+
+
+def _numeric(name: str) -> bool:
+    kind = PROPERTIES[name].type if name in PROPERTIES else "string"
+    return name == ID_PROPERTY_OF_ID or kind in ("number", "date", "datetime")
+
+
+def _search_key(name: str, text: str, where: str) -> Any:
+    """A value to compare: a number for numeric and date properties (epoch ms or ISO 8601)."""
+    if not _numeric(name):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        _bad_request(f"{where}: {text!r} is not a number, epoch milliseconds or ISO 8601")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return float(round(moment.timestamp() * 1000))
+
+
+def _stored_key(ticket: StoredTicket, name: str) -> Any:
+    """The ticket's current value of ``name`` to compare, or None when it has none."""
+    if name == ID_PROPERTY_OF_ID:
+        return float(ticket.object_id)
+    version = ticket.current(name)
+    if version is None or version.value == "":
+        return None
+    return float(version.value) if _numeric(name) else version.value
+
+
+def _matcher(raw: Any, where: str) -> Callable[[StoredTicket], bool]:
+    """One ``Filter``: a test of a ticket's current value."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("propertyName"), str):
+        _bad_request(f"{where} must be an object with a propertyName and an operator")
+    name, operator = raw["propertyName"], raw.get("operator")
+    if operator in ("HAS_PROPERTY", "NOT_HAS_PROPERTY"):
+        present = operator == "HAS_PROPERTY"
+        return lambda t: (_stored_key(t, name) is not None) == present
+    if operator in ("IN", "NOT_IN"):
+        values = raw.get("values")
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            _bad_request(f"{where}.values must be an array of strings for {operator}")
+        keys = {_search_key(name, v, where) for v in values}
+        inside = operator == "IN"
+        return lambda t: (_stored_key(t, name) in keys) == inside
+    if operator == "BETWEEN":
+        low = _search_key(name, str(raw.get("value")), where)
+        high = _search_key(name, str(raw.get("highValue")), where)
+        return lambda t: (v := _stored_key(t, name)) is not None and low <= v <= high
+    if operator not in _COMPARE:
+        _bad_request(f"{where}.operator {operator!r} is not supported by the emulator")
+    if not isinstance(raw.get("value"), str):
+        _bad_request(f"{where}.value must be a string")
+    key, compare = _search_key(name, raw["value"], where), _COMPARE[operator]
+    return lambda t: (v := _stored_key(t, name)) is not None and compare(v, key)
+
+
+def _sort(raw: Any) -> tuple[str, bool]:
+    """The one sort: a name (``-name`` descending) or ``{propertyName, direction}``."""
+    if isinstance(raw, str) and raw.lstrip("-"):
+        return raw.lstrip("-"), raw.startswith("-")
+    if isinstance(raw, dict) and isinstance(raw.get("propertyName"), str):
+        direction = raw.get("direction", "ASCENDING")
+        if direction not in ("ASCENDING", "DESCENDING"):
+            _bad_request(f"sorts[0].direction must be ASCENDING or DESCENDING, not {direction!r}")
+        return raw["propertyName"], direction == "DESCENDING"
+    _bad_request('sorts[0] must be a property name or {"propertyName", "direction"}')
+
+
+def search(store: TicketStore, call: Call) -> Reply:
+    """``POST .../search``: 200 ``CollectionResponseWithTotalSimplePublicObject``.
+
+    Live tickets matching any of the ``filterGroups`` (every filter of one
+    group; at most 5 groups of 6 filters), sorted by the one sort allowed
+    (absent values last; ties in *descending* id order: HubSpot does not say
+    how it breaks them, so a client must not rely on any), ``limit`` at most
+    200 (default 10) from the offset ``after``. One query pages through the
+    store's ``search_cap`` results (10,000, HubSpot's) at most: ``after`` at or
+    beyond it is a 400, as with HubSpot; ``total`` counts every match.
+    Numbers, dates and datetimes compare as numbers (filter values in epoch
+    milliseconds or ISO 8601), other values as text. A free-text ``query`` is
+    not emulated (400). The emulator answers at most 5 searches a second, and
+    they do not count in the 10-second limit (:data:`SECONDLY_LIMITED`).
+    """
+    body = _json(call)
+    if not isinstance(body, dict):
+        _bad_request("the body must be a PublicObjectSearchRequest object")
+    if body.get("query"):
+        _bad_request("a free-text query is not supported by the emulator")
+    groups = body.get("filterGroups") or []
+    if not isinstance(groups, list) or len(groups) > MAX_FILTER_GROUPS:
+        _bad_request(f"filterGroups must be an array of at most {MAX_FILTER_GROUPS} groups")
+    tests: list[list[Callable[[StoredTicket], bool]]] = []
+    for g, group in enumerate(groups):
+        filters = group.get("filters") if isinstance(group, dict) else None
+        if not isinstance(filters, list) or len(filters) > MAX_FILTERS:
+            _bad_request(f"filterGroups[{g}].filters must be an array of at most {MAX_FILTERS}")
+        tests.append(
+            [_matcher(f, f"filterGroups[{g}].filters[{i}]") for i, f in enumerate(filters)]
+        )
+    sorts = body.get("sorts") or []
+    if not isinstance(sorts, list) or len(sorts) > 1:
+        _bad_request("sorts must be an array of one sort at most")
+    limit = body.get("limit", DEFAULT_LIMIT)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SEARCH_PAGE:
+        _bad_request(f"limit must be between 1 and {MAX_SEARCH_PAGE}, not {limit!r}")
+    after = str(body.get("after") or "0")
+    cap = store.search_cap
+    if not (after.isascii() and after.isdigit()) or int(after) >= cap:
+        _bad_request(
+            f"after must be a paging cursor below {cap:,}, not {after!r}: a search query "
+            f"pages through {cap:,} results at most"
+        )
+    properties = _body_names(body.get("properties"), "properties")
+    matches = [
+        t
+        for t in store.tickets.values()
+        if not t.deleted and (not tests or any(all(f(t) for f in group) for group in tests))
+    ]
+    matches.sort(key=lambda t: -t.object_id)  # ties: descending id
+    if sorts:
+        name, descending = _sort(sorts[0])
+        present = [t for t in matches if _stored_key(t, name) is not None]
+        present.sort(key=lambda t: _stored_key(t, name), reverse=descending)
+        matches = present + [t for t in matches if _stored_key(t, name) is None]
+    else:
+        matches.sort(key=lambda t: t.object_id)
+    start = int(after)
+    end = min(start + limit, cap)
+    page: dict[str, Any] = {
+        "total": len(matches),
+        "results": [read_object(t, properties, []) for t in matches[start:end]],
+    }
+    if end < len(matches):
+        page["paging"] = {"next": {"after": str(end), "link": f"?after={end}"}}
+    return Reply(200, page)
+
+
+SECONDLY_LIMITED: frozenset[Handler] = frozenset({search})
+"""Handlers under HubSpot's search limit (5 a second) rather than the 10-second one."""
+
+
 ROUTES: tuple[tuple[str, str, Handler], ...] = (
+    ("POST", f"{TICKETS}/search", search),
     ("POST", f"{TICKETS}/batch/read", batch_read),
     ("POST", f"{TICKETS}/batch/update", batch_update),
     ("GET", rf"{TICKETS}/?", list_page),
