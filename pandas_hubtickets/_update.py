@@ -26,7 +26,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Hashable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -656,12 +656,14 @@ def update(
     ctrl_c = _CtrlC()
     try:
         with ctrl_c.installed():
-            while unrecorded and stop is None:
-                done, _ = wait(unrecorded, return_when=FIRST_COMPLETED)
-                for future in done:
-                    with ctrl_c.deferred():  # recorded and journaled, or neither
-                        del unrecorded[future]
-                        stop = _finish(run, future.result(), book, run_id, bar) or stop
+            # as_completed waits on each batch once (wait() on all of them, again for each
+            # batch that finishes, cost the main thread CPU that grew with the batches)
+            for future in as_completed(unrecorded):
+                with ctrl_c.deferred():  # recorded and journaled, or neither
+                    del unrecorded[future]
+                    stop = _finish(run, future.result(), book, run_id, bar)
+                if stop is not None:
+                    break
     except (Exception, KeyboardInterrupt) as exc:  # stop, and keep every outcome we have
         stop = exc
     finally:
