@@ -599,10 +599,7 @@ def _send_settings(session: requests.Session, base_url: str, verify: bool | str)
     and the session's ``proxies``, ``verify`` and ``cert`` all apply as before.
     The body is always streamed (read by ``_read_body``, under the deadline).
     """
-    settings: dict[str, Any] = session.merge_environment_settings(
-        base_url + "/", {}, True, verify, None
-    )
-    return settings
+    return dict(session.merge_environment_settings(base_url + "/", {}, True, verify, None))
 
 
 def _parse_json(content: bytes) -> tuple[Any, bool]:

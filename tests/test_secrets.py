@@ -171,7 +171,7 @@ class TestProxies:
             url = f"https://127.0.0.1:{listener.getsockname()[1]}"
             with TicketsClient(TOKEN, base_url=url, max_retries=0) as client:
                 for _ in range(2):  # on every request, not only the first
-                    with pytest.raises(OSError, match="no-such-bundle.pem"):
+                    with pytest.raises(OSError, match=r"no-such-bundle\.pem"):
                         client.get(1)
 
 
