@@ -43,6 +43,7 @@ from ._diff import NOT_FOUND, compare, read_current
 from ._display import result_html, result_text
 from ._flatten import compact, tidy_of, to_arrow
 from ._journal import Journal, fingerprint
+from ._json import gc_paused
 from ._payload import EncodedFrame, NaMode, Problem, ProblemList, check_batch_size, encode_frame
 from ._progress import Progress, progress_bar
 from ._undo import check_undo_path, write_undo
@@ -461,7 +462,11 @@ class _Sender:
             texts = self.encoded.fragments(rows).to_pylist()
             if self.journaled:
                 result.fingerprints = dict(zip(rows.tolist(), map(fingerprint, texts), strict=True))
-            self._send(rows, texts, result, carried=0)
+            # The collector paused from the request to the answer's conversion: the parsed
+            # answer (thousands of dicts, no cycle) is freed unseen, not walked and promoted by
+            # the collections other threads set off meanwhile (the full ones cost 0.3 ms a request).
+            with gc_paused():
+                self._send(rows, texts, result, carried=0)
         except _Stop as stop:
             result.stop = stop.cause
         except Exception as exc:  # unexpected: rows not yet answered stay not_sent

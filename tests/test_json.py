@@ -5,13 +5,16 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Iterator
+from typing import Any
 
+import pandas as pd
 import pytest
 
-from pandas_hubtickets import FlattenError, flatten
+from pandas_hubtickets import FlattenError, TicketsClient, flatten
 from pandas_hubtickets import _flatten as flatten_module
 from pandas_hubtickets import _json as json_module
 from pandas_hubtickets._json import NotStreamable, Reader, gc_paused, loads
+from pandas_hubtickets.testing import FakeHubSpot
 
 
 @pytest.fixture(params=[True, False], ids=["caller's gc on", "caller's gc off"])
@@ -219,3 +222,23 @@ def test_a_text_that_breaks_after_the_batches_is_not_streamable(monkeypatch):
     text = json.dumps(_tricky_tickets(12)).encode()[:-30]
     with pytest.raises(NotStreamable):
         list(Reader(text).elements())
+
+
+def test_update_pauses_the_collector_from_each_request_to_its_answers_conversion(caller_gc):
+    """Each answer is parsed, converted and dropped unseen by the collector; then as it was."""
+    seen: list[bool] = []
+
+    class Spying(TicketsClient):
+        def batch_update_reply(self, objects: Any) -> Any:
+            reply = super().batch_update_reply(objects)
+            seen.append(gc.isenabled())
+            return reply
+
+    with FakeHubSpot() as hub:
+        ids = hub.seed_tickets(30)
+        edits = pd.DataFrame({"objectId": ids, "subject": [f"s{i}" for i in range(30)]})
+        with Spying(hub.token, base_url=hub.base_url, max_workers=3) as client:
+            result = edits.hubtickets.update(client, batch_size=7, progress=False)
+    assert result.ok and len(result.tickets) >= 30
+    assert seen == [False] * 5
+    assert gc.isenabled() is caller_gc
