@@ -40,7 +40,7 @@ __all__ = ["NotStreamable", "Reader", "gc_paused", "loads"]
 _DIGITS_AS_ZERO: Final = bytes.maketrans(b"0123456789", b"0" * 10)
 _LONG_DIGITS: Final = b"0" * 19
 #: Bytes of an array's elements that orjson parses at a time (see Reader.elements).
-_BATCH_BYTES: Final = 1 << 20
+_BATCH_BYTES: Final = 256 << 10
 #: Places tried to end a batch before the rest is left to the standard library.
 _CUTS_TRIED: Final = 4
 _WHITESPACE: Final = " \t\n\r"
@@ -128,7 +128,7 @@ class Reader:
     Values are parsed by the standard library's C scanner
     (``JSONDecoder.raw_decode``), so each is exactly what :func:`json.loads`
     makes of it. Bytes are decoded a block at a time. With orjson installed,
-    the elements of an array in bytes are parsed by it, a megabyte at a time
+    the elements of an array in bytes are parsed by it, 256 KiB at a time
     (see :meth:`elements`): the same values, five times faster. Anything
     unexpected -- text that is not JSON, a shape the caller did not ask for --
     raises :class:`NotStreamable`: the caller then parses the text whole, which
@@ -248,7 +248,7 @@ class Reader:
             self.take(",")
 
     def _batches(self, data: bytes | bytearray) -> Iterator[Any]:
-        """Elements of the array being read, parsed by orjson about a megabyte at a time.
+        """Elements of the array being read, parsed by orjson about 256 KiB at a time.
 
         Batches end where the next element starts with the same bytes as the
         first one up to its first key (``{"objectId"``): such bytes cannot be
