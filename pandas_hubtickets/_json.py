@@ -129,7 +129,7 @@ class Reader:
     (``JSONDecoder.raw_decode``), so each is exactly what :func:`json.loads`
     makes of it. Bytes are decoded a block at a time. With orjson installed,
     the elements of an array in bytes are parsed by it, 256 KiB at a time
-    (see :meth:`elements`): the same values, five times faster. Anything
+    (see :meth:`elements`): the same values, faster. Anything
     unexpected -- text that is not JSON, a shape the caller did not ask for --
     raises :class:`NotStreamable`: the caller then parses the text whole, which
     gives the standard error.
