@@ -84,7 +84,7 @@ _TEXT = (str, bytes, bytearray)
 _CONVERSION_ERRORS = (pa.ArrowException, ValueError, TypeError, OverflowError)
 _NEEDS_CURRENT = ("objectId", "property", "value", "version")
 #: Versions converted to Arrow at a time: one chunk's Python objects exist at once, not all.
-_CHUNK_ROWS = 16_384
+_CHUNK_ROWS = 4_096
 #: JSON texts at least this long (in characters or bytes) are parsed one ticket at a time.
 _STREAM_MIN = 1 << 20
 #: Bytes of a streamed text decoded at a time.

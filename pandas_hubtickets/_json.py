@@ -18,9 +18,9 @@ whole parsed tree never exists at once (see :func:`pandas_hubtickets.flatten`).
 
 from __future__ import annotations
 
-import codecs
 import gc
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,10 +34,15 @@ except ImportError:  # pragma: no cover - the tests hide it to run without it
 
 __all__ = ["NotStreamable", "Reader", "gc_paused", "loads"]
 
-#: Every digit as "0": twenty "0"s in a row then mean an integer orjson may read as a float
-#: (beyond 64 bits). bytes.translate and a search are 20 times faster than a regular expression.
+#: Every digit as "0": nineteen "0"s in a row then mean an integer orjson may read as a float
+#: (beyond 64 bits: from -9223372036854775809 down, or 20 digits and more). bytes.translate
+#: and a search are 20 times faster than a regular expression.
 _DIGITS_AS_ZERO: Final = bytes.maketrans(b"0123456789", b"0" * 10)
-_LONG_DIGITS: Final = b"0" * 20
+_LONG_DIGITS: Final = b"0" * 19
+#: Bytes of an array's elements that orjson parses at a time (see Reader.elements).
+_BATCH_BYTES: Final = 256 << 10
+#: Places tried to end a batch before the rest is left to the standard library.
+_CUTS_TRIED: Final = 4
 _WHITESPACE: Final = " \t\n\r"
 
 _lock = threading.Lock()
@@ -92,16 +97,25 @@ def loads(text: str | bytes | bytearray) -> Any:
     {'objectId': 1, 'big': 18446744073709551616}
     """
     with gc_paused():
-        if (
-            orjson is not None
-            and not isinstance(text, str)
-            and _LONG_DIGITS not in text.translate(_DIGITS_AS_ZERO)
-        ):
-            try:
-                return orjson.loads(text)
-            except orjson.JSONDecodeError:
-                pass  # json.loads decides, and raises its own error
+        if not isinstance(text, str):
+            parsed = _orjson_loads(text)
+            if parsed is not _UNDECIDED:
+                return parsed
         return json.loads(text)
+
+
+#: What :func:`_orjson_loads` returns when it leaves the text to :func:`json.loads`.
+_UNDECIDED: Final = object()
+
+
+def _orjson_loads(data: bytes | bytearray) -> Any:
+    """orjson's parse of ``data`` where it is :func:`json.loads`', else :data:`_UNDECIDED`."""
+    if orjson is None or _LONG_DIGITS in data.translate(_DIGITS_AS_ZERO):
+        return _UNDECIDED
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return _UNDECIDED  # json.loads decides, and raises its own error
 
 
 class NotStreamable(ValueError):
@@ -113,9 +127,11 @@ class Reader:
 
     Values are parsed by the standard library's C scanner
     (``JSONDecoder.raw_decode``), so each is exactly what :func:`json.loads`
-    makes of it. Bytes are decoded a block at a time. Anything unexpected --
-    text that is not JSON, a shape the caller did not ask for -- raises
-    :class:`NotStreamable`: the caller then parses the text whole, which
+    makes of it. Bytes are decoded a block at a time. With orjson installed,
+    the elements of an array in bytes are parsed by it, 256 KiB at a time
+    (see :meth:`elements`): the same values, faster. Anything
+    unexpected -- text that is not JSON, a shape the caller did not ask for --
+    raises :class:`NotStreamable`: the caller then parses the text whole, which
     gives the standard error.
 
     Parameters
@@ -137,26 +153,45 @@ class Reader:
 
     def __init__(self, text: str | bytes | bytearray, *, block: int = 4 << 20) -> None:
         self._pos = 0
-        self._blocks: Iterator[str]
+        self._block = block
+        #: The bytes given (None for a str), and where the next block to decode starts.
+        self._data: bytes | bytearray | None = None
+        self._next = 0
         if isinstance(text, str):
             if text.startswith("\ufeff"):
                 raise NotStreamable("a byte order mark")
             self._text = text
-            self._blocks = iter(())
         else:
             if json.detect_encoding(text) != "utf-8":
                 raise NotStreamable("not UTF-8")
             self._text = ""
-            self._blocks = _decoded(memoryview(text), block)
+            self._data = text
 
     def _more(self) -> bool:
         """Append the next block to the text not yet read; False at the end of the input."""
-        block = next(self._blocks, None)
-        if block is None:
+        data, start = self._data, self._next
+        if data is None or start >= len(data):
             return False
+        end = min(len(data), start + max(1, self._block))
+        while end < len(data) and data[end] & 0xC0 == 0x80:
+            end += 1  # to the start of a character: each block decodes on its own
+        try:
+            block = data[start:end].decode("utf-8", "surrogatepass")  # as json.loads decodes
+        except UnicodeDecodeError as exc:
+            raise NotStreamable("not UTF-8") from exc
         self._text = self._text[self._pos :] + block
         self._pos = 0
+        self._next = end
         return True
+
+    def _byte_offset(self) -> int:
+        """Where the text not yet read starts in the bytes given."""
+        unread = self._text[self._pos :].encode("utf-8", "surrogatepass")
+        return self._next - len(unread)
+
+    def _seek(self, offset: int) -> None:
+        """Go on reading at byte ``offset`` (between two values)."""
+        self._text, self._pos, self._next = "", 0, offset
 
     def peek(self) -> str:
         """The next character that is not whitespace (``""`` at the end), left unread."""
@@ -192,17 +227,58 @@ class Reader:
             return value
 
     def elements(self) -> Iterator[Any]:
-        """The values of the array that comes next, one at a time."""
+        """The values of the array that comes next, one at a time.
+
+        With orjson and bytes, the elements are parsed a batch at a time
+        (:meth:`_batches`); the standard library reads the rest.
+        """
         self.take("[")
         if self.peek() == "]":
             self._pos += 1
             return
+        batched = self._data if orjson is not None else None
         while True:
+            if batched is not None:
+                yield from self._batches(batched)
+                batched = None
             yield self.value()
             if self.peek() == "]":
                 self._pos += 1
                 return
             self.take(",")
+
+    def _batches(self, data: bytes | bytearray) -> Iterator[Any]:
+        """Elements of the array being read, parsed by orjson about 256 KiB at a time.
+
+        Batches end where the next element starts with the same bytes as the
+        first one up to its first key (``{"objectId"``): such bytes cannot be
+        inside a string (its quotes would be escaped), and a batch that ends
+        anywhere but between two elements of this array (in a nested object
+        that starts so) is not valid JSON when put in brackets, so orjson
+        refuses it and the next such place is tried. Each batch is parsed as
+        :func:`loads` parses, or left to the standard library; whatever is
+        left (the last batch, or all from a batch refused) is read by
+        :meth:`value`, starting where the last batch parsed ended.
+        """
+        start = self._byte_offset()
+        signature = _first_key(data, start)
+        while signature:
+            items: Any = _UNDECIDED
+            cut = start + _BATCH_BYTES - 1
+            for _ in range(_CUTS_TRIED):  # the same bytes may open a nested object too
+                cut = data.find(signature, cut + 1)
+                if cut < 0:
+                    break
+                batch = data[start:cut].rstrip()
+                if batch.endswith(b","):
+                    items = _orjson_loads(b"[" + batch[:-1] + b"]")
+                    if items is not _UNDECIDED:
+                        break
+            if items is _UNDECIDED:
+                break
+            yield from items
+            start = cut
+        self._seek(start)
 
     def members(self) -> Iterator[str]:
         """The keys of the object that comes next; read each one's value before the next key."""
@@ -227,11 +303,11 @@ class Reader:
             raise NotStreamable("extra data")
 
 
-def _decoded(data: memoryview, block: int) -> Iterator[str]:
-    """``data`` decoded from UTF-8 as :func:`json.loads` does, ``block`` bytes at a time."""
-    decoder = codecs.getincrementaldecoder("utf-8")("surrogatepass")
-    try:
-        for start in range(0, len(data), block):
-            yield decoder.decode(data[start : start + block], start + block >= len(data))
-    except UnicodeDecodeError as exc:
-        raise NotStreamable("not UTF-8") from exc
+def _first_key(data: bytes | bytearray, start: int) -> bytes:
+    """The bytes of the object at ``start`` up to its first key, quotes included; else b""."""
+    match = _FIRST_KEY.match(data, start)
+    return match.group() if match else b""
+
+
+#: An object's opening up to its first key: a key without escapes, as ticket objects have.
+_FIRST_KEY: Final = re.compile(rb'\{[ \t\n\r]*"[^"\\]{1,200}"')

@@ -589,6 +589,21 @@ def _encode_json(obj: Any) -> bytes:
         ) from exc
 
 
+def _send_settings(session: requests.Session, base_url: str, verify: bool | str) -> dict[str, Any]:
+    """What ``Session.request`` would add to every call to ``base_url``, worked out once.
+
+    ``requests`` looks the proxies and the CA bundle up in the environment on
+    every call (``os.environ`` walked twice, ``no_proxy`` matched, a ``stat``):
+    about a millisecond of CPU a request. They depend only on the host, which
+    is the same for every call of a transport, so they are resolved here, by
+    requests' own ``merge_environment_settings``, when the client is made:
+    ``HTTPS_PROXY``/``NO_PROXY``, ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``
+    and the session's ``proxies``, ``verify`` and ``cert`` all apply as before.
+    The body is always streamed (read by ``_read_body``, under the deadline).
+    """
+    return dict(session.merge_environment_settings(base_url + "/", {}, True, verify, None))
+
+
 def _parse_json(content: bytes) -> tuple[Any, bool]:
     """``(parsed, ok)``: ``(None, True)`` for an empty body, ``(None, False)`` if not JSON."""
     if not content.strip():
@@ -787,6 +802,7 @@ session, limiter, deadline
         self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
         self._session.mount(self.base_url + "/", self._adapter)
+        self._send_settings = _send_settings(self._session, self.base_url, self.verify)
         self._closed = False
 
     def __repr__(self) -> str:
@@ -865,17 +881,14 @@ session, limiter, deadline
                 gate.acquire()
                 started = state.attempt_started = time.monotonic()
                 try:
-                    resp = self._session.request(
-                        method,
-                        url,
-                        params=params,
-                        data=data,
-                        headers=headers,
-                        auth=self._auth,
+                    request = requests.Request(
+                        method, url, headers, data=data or {}, params=params or {}, auth=self._auth
+                    )
+                    resp = self._session.send(
+                        self._session.prepare_request(request),
                         timeout=self._attempt_timeout,
-                        verify=self.verify,
                         allow_redirects=False,
-                        stream=True,  # the body is read by _read_body, under the deadline
+                        **self._send_settings,
                     )
                     content = self._read_body(resp, state)
                 except requests.RequestException as exc:

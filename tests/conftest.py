@@ -77,7 +77,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 # --- JSON parsers ---------------------------------------------------------------------------
-PARSERS = ("orjson", "json", "streamed")
+PARSERS = ("orjson", "json", "streamed", "batched")
 
 
 @pytest.fixture(params=PARSERS)
@@ -86,18 +86,20 @@ def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
 
     ``orjson``: as installed (skipped without it); ``json``: orjson hidden, the
     standard library only; ``streamed``: every text read a ticket at a time,
-    in blocks of a few bytes and chunks of two versions, orjson hidden.
+    in blocks of a few bytes and chunks of two versions, orjson hidden; ``batched``: streamed
+    so, with orjson parsing each array element on its own (a batch of one element).
     """
     from pandas_hubtickets import _flatten, _json
 
-    if request.param == "orjson":
+    if request.param in ("orjson", "batched"):
         pytest.importorskip("orjson")
     else:
         monkeypatch.setattr(_json, "orjson", None)
-    if request.param == "streamed":
+    if request.param in ("streamed", "batched"):
         monkeypatch.setattr(_flatten, "_STREAM_MIN", 0)
         monkeypatch.setattr(_flatten, "_STREAM_BLOCK", 5)
         monkeypatch.setattr(_flatten, "_CHUNK_ROWS", 2)
+        monkeypatch.setattr(_json, "_BATCH_BYTES", 1)
     return str(request.param)
 
 

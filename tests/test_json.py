@@ -5,12 +5,16 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Iterator
+from typing import Any
 
+import pandas as pd
 import pytest
 
-from pandas_hubtickets import FlattenError, flatten
+from pandas_hubtickets import FlattenError, TicketsClient, flatten
 from pandas_hubtickets import _flatten as flatten_module
+from pandas_hubtickets import _json as json_module
 from pandas_hubtickets._json import NotStreamable, Reader, gc_paused, loads
+from pandas_hubtickets.testing import FakeHubSpot
 
 
 @pytest.fixture(params=[True, False], ids=["caller's gc on", "caller's gc off"])
@@ -66,6 +70,7 @@ def test_nested_pauses_restore_the_state_found_by_the_first(caller_gc):
     "text",
     [
         b'{"objectId": 18446744073709551616}',  # orjson would make it a float
+        b"[-9223372036854775809, -9999999999999999999]",  # below int64, 19 digits: a float too
         b'{"a": 12345678901234567890123, "b": [1.5, -0, "\\u00e9", null, true]}',
         '{"a": "é"}'.encode("utf-16"),
         b'\xef\xbb\xbf{"a": 1}',
@@ -153,3 +158,87 @@ def test_what_the_stream_cannot_decide_is_parsed_whole(monkeypatch, text):
     expected = flatten(json.loads(text))
     monkeypatch.setattr(flatten_module, "_STREAM_MIN", 0)
     assert flatten(text).equals(expected)
+
+
+def _tricky_tickets(n: int) -> list[dict[str, object]]:
+    """Ticket objects whose text holds what could be taken for a cut between two of them."""
+    out: list[dict[str, object]] = []
+    for i in range(n):
+        props: dict[str, object] = {
+            "a": {"value": f'{{"objectId": {i}}}, {{"objectId"', "versions": []},
+            "é€😀": {"value": "\u2028", "timestamp": i},
+            "nested": {"value": [{"objectId": i, "portalId": 2}]},  # a key like a ticket's first
+        }
+        out.append({"objectId": i + 1, "portalId": 2, "properties": props})
+    return out
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+@pytest.mark.parametrize("batch", [1, 50, 300, 1 << 20])
+def test_the_reader_parses_an_array_of_objects_in_batches_as_json_would(monkeypatch, indent, batch):
+    pytest.importorskip("orjson")
+    monkeypatch.setattr(json_module, "_BATCH_BYTES", batch)
+    text = json.dumps({"objects": _tricky_tickets(30), "hasMore": False}, indent=indent).encode()
+    parsed: list[bytes] = []
+    original = json_module._orjson_loads
+
+    def spy(data: bytes) -> object:
+        parsed.append(data)
+        return original(data)
+
+    monkeypatch.setattr(json_module, "_orjson_loads", spy)
+    reader = Reader(text, block=7)
+    members = reader.members()
+    assert next(members) == "objects"
+    got = list(reader.elements())
+    assert next(members) == "hasMore"
+    assert reader.value() is False
+    assert list(members) == []
+    reader.end()
+    assert repr(got) == repr(json.loads(text)["objects"])
+    if batch < len(text) // 4:
+        assert len(parsed) >= 3  # the elements were parsed in batches
+    else:
+        assert parsed == []  # less than two batches: the standard library reads it
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [float("nan"), 2**64, -(2**63) - 1, "\ud800", 1e308],
+    ids=["NaN", "beyond 64 bits", "below int64", "lone surrogate", "huge float"],
+)
+def test_a_batch_orjson_would_read_differently_is_left_to_the_standard_library(monkeypatch, odd):
+    pytest.importorskip("orjson")
+    monkeypatch.setattr(json_module, "_BATCH_BYTES", 40)
+    tickets = _tricky_tickets(12)
+    tickets[7]["properties"] = {"x": {"value": odd}}
+    text = json.dumps(tickets).replace("1e+308", "1e999").encode()  # 1e999: inf for json.loads
+    assert repr(list(Reader(text).elements())) == repr(json.loads(text))
+
+
+def test_a_text_that_breaks_after_the_batches_is_not_streamable(monkeypatch):
+    pytest.importorskip("orjson")
+    monkeypatch.setattr(json_module, "_BATCH_BYTES", 40)
+    text = json.dumps(_tricky_tickets(12)).encode()[:-30]
+    with pytest.raises(NotStreamable):
+        list(Reader(text).elements())
+
+
+def test_update_pauses_the_collector_from_each_request_to_its_answers_conversion(caller_gc):
+    """Each answer is parsed, converted and dropped unseen by the collector; then as it was."""
+    seen: list[bool] = []
+
+    class Spying(TicketsClient):
+        def batch_update_reply(self, objects: Any) -> Any:
+            reply = super().batch_update_reply(objects)
+            seen.append(gc.isenabled())
+            return reply
+
+    with FakeHubSpot() as hub:
+        ids = hub.seed_tickets(30)
+        edits = pd.DataFrame({"objectId": ids, "subject": [f"s{i}" for i in range(30)]})
+        with Spying(hub.token, base_url=hub.base_url, max_workers=3) as client:
+            result = edits.hubtickets.update(client, batch_size=7, progress=False)
+    assert result.ok and len(result.tickets) >= 30
+    assert seen == [False] * 5
+    assert gc.isenabled() is caller_gc

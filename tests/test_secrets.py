@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+import socket
 import threading
 import traceback
 from collections.abc import Iterator
@@ -142,6 +143,36 @@ class TestProxies:
                 client.get(1)
             assert hub.requests == []
         assert [line.rsplit(" ", 1)[0] for line in seen] == [f"CONNECT 127.0.0.1:{port}"]
+
+    def test_proxies_from_the_environment_are_read_when_the_client_is_made(
+        self, no_proxy_env: pytest.MonkeyPatch
+    ) -> None:
+        # Once per client, not once per request (it cost about 1 ms of CPU a request):
+        # a proxy set afterwards is used by the next client made, not by this one.
+        with recording_proxy() as (proxy, seen), FakeHubSpot(token=TOKEN, seed=1) as hub:
+            port = hub.base_url.rsplit(":", 1)[1]
+            url = f"https://127.0.0.1:{port}"
+            before = TicketsClient(TOKEN, base_url=url, max_retries=0, timeout=(2.0, 2.0))
+            no_proxy_env.setenv("HTTPS_PROXY", proxy)
+            after = TicketsClient(TOKEN, base_url=url, max_retries=0, timeout=(2.0, 2.0))
+            with before, after:
+                for client in (after, before, after):  # before: straight to a hub without TLS
+                    with pytest.raises(TransportError):
+                        client.get(1)
+        assert [line.rsplit(" ", 1)[0] for line in seen] == [f"CONNECT 127.0.0.1:{port}"] * 2
+
+    def test_a_ca_bundle_from_the_environment_still_applies(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        bundle = tmp_path / "no-such-bundle.pem"
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+        with socket.socket() as listener:  # never reached: the bundle is checked first
+            listener.bind(("127.0.0.1", 0))
+            url = f"https://127.0.0.1:{listener.getsockname()[1]}"
+            with TicketsClient(TOKEN, base_url=url, max_retries=0) as client:
+                for _ in range(2):  # on every request, not only the first
+                    with pytest.raises(OSError, match=r"no-such-bundle\.pem"):
+                        client.get(1)
 
 
 # ------------------------------------------------------------- a hostile server
