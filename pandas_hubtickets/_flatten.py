@@ -111,10 +111,10 @@ _ANSWER_KEYS = frozenset(
 )
 _ID_DIGITS = "[0-9]{1,19}"
 _MS_UTC = pa.timestamp("ms", tz="UTC")
-# What pyarrow's cast reads as a moment, with a zone (or a date alone: midnight UTC).
+# What pyarrow's cast reads as a moment with a zone.
 _ISO = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"([T ][0-9]{2}(:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?))?$"
+    r"[T ][0-9]{2}(:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 )
 _TEXT = (str, bytes, bytearray)
 # What pyarrow raises on a value it cannot convert (surrogates raise UnicodeEncodeError,
@@ -381,7 +381,9 @@ def concat_tidy(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     for name in (*TIDY_COLUMNS, *extras):
         some = next(frame[name].array for frame in frames if name in frame)
         parts = [
-            frame[name] if name in frame else pd.Series(some.take(np.full(len(frame), -1), True))
+            frame[name]
+            if name in frame
+            else pd.Series(some.take(np.full(len(frame), -1), allow_fill=True))
             for frame in frames
         ]
         if isinstance(parts[0].dtype, pd.CategoricalDtype):
@@ -718,16 +720,16 @@ def _vids_filled(versions: pa.StructArray) -> pa.StructArray:
 def iso_ms(text: pa.Array) -> pa.Array:
     """ISO 8601 moments as int64 epoch milliseconds (UTC): how the new APIs' times are read.
 
-    Each text needs a zone (``Z``, ``+02:00``, ``+0200``, ``+02``) unless it
-    is a date alone (``2024-01-31``: midnight UTC, how ``date`` properties
-    read); digits beyond the millisecond are floored. Null where the text is
-    null or not such a moment (``"31/01/2024"``, ``"2024-02-30"``, a moment
-    without a zone, epoch milliseconds).
+    Each text is a date and a time with a zone (``Z``, ``+02:00``, ``+0200``,
+    ``+02``); digits beyond the millisecond are floored. Null where the text
+    is null or not such a moment (``"31/01/2024"``, ``"2024-02-30T00:00Z"``,
+    a date alone, a time without a zone, epoch milliseconds).
 
     Examples
     --------
     >>> import pyarrow as pa
-    >>> iso_ms(pa.array(["2018-04-04T20:09:22.016Z", "1970-01-01", "2024-02-30", None]))
+    >>> moments = ["2018-04-04T20:09:22.016Z", "1970-01-01T02:00+02:00", "2024-01-31", None]
+    >>> iso_ms(pa.array(moments))
     <pyarrow.lib.Int64Array object at ...>
     [
       1522872562016,
@@ -742,12 +744,7 @@ def iso_ms(text: pa.Array) -> pa.Array:
         pass
     none = pa.scalar(None, pa.string())
     shaped = pc.if_else(pc.match_substring_regex(text, _ISO), text, none)
-    zoned = pc.if_else(
-        pc.equal(pc.utf8_length(shaped), 10),
-        pc.binary_join_element_wise(shaped, "T00:00:00Z", ""),
-        shaped,
-    )
-    floored = pc.replace_substring_regex(zoned, r"(\.[0-9]{3})[0-9]+", r"\1")
+    floored = pc.replace_substring_regex(shaped, r"(\.[0-9]{3})[0-9]+", r"\1")
     try:
         return pc.cast(pc.cast(floored, _MS_UTC), pa.int64())
     except pa.ArrowInvalid:  # a day that is not in the calendar: each distinct text alone
