@@ -461,7 +461,8 @@ def read_tidy(path: str | os.PathLike[str]) -> pd.DataFrame:
     >>> ht.read_tidy(path).equals(tidy)
     True
     """
-    extras = [name for name in EXTRA_COLUMNS if name in pq.read_schema(path).names]
+    names = pq.ParquetDataset(path).schema.names  # a file, or a folder (a dataset)
+    extras = [name for name in EXTRA_COLUMNS if name in names]
     table = pq.read_table(path, columns=[*TIDY_COLUMNS, *extras])
 
     def arrow(name: str, type_: pa.DataType) -> pd.arrays.ArrowExtensionArray:
