@@ -755,10 +755,13 @@ def iso_ms(text: pa.Array) -> pa.Array:
 
 
 def _one_iso_ms(text: str | None) -> int | None:
+    """One text as :func:`iso_ms` reads it, alone (None: it does not read)."""
     try:
-        return pc.cast(pc.cast(pa.array([text], pa.string()), _MS_UTC), pa.int64())[0].as_py()
+        moment = pc.cast(pa.array([text], pa.string()), _MS_UTC)
     except pa.ArrowInvalid:
         return None
+    read: int | None = moment.cast(pa.int64())[0].as_py()
+    return read
 
 
 def compact(parts: Sequence[_Converted]) -> _Converted:
@@ -794,9 +797,12 @@ def _concat(parts: Sequence[_Converted]) -> _Converted:
         return parts[0]
 
     def extra(part: _Converted, name: str) -> list[pa.Array]:
-        if name in part.extras:
-            return part.extras[name].chunks
-        return [pa.nulls(len(part.versions), _EXTRA_TYPES[name])]
+        chunks: list[pa.Array] = (
+            part.extras[name].chunks
+            if name in part.extras
+            else [pa.nulls(len(part.versions), _EXTRA_TYPES[name])]
+        )
+        return chunks
 
     present = [name for name in EXTRA_COLUMNS if any(name in p.extras for p in parts)]
     return _Converted(
@@ -971,7 +977,8 @@ def _ticket_objects(data: Any, *, parsed: bool = False) -> Iterator[Any]:
 def _integers(values: pa.Array | pa.ChunkedArray) -> np.ndarray | pd.arrays.IntegerArray:
     """Arrow int64 as numpy ``int64``, or as pandas' nullable ``Int64`` when any is null."""
     if not values.null_count:
-        return values.to_numpy()
+        every: np.ndarray = values.to_numpy()
+        return every
     whole = pc.fill_null(values, 0).to_numpy()
     return pd.arrays.IntegerArray(whole, pc.is_null(values).to_numpy(zero_copy_only=False))
 
