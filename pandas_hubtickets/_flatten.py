@@ -106,8 +106,17 @@ _OBJECT_KEYS = frozenset(["id", "propertiesWithHistory", "archived", "createdAt"
 _ANY_OBJECT_KEYS = _TICKET_KEYS | _OBJECT_KEYS
 # The members of a date-versioned batch answer or page, beside its results.
 _ANSWER_KEYS = frozenset(
-    {"results", "status", "startedAt", "completedAt", "requestedAt", "links", "errors", "numErrors"}
-    | {"paging"}
+    [
+        "results",
+        "paging",
+        "status",
+        "startedAt",
+        "completedAt",
+        "requestedAt",
+        "links",
+        "errors",
+        "numErrors",
+    ]
 )
 _ID_DIGITS = "[0-9]{1,19}"
 _MS_UTC = pa.timestamp("ms", tz="UTC")
