@@ -44,18 +44,21 @@ def as_api(obj: dict[str, Any], api: str) -> dict[str, Any]:
 
     The date-versioned twin: ``id`` as text, each property's current text in
     ``properties`` and its versions (newest first) in ``propertiesWithHistory``
-    with ISO 8601 timestamps, ``sourceType`` and each version's own ``sourceId``.
+    with ISO 8601 timestamps, ``sourceType`` and each version's own ``sourceId``
+    (the newest one's: v1 may give it on the property instead). Values stay text.
     """
     if api == "v1":
         return obj
-    history = {
-        name: [
+    history = {}
+    for name, prop in obj["properties"].items():
+        history[name] = [
             {"value": v["value"], "timestamp": iso(v["timestamp"]), "sourceType": v["source"]}
-            | ({"sourceId": v["sourceId"]} if "sourceId" in v else {})
             for v in prop["versions"]
         ]
-        for name, prop in obj["properties"].items()
-    }
+        for k, v in enumerate(prop["versions"]):
+            source_id = v.get("sourceId") or (prop.get("sourceId") if k == 0 else None)
+            if source_id is not None:
+                history[name][k]["sourceId"] = source_id
     return {
         "id": str(obj["objectId"]),
         "properties": {name: versions[0]["value"] for name, versions in history.items()},

@@ -441,12 +441,16 @@ class Portal:
     tidy: pd.DataFrame
 
 
-@pytest.fixture(scope="module")
-def portal() -> Iterator[Portal]:
-    """Forty generated ticket histories read back with history; the hub and client stay up."""
+@pytest.fixture(scope="module", params=APIS)
+def portal(request: pytest.FixtureRequest) -> Iterator[Portal]:
+    """Forty generated ticket histories read back with history; the hub and client stay up.
+
+    The tidy frame is flattened from v1's answer, or from its date-versioned twin.
+    """
     with FakeHubSpot(seed=5) as hub, ht.TicketsClient(hub.token, base_url=hub.base_url) as client:
         ids = hub.generate_history(tickets=40)
-        yield Portal(hub, client, ht.flatten(client.batch_read(ids)))
+        read = client.batch_read(ids)
+        yield Portal(hub, client, ht.flatten([as_api(t, request.param) for t in read.values()]))
 
 
 def test_durations_with_labels_read_stage_names_in_pipeline_order(portal):
@@ -530,3 +534,23 @@ def test_labels_warning_points_at_the_callers_line(portal):
 def test_labels_must_be_a_client_or_a_catalogue(tidy):
     with pytest.raises(ht.errors.ArgumentTypeError, match="TicketsClient or a Catalogue"):
         tidy.hubtickets.transitions(labels="https://api.hubapi.com")
+
+
+def test_every_analysis_of_the_date_versioned_twin_equals_v1s(portal):
+    ids = portal.tidy["objectId"].unique().tolist()
+    read = portal.client.batch_read(ids)
+    v1, twin = (ht.flatten([as_api(t, api) for t in read.values()]) for api in APIS)
+    catalogue = ht.Catalogue.from_client(portal.client)
+    analyses = {
+        "durations": lambda tidy: tidy.hubtickets.durations(labels=catalogue),
+        "transitions": lambda tidy: tidy.hubtickets.transitions("status", labels=catalogue),
+        "changes": lambda tidy: tidy.hubtickets.changes(since="2026-01-01", labels=catalogue),
+        "current": lambda tidy: tidy.hubtickets.current(
+            typed=True, definitions=portal.client, labels=catalogue
+        ),
+        "as of": lambda tidy: tidy.hubtickets.current(as_of="2026-09-15"),
+    }
+    for name, analysis in analyses.items():
+        ours, theirs = analysis(twin), analysis(v1)
+        assert len(theirs), name
+        pd.testing.assert_frame_equal(ours, theirs, obj=name)
