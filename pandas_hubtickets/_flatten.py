@@ -448,12 +448,15 @@ def read_tidy(path: str | os.PathLike[str]) -> pd.DataFrame:
     Reads files written by :func:`write_tidy` and by ``DataFrame.to_parquet``
     (which plain ``pd.read_parquet`` cannot open: see :func:`write_tidy`); this
     reads the Arrow table and gives every column the dtype :func:`flatten`
-    gives it.
+    gives it. A column of :data:`EXTRA_COLUMNS` is kept, as :func:`flatten`
+    keeps it, only where some row has a value (a dataset of fixed schema may
+    hold them empty).
 
     Parameters
     ----------
     path : str or os.PathLike
-        A Parquet file holding the tidy columns (others are ignored).
+        A Parquet file (or a folder of them) holding the tidy columns (others
+        are ignored).
 
     Returns
     -------
@@ -491,7 +494,9 @@ def read_tidy(path: str | os.PathLike[str]) -> pd.DataFrame:
         "version": table.column("version").to_numpy().astype(np.int32),
     }
     for name in extras:
-        columns[name] = _extra_column(name, table.column(name).cast(_EXTRA_TYPES[name]))
+        extra = table.column(name)
+        if extra.null_count < len(extra):
+            columns[name] = _extra_column(name, extra.cast(_EXTRA_TYPES[name]))
     tidy: pd.DataFrame = pd.DataFrame(columns, copy=False)
     return tidy
 

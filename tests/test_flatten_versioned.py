@@ -356,6 +356,19 @@ def test_read_tidy_restores_a_saved_versioned_frame_exactly(tmp_path, writer):
     assert read_tidy(path)["portalId"].dtype == pd.Int64Dtype()
 
 
+def test_read_tidy_leaves_out_extra_columns_saved_empty(tmp_path):
+    # A dataset's schema is fixed: its files may hold the extra columns with no value.
+    tidy = flatten([v1_ticket(1), v1_ticket(2)])
+    empty = tidy.assign(
+        sourceLabel=pd.array([None, None], dtype=STRING),
+        updatedByUserId=pd.array([None, 5], dtype="Int64"),
+    )
+    write_tidy(empty, tmp_path / "history.parquet")
+    back = read_tidy(tmp_path / "history.parquet")
+    assert list(back.columns) == [*TIDY_COLUMNS, "updatedByUserId"]
+    pd.testing.assert_frame_equal(back.drop(columns="updatedByUserId"), tidy)
+
+
 # --- malformed input ----------------------------------------------------------------------
 
 
