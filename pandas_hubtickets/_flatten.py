@@ -1,9 +1,11 @@
-"""HubSpot v1 ticket objects to a tidy frame, and back to the wide form (pure, no network).
+"""HubSpot's ticket objects to a tidy frame, and back to the wide form (pure, no network).
 
-:func:`flatten` turns any v1 response holding ticket objects (batch update,
-batch read, a page of get-all, a single ticket, several of these, or their
-JSON text) into one row per property version. :func:`current` takes such a
-tidy frame back to one row per ticket holding each property's current value.
+:func:`flatten` turns any response holding ticket objects into one row per
+property version: v1's (batch update, batch read, a page of get-all, a single
+ticket) and the date-versioned API's and v3's (a batch answer or a page with
+``results``, a single ``SimplePublicObject``), several of these, or their JSON
+text. Both shapes give the same columns. :func:`current` takes such a tidy
+frame back to one row per ticket holding each property's current value.
 
 The fast path does no Python work per version: the version dicts are
 collected by reference and converted to Arrow in C++ in one call, and the
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -31,11 +34,13 @@ from ._json import NotStreamable, Reader, gc_paused, loads
 from .errors import ArgumentTypeError, FlattenError
 
 __all__ = [
+    "EXTRA_COLUMNS",
     "TIDY_COLUMNS",
     "compact",
     "concat_tidy",
     "current",
     "flatten",
+    "iso_ms",
     "read_tidy",
     "tidy_of",
     "to_arrow",
@@ -56,6 +61,11 @@ TIDY_COLUMNS = (
     "version",
 )
 """The columns of a tidy frame, in order."""
+
+EXTRA_COLUMNS = ("sourceLabel", "updatedByUserId")
+"""Columns after :data:`TIDY_COLUMNS`, each only where some version of the input has it.
+
+Only the date-versioned API (and v3) gives them."""
 
 # What pyarrow reads from each level of a ticket object; other keys are ignored.
 _TICKET = pa.struct(
@@ -78,6 +88,43 @@ _VERSION = pa.struct(
     ]
 )
 _TICKET_KEYS = frozenset([*(member.name for member in _TICKET), "properties"])
+# The date-versioned API's (and v3's) SimplePublicObject and its ValueWithTimestamp.
+_OBJECT = pa.struct([("id", pa.string()), ("archived", pa.bool_())])
+_VALUE_WITH_TIMESTAMP = pa.struct(
+    [
+        ("value", pa.string()),
+        ("timestamp", pa.string()),
+        ("sourceType", pa.string()),
+        ("sourceId", pa.string()),
+        ("sourceLabel", pa.string()),
+        ("updatedByUserId", pa.int64()),
+    ]
+)
+_EXTRA_TYPES = {name: _VALUE_WITH_TIMESTAMP.field(name).type for name in EXTRA_COLUMNS}
+# A dict with one of these (and no objectId) is a date-versioned object; "properties" is v1's too.
+_OBJECT_KEYS = frozenset(["id", "propertiesWithHistory", "archived", "createdAt", "updatedAt"])
+_ANY_OBJECT_KEYS = _TICKET_KEYS | _OBJECT_KEYS
+# The members of a date-versioned batch answer or page, beside its results.
+_ANSWER_KEYS = frozenset(
+    [
+        "results",
+        "paging",
+        "status",
+        "startedAt",
+        "completedAt",
+        "requestedAt",
+        "links",
+        "errors",
+        "numErrors",
+    ]
+)
+_ID_DIGITS = "[0-9]{1,19}"
+_MS_UTC = pa.timestamp("ms", tz="UTC")
+# What pyarrow's cast reads as a moment with a zone.
+_ISO = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"[T ][0-9]{2}(:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+)
 _TEXT = (str, bytes, bytearray)
 # What pyarrow raises on a value it cannot convert (surrogates raise UnicodeEncodeError,
 # a ValueError; ints beyond 64 bits raise OverflowError).
@@ -92,18 +139,24 @@ _STREAM_BLOCK = 4 << 20
 
 
 def flatten(response: Any) -> pd.DataFrame:
-    """Flatten HubSpot v1 ticket objects into one row per property version.
+    """Flatten HubSpot's ticket objects, of any API, into one row per property version.
 
     Parameters
     ----------
     response : list, dict, iterable, str or bytes
-        Any of: a batch-update response (a list of ticket objects); a
-        batch-read response (a dict keyed by the id as a string); a page of
-        get-all (``{"objects": [...], "hasMore", "offset"}``); a single ticket
-        object; an iterable (a generator, say) of any of these; or the same as
-        JSON text. A dict is a ticket when it has ``objectId`` (or, lacking
-        it, another ticket key such as ``properties``, so that the missing id
-        is reported), a page when it has ``objects``, else a batch-read map.
+        v1: a batch-update response (a list of ticket objects); a batch-read
+        response (a dict keyed by the id as a string); a page of get-all
+        (``{"objects": [...], "hasMore", "offset"}``); a single ticket object.
+        The date-versioned API (``2026-03``) and v3: a batch answer
+        (``{"status", "results": [...], ...}``, 200 or 207: its ``errors`` are
+        not tickets and are left out) or a page (``{"results": [...],
+        "paging"}``) of objects (``SimplePublicObject``); a single object. Also an
+        iterable (a generator, say) of any of these, shapes mixed or not; or
+        the same as JSON text. A dict is a v1 ticket when it has ``objectId``
+        (or, lacking it, ``properties`` and no key of the other API, so that
+        the missing id is reported), a date-versioned object when it has
+        ``id``, ``propertiesWithHistory`` or ``archived``, a page when it has
+        ``objects``, an answer when it has ``results``, else a batch-read map.
 
     Returns
     -------
@@ -114,33 +167,48 @@ def flatten(response: Any) -> pd.DataFrame:
         ==========  ==========================  =================================
         column      dtype                       taken from
         ==========  ==========================  =================================
-        objectId    ``int64``                   the ticket
+        objectId    ``int64``                   the ticket (``id`` [3]_)
         objectType  ``category`` [1]_           the ticket (NA when absent)
-        portalId    ``int64``                   the ticket
-        isDeleted   ``bool``                    the ticket (False when absent)
+        portalId    ``int64``                   the ticket (``Int64``, NA [3]_)
+        isDeleted   ``bool``                    the ticket (``archived``; False
+                                                when absent)
         property    ``category`` [1]_           the property's name
         value       ``string[pyarrow]``         the version
         timestamp   ``datetime64[ms, UTC]``     the version (NaT when absent)
-        source      ``category`` [1]_           the version
+        source      ``category`` [1]_           the version (``sourceType``)
         sourceId    ``string[pyarrow]``         the version [2]_
-        sourceVid   ``list<int64>[pyarrow]``    the version (``[]`` when absent)
+        sourceVid   ``list<int64>[pyarrow]``    the version (``[]`` when absent;
+                                                NA [3]_)
         version     ``int32``                   0 = newest = the current value
         ==========  ==========================  =================================
 
+        Then, only where some version of the input has one (the
+        date-versioned API and v3 give them), ``sourceLabel``
+        (``string[pyarrow]``) and ``updatedByUserId`` (``Int64``): see
+        :data:`EXTRA_COLUMNS`.
+
         A property without versions (a read without history, or an empty
         ``versions`` list) gives one row, version 0, from its own ``value``,
-        ``timestamp``, ``source`` and ``sourceId``.
+        ``timestamp``, ``source`` and ``sourceId``. A date-versioned
+        property gives its ``propertiesWithHistory`` (newest first) when it
+        has any, else one row, version 0, from its text in ``properties``
+        (timestamp, source and sourceId NA); a property whose text is
+        ``null`` and that has no history (an unset property HubSpot was
+        asked for) gives no row, as v1 leaves it out. Properties come in the
+        order of ``properties``, then those only in ``propertiesWithHistory``.
 
     Raises
     ------
     ArgumentTypeError
         When given a DataFrame or Series: there is nothing to flatten.
     FlattenError
-        When the input is not valid JSON or not made of ticket objects. The
-        message names the first offending ticket object by its position in
-        the stream of ticket objects, and the property and version within it,
-        e.g. ``object 2, property 'status', version 1: bad timestamp 'x'
-        (expected int64)``.
+        When the input is not valid JSON or not made of ticket objects (an
+        error answer, say). The message names the first offending ticket
+        object, of either API, by its position in the stream of ticket
+        objects, and the property and version within it, e.g. ``object 2,
+        property 'status', version 1: bad timestamp 'x' (expected int64)``
+        or ``object 0, property 'status', version 1: bad timestamp
+        '31/01/2024' (expected ISO 8601 with a zone)``.
 
     See Also
     --------
@@ -165,6 +233,17 @@ def flatten(response: Any) -> pd.DataFrame:
     any history that fits in memory, for two bytes a row. Strings use 4-byte
     offsets (``pa.string()``); a column of more than 2 GiB of text is chunked.
     With about 9 characters per value, a row takes about 53 bytes.
+
+    .. [3] The date-versioned API names a ticket by ``id``, the digits of
+       an int64 as text, and says nothing of ``objectType``, ``portalId`` or
+       ``sourceVid``: they are NA in its rows. ``portalId`` is then
+       ``Int64`` (pandas' nullable integer); a frame of v1 tickets alone
+       keeps ``int64``. Its timestamps (ISO 8601 text, read by
+       :func:`iso_ms`) give the same ``datetime64[ms, UTC]`` as v1's epoch
+       milliseconds. Values stay the text HubSpot sent: a ``datetime``
+       property reads ``"1522872562016"`` through v1 and
+       ``"2018-04-04T20:09:22.016Z"`` through the date-versioned API
+       (``current(typed=True)`` reads both).
 
     ``FlattenError`` is a ``ValueError``.
 
@@ -193,6 +272,26 @@ def flatten(response: Any) -> pd.DataFrame:
     1    178218   status         OPEN    API        1
     >>> tidy["timestamp"].iloc[1]
     Timestamp('2018-04-04 19:39:19.430000+0000', tz='UTC')
+
+    The same ticket read through the date-versioned API:
+
+    >>> history = [
+    ...     {"value": "IN_PROGRESS", "timestamp": "2018-04-04T21:19:39.774Z", "sourceType": "API"},
+    ...     {"value": "OPEN", "timestamp": "2018-04-04T19:39:19.430Z", "sourceType": "API"},
+    ... ]
+    >>> obj = {
+    ...     "id": "178218",
+    ...     "properties": {"status": "IN_PROGRESS"},
+    ...     "propertiesWithHistory": {"status": history},
+    ...     "archived": False,
+    ... }
+    >>> twin = ht.flatten({"status": "COMPLETE", "results": [obj]})
+    >>> twin[["objectId", "property", "value", "source", "version"]].equals(
+    ...     tidy[["objectId", "property", "value", "source", "version"]]
+    ... )
+    True
+    >>> twin["timestamp"].equals(tidy["timestamp"])
+    True
     """
     if isinstance(response, pd.DataFrame | pd.Series):
         raise ArgumentTypeError(
@@ -246,7 +345,7 @@ def tidy_of(parts: Sequence[_Converted]) -> pd.DataFrame:
     columns = {
         "objectId": envelope.field("objectId").to_numpy()[ticket_of_row],
         "objectType": _categorical(envelope.field("objectType")).take(ticket_of_row),
-        "portalId": envelope.field("portalId").to_numpy()[ticket_of_row],
+        "portalId": _integers(envelope.field("portalId"))[ticket_of_row],
         "isDeleted": envelope.field("isDeleted")
         .fill_null(False)
         .to_numpy(zero_copy_only=False)[ticket_of_row],
@@ -255,11 +354,11 @@ def tidy_of(parts: Sequence[_Converted]) -> pd.DataFrame:
         "timestamp": pc.cast(timestamp, pa.timestamp("ms", tz="UTC")).to_pandas(),
         "source": _categorical(source),
         "sourceId": pd.arrays.ArrowExtensionArray(pc.coalesce(source_id, newest_source_id)),
-        "sourceVid": pd.arrays.ArrowExtensionArray(
-            pc.fill_null(source_vid, pa.scalar([], type=_VERSION.field("sourceVid").type))
-        ),
+        "sourceVid": pd.arrays.ArrowExtensionArray(source_vid),
         "version": version,
     }
+    for name, extra in converted.extras.items():
+        columns[name] = _extra_column(name, extra)
     # Every array above is fresh: no need for pandas to copy them.
     tidy: pd.DataFrame = pd.DataFrame(columns, copy=False)
     return tidy
@@ -270,7 +369,9 @@ def concat_tidy(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
 
     Lets a caller flatten each answer as it arrives and drop the parsed JSON:
     categoricals are unioned (categories in order of first appearance, as
-    :func:`flatten` makes them), every other column keeps its dtype.
+    :func:`flatten` makes them), every other column keeps its dtype
+    (``portalId`` becomes ``Int64`` when some frame's is), and a column of
+    :data:`EXTRA_COLUMNS` that only some frames have is NA in the others.
 
     Examples
     --------
@@ -285,8 +386,15 @@ def concat_tidy(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         return flatten([])
     columns: dict[str, Any] = {}
-    for name in TIDY_COLUMNS:
-        parts = [frame[name] for frame in frames]
+    extras = [name for name in EXTRA_COLUMNS if any(name in frame for frame in frames)]
+    for name in (*TIDY_COLUMNS, *extras):
+        some = next(frame[name].array for frame in frames if name in frame)
+        parts = [
+            frame[name]
+            if name in frame
+            else pd.Series(some.take(np.full(len(frame), -1), allow_fill=True))
+            for frame in frames
+        ]
         if isinstance(parts[0].dtype, pd.CategoricalDtype):
             columns[name] = union_categoricals([part.array for part in parts])
         else:
@@ -340,12 +448,15 @@ def read_tidy(path: str | os.PathLike[str]) -> pd.DataFrame:
     Reads files written by :func:`write_tidy` and by ``DataFrame.to_parquet``
     (which plain ``pd.read_parquet`` cannot open: see :func:`write_tidy`); this
     reads the Arrow table and gives every column the dtype :func:`flatten`
-    gives it.
+    gives it. A column of :data:`EXTRA_COLUMNS` is kept, as :func:`flatten`
+    keeps it, only where some row has a value (a dataset of fixed schema may
+    hold them empty).
 
     Parameters
     ----------
     path : str or os.PathLike
-        A Parquet file holding the tidy columns (others are ignored).
+        A Parquet file (or a folder of them) holding the tidy columns (others
+        are ignored).
 
     Returns
     -------
@@ -362,7 +473,9 @@ def read_tidy(path: str | os.PathLike[str]) -> pd.DataFrame:
     >>> ht.read_tidy(path).equals(tidy)
     True
     """
-    table = pq.read_table(path, columns=list(TIDY_COLUMNS))
+    names = pq.ParquetDataset(path).schema.names  # a file, or a folder (a dataset)
+    extras = [name for name in EXTRA_COLUMNS if name in names]
+    table = pq.read_table(path, columns=[*TIDY_COLUMNS, *extras])
 
     def arrow(name: str, type_: pa.DataType) -> pd.arrays.ArrowExtensionArray:
         return pd.arrays.ArrowExtensionArray(table.column(name).cast(type_))
@@ -370,7 +483,7 @@ def read_tidy(path: str | os.PathLike[str]) -> pd.DataFrame:
     columns = {
         "objectId": table.column("objectId").to_numpy(),
         "objectType": _categorical(table.column("objectType").cast(pa.string())),
-        "portalId": table.column("portalId").to_numpy(),
+        "portalId": _integers(table.column("portalId")),
         "isDeleted": table.column("isDeleted").to_numpy(),
         "property": _categorical(table.column("property").cast(pa.string())),
         "value": arrow("value", pa.string()),
@@ -380,6 +493,10 @@ def read_tidy(path: str | os.PathLike[str]) -> pd.DataFrame:
         "sourceVid": arrow("sourceVid", _VERSION.field("sourceVid").type),
         "version": table.column("version").to_numpy().astype(np.int32),
     }
+    for name in extras:
+        extra = table.column(name)
+        if extra.null_count < len(extra):
+            columns[name] = _extra_column(name, extra.cast(_EXTRA_TYPES[name]))
     tidy: pd.DataFrame = pd.DataFrame(columns, copy=False)
     return tidy
 
@@ -470,9 +587,12 @@ def current(tidy: pd.DataFrame) -> pd.DataFrame:
 class _Gathered:
     """References into the input, in row order, for pyarrow to convert in one call each."""
 
+    versioned: bool = False
+    """Date-versioned objects (``id``, ``propertiesWithHistory``), else v1 ticket objects."""
     tickets: list[Any] = field(default_factory=list)
     names: list[Any] = field(default_factory=list)
     properties: list[Any] = field(default_factory=list)
+    """v1: the property dicts (their ``sourceId``); date-versioned: nothing."""
     versions: list[Any] = field(default_factory=list)
     """The version dicts, or a property's own dict when it has no versions."""
     per_ticket: list[int] = field(default_factory=list)
@@ -492,6 +612,8 @@ class _Converted:
     versions: pa.ChunkedArray
     per_ticket: np.ndarray
     per_property: np.ndarray
+    extras: dict[str, pa.ChunkedArray] = field(default_factory=dict)
+    """Version-level columns of :data:`EXTRA_COLUMNS` that some version has."""
 
 
 def _converted(response: Any) -> _Converted:
@@ -515,31 +637,145 @@ def _convert(tickets: Iterable[Any], seen: list[Any] | None) -> _Converted:
 
     Without ``seen`` (a streamed text) any problem raises :class:`NotStreamable`.
     """
-    parts: list[tuple[pa.Array, ...]] = []
-    per_ticket: list[int] = []
-    per_property: list[int] = []
+    parts: list[_Converted] = []
     for gathered in _gather(tickets, seen):
         try:
-            envelope = pa.array(gathered.tickets, type=_TICKET)
-            names = pa.array(gathered.names, type=pa.string())
-            property_source_ids = pa.array(gathered.properties, type=_PROPERTY).field("sourceId")
-            versions = _chunked(pa.array(gathered.versions, type=_VERSION))
+            part = _from_objects(gathered) if gathered.versioned else _from_tickets(gathered)
         except _CONVERSION_ERRORS as exc:
             _raise_located(seen, exc)
-        if versions.null_count or any(envelope.field(f).null_count for f in _REQUIRED):
+        if part is None:
             _raise_located(seen, None)
-        parts.append((envelope, names, property_source_ids, *versions.chunks))
-        per_ticket += gathered.per_ticket
-        per_property += gathered.per_property
+        parts.append(part)
         del gathered  # else this chunk's objects live on while the next is parsed
+    return _concat(parts)
+
+
+def _from_tickets(gathered: _Gathered) -> _Converted | None:
+    """One chunk of v1 ticket objects as Arrow; None when a required field is missing."""
+    envelope = pa.array(gathered.tickets, type=_TICKET)
+    names = pa.array(gathered.names, type=pa.string())
+    property_source_ids = pa.array(gathered.properties, type=_PROPERTY).field("sourceId")
+    versions = _chunked(pa.array(gathered.versions, type=_VERSION))
+    if versions.null_count or any(envelope.field(f).null_count for f in _REQUIRED):
+        return None
     return _Converted(
-        envelope=pa.concat_arrays([p[0] for p in parts]),
-        names=pa.chunked_array([p[1] for p in parts], type=pa.string()),
-        properties=pa.chunked_array([p[2] for p in parts], type=pa.string()),
-        versions=pa.chunked_array([v for p in parts for v in p[3:]], type=_VERSION),
-        per_ticket=np.array(per_ticket, dtype=np.int64),
-        per_property=np.array(per_property, dtype=np.int64),
+        envelope=envelope,
+        names=pa.chunked_array([names]),
+        properties=pa.chunked_array([property_source_ids]),
+        versions=pa.chunked_array([_vids_filled(v) for v in versions.chunks], type=_VERSION),
+        per_ticket=np.array(gathered.per_ticket, dtype=np.int64),
+        per_property=np.array(gathered.per_property, dtype=np.int64),
     )
+
+
+def _from_objects(gathered: _Gathered) -> _Converted | None:
+    """One chunk of date-versioned objects as Arrow, in v1's columns; None when one is bad.
+
+    ``id`` (text) becomes the int64 ``objectId``, ``archived`` ``isDeleted``,
+    ``sourceType`` ``source`` and the ISO 8601 timestamps epoch milliseconds;
+    ``objectType``, ``portalId`` and ``sourceVid`` are null.
+    """
+    objects = pa.array(gathered.tickets, type=_OBJECT)
+    ids, archived = objects.flatten()
+    if ids.null_count or pc.all(pc.match_substring_regex(ids, f"^{_ID_DIGITS}$")).as_py() is False:
+        return None
+    count = len(objects)
+    envelope = pa.StructArray.from_arrays(
+        [
+            pc.cast(ids, pa.int64()),
+            pa.nulls(count, pa.string()),
+            pa.nulls(count, pa.int64()),
+            archived,
+        ],
+        fields=list(_TICKET),
+    )
+    raw = _chunked(pa.array(gathered.versions, type=_VALUE_WITH_TIMESTAMP))
+    if raw.null_count:
+        return None
+    versions: list[pa.StructArray] = []
+    extras: dict[str, list[pa.Array]] = {name: [] for name in EXTRA_COLUMNS}
+    for chunk in raw.chunks:
+        value, iso, source, source_id, label, user = chunk.flatten()
+        stamp = iso_ms(iso)
+        if stamp.null_count > iso.null_count:
+            return None
+        vids = pa.nulls(len(chunk), _VERSION.field("sourceVid").type)
+        versions.append(
+            pa.StructArray.from_arrays(
+                [value, stamp, source, source_id, vids], fields=list(_VERSION)
+            )
+        )
+        extras["sourceLabel"].append(label)
+        extras["updatedByUserId"].append(user)
+    names = pa.array(gathered.names, type=pa.string())
+    return _Converted(
+        envelope=envelope,
+        names=pa.chunked_array([names]),
+        properties=pa.chunked_array([pa.nulls(len(names), pa.string())]),
+        versions=pa.chunked_array(versions, type=_VERSION),
+        per_ticket=np.array(gathered.per_ticket, dtype=np.int64),
+        per_property=np.array(gathered.per_property, dtype=np.int64),
+        extras={
+            name: pa.chunked_array(chunks, type=_EXTRA_TYPES[name])
+            for name, chunks in extras.items()
+            if any(len(chunk) > chunk.null_count for chunk in chunks)
+        },
+    )
+
+
+def _vids_filled(versions: pa.StructArray) -> pa.StructArray:
+    """v1 versions (of :data:`_VERSION`) with ``[]`` where ``sourceVid`` is absent."""
+    *fields, vids = versions.flatten()
+    if not vids.null_count:
+        return versions
+    filled = pc.fill_null(vids, pa.scalar([], type=vids.type))
+    return pa.StructArray.from_arrays([*fields, filled], fields=list(_VERSION))
+
+
+def iso_ms(text: pa.Array) -> pa.Array:
+    """ISO 8601 moments as int64 epoch milliseconds (UTC): how the new APIs' times are read.
+
+    Each text is a date and a time with a zone (``Z``, ``+02:00``, ``+0200``,
+    ``+02``); digits beyond the millisecond are floored. Null where the text
+    is null or not such a moment (``"31/01/2024"``, ``"2024-02-30T00:00Z"``,
+    a date alone, a time without a zone, epoch milliseconds).
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> moments = ["2018-04-04T20:09:22.016Z", "1970-01-01T02:00+02:00", "2024-01-31", None]
+    >>> iso_ms(pa.array(moments))
+    <pyarrow.lib.Int64Array object at ...>
+    [
+      1522872562016,
+      0,
+      null,
+      null
+    ]
+    """
+    try:  # HubSpot's own form, in C++ without a look at the texts
+        return pc.cast(pc.cast(text, _MS_UTC), pa.int64())
+    except pa.ArrowInvalid:
+        pass
+    none = pa.scalar(None, pa.string())
+    shaped = pc.if_else(pc.match_substring_regex(text, _ISO), text, none)
+    floored = pc.replace_substring_regex(shaped, r"(\.[0-9]{3})[0-9]+", r"\1")
+    try:
+        return pc.cast(pc.cast(floored, _MS_UTC), pa.int64())
+    except pa.ArrowInvalid:  # a day that is not in the calendar: each distinct text alone
+        distinct = pc.unique(floored)
+        read = pa.array([_one_iso_ms(t) for t in distinct.to_pylist()], type=pa.int64())
+        return read.take(pc.index_in(floored, value_set=distinct))
+
+
+def _one_iso_ms(text: str | None) -> int | None:
+    """One text as :func:`iso_ms` reads it, alone (None: it does not read)."""
+    try:
+        moment = pc.cast(pa.array([text], pa.string()), _MS_UTC)
+    except pa.ArrowInvalid:
+        return None
+    read: int | None = moment.cast(pa.int64())[0].as_py()
+    return read
 
 
 def compact(parts: Sequence[_Converted]) -> _Converted:
@@ -563,6 +799,7 @@ def compact(parts: Sequence[_Converted]) -> _Converted:
         versions=pa.chunked_array([whole.versions.combine_chunks()]),
         per_ticket=whole.per_ticket,
         per_property=whole.per_property,
+        extras={n: pa.chunked_array([e.combine_chunks()]) for n, e in whole.extras.items()},
     )
 
 
@@ -570,6 +807,18 @@ def _concat(parts: Sequence[_Converted]) -> _Converted:
     """Several converted responses as one (no part at all: an empty one)."""
     if not parts:
         return _convert([], seen=None)
+    if len(parts) == 1:
+        return parts[0]
+
+    def extra(part: _Converted, name: str) -> list[pa.Array]:
+        chunks: list[pa.Array] = (
+            part.extras[name].chunks
+            if name in part.extras
+            else [pa.nulls(len(part.versions), _EXTRA_TYPES[name])]
+        )
+        return chunks
+
+    present = [name for name in EXTRA_COLUMNS if any(name in p.extras for p in parts)]
     return _Converted(
         envelope=pa.concat_arrays([p.envelope for p in parts]),
         names=pa.chunked_array([c for p in parts for c in p.names.chunks], type=pa.string()),
@@ -579,43 +828,94 @@ def _concat(parts: Sequence[_Converted]) -> _Converted:
         versions=pa.chunked_array([c for p in parts for c in p.versions.chunks], type=_VERSION),
         per_ticket=np.concatenate([p.per_ticket for p in parts]),
         per_property=np.concatenate([p.per_property for p in parts]),
+        extras={
+            name: pa.chunked_array(
+                [c for p in parts for c in extra(p, name)], type=_EXTRA_TYPES[name]
+            )
+            for name in present
+        },
     )
 
 
+def _is_object(data: Any) -> bool:
+    """Whether ``data`` is a date-versioned (or v3) object rather than a v1 ticket object."""
+    return isinstance(data, dict) and "objectId" not in data and not _OBJECT_KEYS.isdisjoint(data)
+
+
 def _gather(tickets: Iterable[Any], seen: list[Any] | None) -> Iterator[_Gathered]:
-    """The ticket objects, properties and versions of ``tickets`` by reference, in chunks."""
+    """The ticket objects, properties and versions of ``tickets`` by reference, in chunks.
+
+    A chunk holds objects of one API: one begins where the shape changes.
+    """
     out = _Gathered()
     for ticket in tickets:
+        versioned = _is_object(ticket)
+        if versioned is not out.versioned:
+            if out.tickets:
+                yield out
+            out = _Gathered(versioned=versioned)
         out.tickets.append(ticket)
         if seen is not None:
             seen.append(ticket)
         try:
-            props = ticket["properties"]
-            out.names.extend(props)
-            out.properties.extend(props.values())
-            out.per_ticket.append(len(props))
-            for prop in props.values():
-                history = prop.get("versions")
-                if history:
-                    out.versions.extend(history)
-                    out.per_property.append(len(history))
-                else:
-                    out.versions.append(prop)
-                    out.per_property.append(1)
+            if versioned:
+                _gather_object(ticket, out)
+            else:
+                props = ticket["properties"]
+                out.names.extend(props)
+                out.properties.extend(props.values())
+                out.per_ticket.append(len(props))
+                for prop in props.values():
+                    history = prop.get("versions")
+                    if history:
+                        out.versions.extend(history)
+                        out.per_property.append(len(history))
+                    else:
+                        out.versions.append(prop)
+                        out.per_property.append(1)
         except (KeyError, TypeError, AttributeError) as exc:
             _raise_located(seen, exc)
         if len(out.versions) >= _CHUNK_ROWS:
             yield out
-            out = _Gathered()
+            out = _Gathered(versioned=versioned)
     yield out
+
+
+def _gather_object(obj: dict[str, Any], out: _Gathered) -> None:
+    """A date-versioned object's properties into ``out``: each one's history, else its text."""
+    props = obj.get("properties")
+    props = {} if props is None else props
+    history = obj.get("propertiesWithHistory")
+    history = {} if history is None else history
+    count = 0
+    for name, value in props.items():
+        versions = history.get(name)
+        if versions:
+            out.versions.extend(versions)
+            out.per_property.append(len(versions))
+        elif value is None:  # asked for, never set: v1 leaves such a property out
+            continue
+        else:
+            out.versions.append({"value": value})
+            out.per_property.append(1)
+        out.names.append(name)
+        count += 1
+    for name, versions in history.items():
+        if versions and name not in props:
+            out.versions.extend(versions)
+            out.per_property.append(len(versions))
+            out.names.append(name)
+            count += 1
+    out.per_ticket.append(count)
 
 
 def _streamed(text: str | bytes | bytearray, block: int) -> Iterator[Any]:
     """The ticket objects of a JSON text, as :func:`_ticket_objects` finds them, one at a time.
 
-    Streams a top-level array, page or batch-read map; raises
-    :class:`NotStreamable` for anything else (a single ticket, say), and for
-    whatever the whole parse would read differently (a repeated key).
+    Streams a top-level array, page, batch-read map or date-versioned answer
+    (whose first member is one of its own: ``status``, ``results``, ...);
+    raises :class:`NotStreamable` for anything else (a single ticket, say),
+    and for whatever the whole parse would read differently (a repeated key).
     """
     reader = Reader(text, block=block)
     first = reader.peek()
@@ -624,27 +924,34 @@ def _streamed(text: str | bytes | bytearray, block: int) -> Iterator[Any]:
             yield from _ticket_objects(item, parsed=True)
     elif first == "{":
         keys: set[str] = set()
-        page = False
+        envelope = None  # the member holding the tickets: "objects", "results"; None: a map
         for key in reader.members():
             if key in keys or key == "objectId":
                 raise NotStreamable("a repeated key, or a ticket")
-            page = page or (not keys and key == "objects")
+            if not keys:
+                envelope = (
+                    "objects" if key == "objects" else "results" if key in _ANSWER_KEYS else None
+                )
             keys.add(key)
-            if page and key == "objects":
+            if key == envelope:
                 yield from reader.elements()
-            elif page:
+            elif envelope == "objects" or (
+                envelope == "results" and key != "objects" and key not in _ANY_OBJECT_KEYS
+            ):
                 reader.value()
-            elif key in _TICKET_KEYS or key == "objects":
-                raise NotStreamable("a ticket or a page, not a map")
+            elif envelope or key in _ANY_OBJECT_KEYS or key in ("objects", "results"):
+                raise NotStreamable("a ticket, a page or an answer, not a map")
             else:
                 yield reader.value()
+        if envelope == "results" and envelope not in keys:
+            raise NotStreamable("an answer without results")
     else:
         raise NotStreamable("neither an array nor an object")
     reader.end()
 
 
 def _ticket_objects(data: Any, *, parsed: bool = False) -> Iterator[Any]:
-    """Every ticket object in ``data``, in order: pages, maps, iterables and JSON unpacked.
+    """Every ticket object in ``data``, in order: pages, answers, maps, iterables and JSON unpacked.
 
     Whatever is not a container is yielded as is, to be reported as a bad
     ticket object at its position.
@@ -661,7 +968,16 @@ def _ticket_objects(data: Any, *, parsed: bool = False) -> Iterator[Any]:
             if not isinstance(objects, list):
                 raise FlattenError(f"a page's objects is not a list (got {_kind(objects)})")
             yield from objects
-        elif _TICKET_KEYS.isdisjoint(data):
+        elif "results" in data and _ANY_OBJECT_KEYS.isdisjoint(data):
+            results = data["results"]
+            if not isinstance(results, list):
+                raise FlattenError(f"an answer's results is not a list (got {_kind(results)})")
+            yield from results
+        elif _ANY_OBJECT_KEYS.isdisjoint(data):
+            if data.get("status") == "error" or {"category", "message"} <= data.keys():
+                raise FlattenError(
+                    f"an error answer holds no tickets: {_short(data.get('message'))}"
+                )
             yield from data.values()
         else:
             yield data
@@ -670,6 +986,22 @@ def _ticket_objects(data: Any, *, parsed: bool = False) -> Iterator[Any]:
             yield from _ticket_objects(item, parsed=parsed)
     else:
         yield data
+
+
+def _integers(values: pa.Array | pa.ChunkedArray) -> np.ndarray | pd.arrays.IntegerArray:
+    """Arrow int64 as numpy ``int64``, or as pandas' nullable ``Int64`` when any is null."""
+    if not values.null_count:
+        every: np.ndarray = values.to_numpy()
+        return every
+    whole = pc.fill_null(values, 0).to_numpy()
+    return pd.arrays.IntegerArray(whole, pc.is_null(values).to_numpy(zero_copy_only=False))
+
+
+def _extra_column(name: str, values: pa.Array | pa.ChunkedArray) -> Any:
+    """A column of :data:`EXTRA_COLUMNS` with its tidy dtype: ``Int64`` or pyarrow strings."""
+    if name == "updatedByUserId":
+        return _integers(values)
+    return pd.arrays.ArrowExtensionArray(values)
 
 
 def _chunked(array: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
@@ -707,6 +1039,8 @@ def _ticket_problem(ticket: Any) -> str | None:
     """What is wrong with one ticket object, as ``": ..."`` or ``", property ...: ..."``."""
     if not isinstance(ticket, dict):
         return f": not a JSON object (got {_kind(ticket)})"
+    if _is_object(ticket):
+        return _object_problem(ticket)
     for name in _REQUIRED:
         if ticket.get(name) is None:
             return f": no {name}"
@@ -745,6 +1079,56 @@ def _property_problem(prop: Any) -> str | None:
         if not isinstance(version, dict):
             return f", version {index}: not a JSON object (got {_kind(version)})"
         problem = _fields_problem(version, _VERSION)
+        if problem is not None:
+            return f", version {index}: {problem}"
+    return None
+
+
+def _object_problem(obj: dict[Any, Any]) -> str | None:
+    """What is wrong with one date-versioned object, as :func:`_ticket_problem` says it."""
+    object_id = obj.get("id")
+    if object_id is None:
+        return ": no id"
+    if not (
+        isinstance(object_id, str)
+        and re.fullmatch(_ID_DIGITS, object_id)
+        and int(object_id) < 2**63
+    ):
+        return f": bad id {_short(object_id)} (expected the digits of an int64, as text)"
+    problem = _fields_problem(obj, _OBJECT)
+    if problem is not None:
+        return f": {problem}"
+    maps = {key: obj.get(key) for key in ("properties", "propertiesWithHistory")}
+    for key, value in maps.items():
+        if value is not None and not isinstance(value, dict):
+            return f": {key} is not a JSON object (got {_kind(value)})"
+    for name, value in (maps["properties"] or {}).items():
+        if not isinstance(name, str):
+            return f": property name {_short(name)} is not a string"
+        if value is not None and not _converts([value], pa.string()):
+            return f", property {name!r}: bad value {_short(value)} (expected string)"
+    for name, history in (maps["propertiesWithHistory"] or {}).items():
+        if not isinstance(name, str):
+            return f": property name {_short(name)} is not a string"
+        problem = _history_problem(history)
+        if problem is not None:
+            return f", property {name!r}{problem}"
+    return None
+
+
+def _history_problem(history: Any) -> str | None:
+    """What is wrong with one property's ``propertiesWithHistory``, as ``", version i: ..."``."""
+    if not history:
+        return None
+    if not isinstance(history, list):
+        return f": its history is not a list (got {_kind(history)})"
+    for index, version in enumerate(history):
+        if not isinstance(version, dict):
+            return f", version {index}: not a JSON object (got {_kind(version)})"
+        problem = _fields_problem(version, _VALUE_WITH_TIMESTAMP)
+        stamp = version.get("timestamp")
+        if problem is None and stamp is not None and iso_ms(pa.array([stamp])).null_count:
+            problem = f"bad timestamp {_short(stamp)} (expected ISO 8601 with a zone)"
         if problem is not None:
             return f", version {index}: {problem}"
     return None

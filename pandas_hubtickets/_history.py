@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from ._definitions import _Definition, _parse
 from ._flatten import current as _current_values
+from ._flatten import iso_ms
 from .errors import ArgumentTypeError, ConfigurationError, FlattenError
 
 if TYPE_CHECKING:
@@ -354,7 +355,11 @@ def current(
         ====================  ============================================
         property type         column dtype
         ====================  ============================================
-        date, datetime        ``datetime64[ms, UTC]``
+        date, datetime        ``datetime64[ms, UTC]``, from epoch
+                              milliseconds (v1) or ISO 8601 with a zone
+                              (the date-versioned API:
+                              ``2024-01-31T12:00:00.000Z``; a date also
+                              as ``2024-01-31``, midnight UTC)
         number                ``Int64`` when every value is written as a
                               whole number, else ``float64``
         bool                  ``boolean``
@@ -474,9 +479,15 @@ def _as_type(text: pa.Array, d: _Definition) -> tuple[Any, np.ndarray | None]:
         drop[rows] = True
         return pc.if_else(pa.array(drop), pa.scalar(None, pa.string()), text)
 
-    if d.type in ("date", "datetime"):
-        wrong = bad(r"^-?[0-9]{1,18}$")
-        ms = pc.cast(cleared(wrong), pa.int64())
+    if d.type in ("date", "datetime"):  # epoch ms (v1) or ISO 8601 (the date-versioned API)
+        none = pa.scalar(None, pa.string())
+        epoch = pc.match_substring_regex(text, r"^-?[0-9]{1,18}$")
+        iso = pc.if_else(epoch, none, text)
+        if d.type == "date":  # a date alone: midnight UTC
+            day = pc.match_substring_regex(iso, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+            iso = pc.if_else(day, pc.binary_join_element_wise(iso, "T00:00:00Z", ""), iso)
+        ms = pc.coalesce(pc.cast(pc.if_else(epoch, text, none), pa.int64()), iso_ms(iso))
+        wrong = np.flatnonzero(pc.and_(present, pc.is_null(ms)).to_numpy(zero_copy_only=False))
         return pc.cast(ms, pa.timestamp("ms", tz="UTC")).to_pandas().array, wrong
     if d.type == "number":
         wrong = bad(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$")

@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 
 from ._api import page_objects
 from ._client import LAST_MODIFIED, Changes, TicketsClient, _ticket_id
-from ._flatten import concat_tidy, flatten
+from ._flatten import EXTRA_COLUMNS, concat_tidy, flatten
 from ._progress import Progress, progress_bar
 from .errors import ArgumentTypeError, ConfigurationError
 
@@ -71,12 +71,18 @@ DATASET_SCHEMA: Final = pa.schema(
         ("sourceId", pa.string()),
         ("sourceVid", pa.list_(pa.int64())),
         ("version", pa.int32()),
+        ("sourceLabel", pa.string()),
+        ("updatedByUserId", pa.int64()),
     ]
 )
 """The schema of every dataset file: the tidy columns, with int32 dictionary codes.
 
 Fixed, so that files of chunks with more or fewer distinct properties (int8
-or int16 codes in pandas) still read as one table."""
+or int16 codes in pandas) still read as one table. The date-versioned API's
+``sourceLabel`` and ``updatedByUserId`` are in every file (empty where the
+answers had none, as v1's never do): a dataset pulled through v1 and
+appended to through 2026-03 is still one table, and :func:`read_tidy`
+leaves out the columns that hold no value."""
 
 
 # ------------------------------------------------------------------ sources
@@ -264,7 +270,11 @@ class DatasetPull:
 def _table(tidy: pd.DataFrame) -> pa.Table:
     """A chunk as the dataset's Arrow table, sorted by ticket (versions stay in order)."""
     ordered = tidy.sort_values("objectId", kind="stable", ignore_index=True)
-    return pa.Table.from_pandas(ordered, preserve_index=False).cast(DATASET_SCHEMA)
+    table = pa.Table.from_pandas(ordered, preserve_index=False)
+    for name in EXTRA_COLUMNS:
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(len(table), DATASET_SCHEMA.field(name).type))
+    return table.select(DATASET_SCHEMA.names).cast(DATASET_SCHEMA)
 
 
 def _write(table: pa.Table, path: Path) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from histories import DAY, ticket
+from histories import APIS, DAY, as_api, ticket
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,11 +35,23 @@ def plain(frame: pd.DataFrame) -> list[list[Any]]:
     return [[None if pd.isna(v) else v for v in row] for row in frame.astype(object).values]
 
 
+@pytest.fixture(params=APIS)
+def api(request: pytest.FixtureRequest) -> str:
+    """Each analysis runs on the tidy frame of v1's answers and of the date-versioned API's."""
+    return str(request.param)
+
+
+def flat(api: str, *tickets: dict[str, Any]) -> pd.DataFrame:
+    """``flatten`` of v1 ticket objects, as ``api`` returns them."""
+    return ht.flatten([as_api(t, api) for t in tickets])
+
+
 @pytest.fixture
-def tidy() -> pd.DataFrame:
+def tidy(api: str) -> pd.DataFrame:
     """Two tickets moving through stages, with a re-sent stage and changes by many sources."""
-    return ht.flatten(
-        [
+    return flat(
+        api,
+        *[
             ticket(
                 1,
                 hs_pipeline_stage=[
@@ -58,7 +70,7 @@ def tidy() -> pd.DataFrame:
                 hs_pipeline_stage=[("1", DAY, "API", None), ("3", 3 * DAY, "CRM_UI", "userId:8")],
                 status=[("OPEN", DAY, "API", None)],
             ),
-        ]
+        ],
     )
 
 
@@ -162,12 +174,12 @@ def test_changes_since_until(tidy):
     assert trail["timestamp"].tolist() == [ms(DAY)] * 3 + [ms(3 * DAY)]
 
 
-def test_older_versions_are_attributed_to_their_own_source_not_the_latest_user():
+def test_older_versions_are_attributed_to_their_own_source_not_the_latest_user(api):
     # The property-level sourceId (userId:7) is the newest version's only: the workflow's
     # change before it must not be attributed to the user.
     obj = ticket(1, status=[("OPEN", 0, "WORKFLOWS", None), ("CLOSED", DAY, "CRM_UI", "userId:7")])
     obj["properties"]["status"]["sourceId"] = "userId:7"
-    trail = ht.flatten(obj).hubtickets.changes()
+    trail = flat(api, obj).hubtickets.changes()
     assert plain(trail[["new", "source", "sourceId"]]) == [
         ["OPEN", "WORKFLOWS", None],
         ["CLOSED", "CRM_UI", "userId:7"],
@@ -204,14 +216,15 @@ histories = st.lists(
 )
 
 
+@pytest.mark.parametrize("api", APIS)
 @settings(max_examples=100, deadline=None)
 @given(st.lists(histories, min_size=1, max_size=5), st.integers(0, 50))
-def test_analyses_agree_with_a_per_ticket_reference(per_ticket, cutoff):
+def test_analyses_agree_with_a_per_ticket_reference(api, per_ticket, cutoff):
     tickets = [
         ticket(100 + i, stage=[(v, t, s, None) for v, t, s in history])
         for i, history in enumerate(per_ticket)
     ]
-    tidy = ht.flatten(tickets)
+    tidy = flat(api, *tickets)
     expected = reference_spells(tickets, "stage")
     assert plain(tidy.hubtickets.durations("stage")) == expected
     moves = tidy.hubtickets.transitions("stage")
@@ -251,33 +264,37 @@ def test_current_as_of_a_moment_and_per_ticket(tidy):
     assert plain(tidy.hubtickets.current()) == plain(tidy.hubtickets.current(as_of=ms(9 * DAY)))
 
 
-def test_current_as_of_keeps_every_property_as_a_column(tidy):
-    extra = ht.flatten(ticket(3, subject=[("Hi", 9 * DAY, "API", None)]))
+def test_current_as_of_keeps_every_property_as_a_column(tidy, api):
+    extra = flat(api, ticket(3, subject=[("Hi", 9 * DAY, "API", None)]))
     both = concat_tidy([tidy, extra])
     then = both.hubtickets.current(as_of=ms(DAY))
     assert list(then.columns) == ["objectId", "hs_pipeline_stage", "status", "subject"]
     assert then["subject"].dtype == STRING and then["subject"].isna().all()
 
 
-def typed_ticket() -> dict[str, Any]:
+def typed_ticket(api: str) -> dict[str, Any]:
+    """One ticket with a value of each type, written as ``api`` writes it."""
     values = {
         "status": "WAITING",
         "hs_ticket_priority": "SOMETIMES",  # no longer an option: kept, after the options
         "hs_ticket_category": "BILLING_ISSUE;GENERAL_INQUIRY",
         "hs_pipeline_stage": "2",
-        "closed_date": str(1_700_000_000_123),
-        "due_date": str(19_000 * DAY),
+        # v1: epoch milliseconds; the date-versioned API: ISO 8601, a date alone for a date
+        "closed_date": str(1_700_000_000_123) if api == "v1" else "2023-11-14T22:13:20.123Z",
+        "due_date": str(19_000 * DAY) if api == "v1" else "2022-01-08",
         "hubspot_owner_id": "12345678",
         "num_notes": "",
         "is_escalated": "true",
         "subject": "007",
         "mystery": "x",
     }
-    return ticket(9, **{k: [(v, 1, "API", None)] for k, v in values.items()})
+    return as_api(ticket(9, **{k: [(v, 1, "API", None)] for k, v in values.items()}), api)
 
 
-def test_typed_current_gives_each_property_its_type():
-    wide = ht.flatten(typed_ticket()).hubtickets.current(typed=True, definitions=v2_definitions())
+def test_typed_current_gives_each_property_its_type(api):
+    wide = ht.flatten(typed_ticket(api)).hubtickets.current(
+        typed=True, definitions=v2_definitions()
+    )
     dtypes = wide.dtypes.astype(str).to_dict()
     assert dtypes == {
         "objectId": "int64",
@@ -311,12 +328,11 @@ def test_typed_current_gives_each_property_its_type():
     assert row["subject"] == "007"
 
 
-def test_typed_numbers_are_float_when_any_value_has_a_fraction():
-    tidy = ht.flatten(
-        [
-            ticket(1, hubspot_owner_id=[("2.5", 1, "API", None)]),
-            ticket(2, hubspot_owner_id=[("3", 1, "API", None)]),
-        ]
+def test_typed_numbers_are_float_when_any_value_has_a_fraction(api):
+    tidy = flat(
+        api,
+        ticket(1, hubspot_owner_id=[("2.5", 1, "API", None)]),
+        ticket(2, hubspot_owner_id=[("3", 1, "API", None)]),
     )
     wide = tidy.hubtickets.current(typed=True, definitions=v2_definitions())
     assert wide["hubspot_owner_id"].dtype == np.float64
@@ -342,18 +358,15 @@ def test_options_in_display_order_not_list_order():
     assert wide["status"].cat.categories.tolist() == ["A", "B", "Z"]
 
 
-def test_typed_values_that_do_not_read_are_all_listed():
-    tidy = ht.flatten(
-        [
-            ticket(
-                1,
-                closed_date=[("2024-01-01", 1, "API", None)],
-                is_escalated=[("yes", 1, "API", None)],
-            ),
-            ticket(
-                2, closed_date=[("soon", 1, "API", None)], is_escalated=[("true", 1, "API", None)]
-            ),
-        ]
+def test_typed_values_that_do_not_read_are_all_listed(api):
+    tidy = flat(
+        api,
+        ticket(
+            1,
+            closed_date=[("2024-01-01", 1, "API", None)],  # a date alone is no datetime
+            is_escalated=[("yes", 1, "API", None)],
+        ),
+        ticket(2, closed_date=[("soon", 1, "API", None)], is_escalated=[("true", 1, "API", None)]),
     )
     with pytest.raises(FlattenError) as refused:
         tidy.hubtickets.current(typed=True, definitions=v2_definitions())
@@ -370,7 +383,8 @@ def test_typed_needs_definitions(tidy):
         tidy.hubtickets.current(definitions=v2_definitions())
 
 
-def test_history_through_the_emulator_typed_with_a_client():
+@pytest.mark.parametrize("api", APIS)
+def test_history_through_the_emulator_typed_with_a_client(api):
     with FakeHubSpot() as hub:
         ids = [hub.create_ticket({"status": "OPEN", "subject": f"t{i}"}) for i in range(3)]
         client = ht.TicketsClient(hub.token, base_url=hub.base_url)
@@ -378,8 +392,10 @@ def test_history_through_the_emulator_typed_with_a_client():
             pd.DataFrame({"objectId": ids[:2], "status": status}).hubtickets.update(
                 client, progress=False
             )
-        tidy = ht.flatten(client.batch_read(ids, properties=["status"], history=True))
-        typed = tidy.hubtickets.current(typed=True, definitions=client)
+        reader = ht.TicketsClient(hub.token, base_url=hub.base_url, api=api)  # v1's writes
+        tidy = ht.flatten(reader.batch_read(ids, properties=["status"], history=True))
+        typed = tidy.hubtickets.current(typed=True, definitions=reader)
+    assert tidy["portalId"].isna().all() == (api != "v1")  # read in the API's own shape
     assert typed["status"].dtype.categories.tolist() == ["OPEN", "IN_PROGRESS", "WAITING", "CLOSED"]
     assert typed.set_index("objectId")["status"].loc[ids[:2]].tolist() == ["CLOSED", "CLOSED"]
     moves = tidy.hubtickets.transitions("status")
@@ -409,12 +425,16 @@ class Portal:
     tidy: pd.DataFrame
 
 
-@pytest.fixture(scope="module")
-def portal() -> Iterator[Portal]:
-    """Forty generated ticket histories read back with history; the hub and client stay up."""
+@pytest.fixture(scope="module", params=APIS)
+def portal(request: pytest.FixtureRequest) -> Iterator[Portal]:
+    """Forty generated ticket histories read back with history; the hub and client stay up.
+
+    The tidy frame is flattened from v1's answer, or from its date-versioned twin.
+    """
     with FakeHubSpot(seed=5) as hub, ht.TicketsClient(hub.token, base_url=hub.base_url) as client:
         ids = hub.generate_history(tickets=40)
-        yield Portal(hub, client, ht.flatten(client.batch_read(ids)))
+        read = client.batch_read(ids)
+        yield Portal(hub, client, ht.flatten([as_api(t, request.param) for t in read.values()]))
 
 
 def test_durations_with_labels_read_stage_names_in_pipeline_order(portal):
@@ -498,3 +518,23 @@ def test_labels_warning_points_at_the_callers_line(portal):
 def test_labels_must_be_a_client_or_a_catalogue(tidy):
     with pytest.raises(ht.errors.ArgumentTypeError, match="TicketsClient or a Catalogue"):
         tidy.hubtickets.transitions(labels="https://api.hubapi.com")
+
+
+def test_every_analysis_of_the_date_versioned_twin_equals_v1s(portal):
+    ids = portal.tidy["objectId"].unique().tolist()
+    read = portal.client.batch_read(ids)
+    v1, twin = (ht.flatten([as_api(t, api) for t in read.values()]) for api in APIS)
+    catalogue = ht.Catalogue.from_client(portal.client)
+    analyses = {
+        "durations": lambda tidy: tidy.hubtickets.durations(labels=catalogue),
+        "transitions": lambda tidy: tidy.hubtickets.transitions("status", labels=catalogue),
+        "changes": lambda tidy: tidy.hubtickets.changes(since="2026-01-01", labels=catalogue),
+        "current": lambda tidy: tidy.hubtickets.current(
+            typed=True, definitions=portal.client, labels=catalogue
+        ),
+        "as of": lambda tidy: tidy.hubtickets.current(as_of="2026-09-15"),
+    }
+    for name, analysis in analyses.items():
+        ours, theirs = analysis(twin), analysis(v1)
+        assert len(theirs), name
+        pd.testing.assert_frame_equal(ours, theirs, obj=name)

@@ -424,3 +424,24 @@ def test_since_with_ids_reads_only_the_listed_tickets_that_changed(hub, client):
     assert tidy["objectId"].tolist() == [FIRST + 2]
     reads = [r for r in hub.requests if r.path.endswith("/batch-read")]
     assert [r.objects for r in reads] == [1]  # the unchanged listed ticket is not read
+
+
+def test_a_dataset_pulled_through_2026_03_keeps_its_extra_columns_and_takes_v1_appends(tmp_path):
+    """The date-versioned answers' sourceLabel/updatedByUserId fit the dataset's fixed schema."""
+    folder = tmp_path / "tickets"
+    with FakeHubSpot(seed=5) as hub:
+        ids = hub.generate_history(12)
+        with client_for(hub, api="2026-03") as versioned:
+            ht.pull_dataset(versioned, folder, history=True, progress=False)
+        with client_for(hub) as v1:
+            full_v1 = ht.pull(v1, history=True, progress=False)
+            _edit(v1, ids[:2])
+            since = full_v1["timestamp"].max()
+            ht.pull_dataset(v1, folder, history=True, since=since, append=True, progress=False)
+    for file in _files(folder):
+        assert pq.read_schema(file).remove_metadata() == DATASET_SCHEMA
+    read = pd.read_parquet(folder)
+    assert read["updatedByUserId"].notna().any()  # UI changes name their user, kept
+    reread = read[read["objectId"].isin(ids[:2])]
+    assert reread["updatedByUserId"].isna().all()  # re-read through v1: no such field
+    assert set(ht.read_tidy(folder)["objectId"]) == set(full_v1["objectId"])

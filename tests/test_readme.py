@@ -23,6 +23,7 @@ from helpers import serve_output
 import pandas_hubtickets as ht
 from pandas_hubtickets import TicketsClient, pull
 from pandas_hubtickets._cli import main, since_moment
+from pandas_hubtickets._flatten import TIDY_COLUMNS
 from pandas_hubtickets.testing import FakeHubSpot
 from pandas_hubtickets.testing.catalogue import PIPELINES
 
@@ -73,6 +74,8 @@ def test_readme_example_runs_verbatim(hub, number):
         check_dataset_example(namespace)
     if "by_ref" in namespace:  # the date-versioned API, by your own key
         check_id_property_example(namespace, hub)
+    if "versioned" in namespace:  # flatten of a date-versioned answer
+        check_versioned_example(namespace)
 
 
 def check_id_property_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
@@ -364,3 +367,15 @@ def modified_since(when: str) -> set[int]:
     with TicketsClient() as client:  # the README's `serve`, from the environment
         dates = pull(client, "hs_lastmodifieddate", ids=range(FIRST, FIRST + 1000), progress=False)
     return set(dates.loc[dates["timestamp"] >= since, "objectId"])
+
+
+def check_versioned_example(ns: dict[str, object]) -> None:
+    tidy = ns["versioned"]
+    assert isinstance(tidy, pd.DataFrame)
+    assert list(tidy.columns) == [*TIDY_COLUMNS, "sourceLabel", "updatedByUserId"]
+    assert tidy["version"].tolist() == [0, 1]
+    moves = tidy.hubtickets.transitions("status")
+    assert moves[["from", "to", "source", "sourceId"]].astype(object).values.tolist() == [
+        ["OPEN", "IN_PROGRESS", "CRM_UI", "userId:7"]
+    ]
+    assert moves["at"].tolist() == [pd.Timestamp("2018-04-04T21:19:39.774Z")]

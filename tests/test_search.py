@@ -244,20 +244,6 @@ def test_clients_sharing_a_limiter_share_the_search_limiter():
 
 
 # ----------------------------------------------------------- what builds on it
-def _flattens_versioned() -> bool:
-    """Whether ``ht.flatten`` reads the versioned shape yet (part-flatten of issue 10)."""
-    try:
-        ht.flatten({"results": [{"id": "1", "properties": {"subject": "a"}, "archived": False}]})
-    except ht.FlattenError:
-        return False
-    return True
-
-
-needs_versioned_flatten = pytest.mark.skipif(
-    not _flattens_versioned(), reason="flatten does not read the versioned shape yet"
-)
-
-
 @pytest.mark.parametrize("api", VERSIONED)
 def test_iter_tickets_since_a_moment_uses_the_search(api):
     with FakeHubSpot(seed=7) as hub:
@@ -272,7 +258,6 @@ def test_iter_tickets_since_a_moment_uses_the_search(api):
         assert len(searches(hub, api)) == 1
 
 
-@needs_versioned_flatten
 @pytest.mark.parametrize("api", VERSIONED)
 def test_a_pull_since_a_moment_uses_the_search(api):
     with FakeHubSpot(seed=7) as hub:
@@ -286,7 +271,6 @@ def test_a_pull_since_a_moment_uses_the_search(api):
         assert len(searches(hub, api)) == 1
 
 
-@needs_versioned_flatten
 def test_the_command_line_says_the_search_found_them(tmp_path, capsys, monkeypatch):
     from pandas_hubtickets._cli import main
 

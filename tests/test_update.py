@@ -69,9 +69,6 @@ def batch_updates(hub: FakeHubSpot) -> list:
 #: Every update test that is about sending runs against each API (v3: where it is cheap).
 APIS = ["v1", "2026-03", "v3"]
 BOTH = ["v1", "2026-03"]
-needs_flatten = pytest.mark.xfail(
-    reason="needs part-flatten: flatten() of the versioned answer shapes", strict=True
-)
 
 
 @pytest.mark.parametrize("api", BOTH)
@@ -100,7 +97,7 @@ def test_every_row_updated_and_landed(hub, api):
     assert "250 updated" in repr(result) and "250 updated" in result._repr_html_()
 
 
-@pytest.mark.parametrize("api", ["v1", pytest.param("2026-03", marks=needs_flatten)])
+@pytest.mark.parametrize("api", BOTH)
 def test_the_tidy_frame_holds_what_hubspot_answered(hub, api):
     df = edits(150)
     result = df.hubtickets.update(make_client(hub, api=api), progress=False)
