@@ -76,6 +76,22 @@ def test_readme_example_runs_verbatim(hub, number):
         check_id_property_example(namespace, hub)
     if "versioned" in namespace:  # flatten of a date-versioned answer
         check_versioned_example(namespace)
+    if "same" in namespace:  # which API: the same calls through v1 and 2026-03
+        check_which_api_example(namespace, hub)
+
+
+def check_which_api_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
+    assert ns["landed"].ok  # type: ignore[attr-defined]
+    writes = [r.path for r in hub.requests if r.method == "POST" and "/batch" in r.path]
+    assert writes and all(p.startswith("/crm/objects/2026-03/tickets/") for p in writes)
+    old = ns["old"]
+    from_v1 = ht.flatten(old.batch_read([FIRST, FIRST + 1], ["hs_ticket_priority"]))  # type: ignore[attr-defined]
+    same = ns["same"]
+    assert same["hs_ticket_priority"].tolist() == ["HIGH", "LOW"]  # type: ignore[index]
+    pd.testing.assert_frame_equal(
+        same[["objectId", "hs_ticket_priority"]],  # type: ignore[index]
+        from_v1.hubtickets.current()[["objectId", "hs_ticket_priority"]],
+    )
 
 
 def check_id_property_example(ns: dict[str, object], hub: FakeHubSpot) -> None:

@@ -262,3 +262,26 @@ def test_undo_result_counts_cells_in_a_terminal_and_a_notebook(hub, tmp_path):
     assert len(result.report) == 4  # one row a cell, three tickets
     assert repr(result).startswith("UndoResult(4 cells: 4 dry_run in ")
     assert "</b>: 4 cells in " in result._repr_html_()
+
+
+@pytest.mark.parametrize(("pushed", "undone"), [("v1", "2026-03"), ("2026-03", "v1")])
+def test_an_undo_file_written_through_one_api_is_undone_through_the_other(
+    hub, tmp_path, pushed, undone
+):
+    """Old values are kept as they are sent (epoch ms), whichever API read them."""
+    before = "1704067200000"  # 2024-01-01T00:00Z, a datetime HubSpot v1 shows as is
+    edit(make_client(hub), FIRST, closed_date=before)
+    path = tmp_path / "undo.parquet"
+    sheet = pd.DataFrame(
+        {"objectId": [FIRST, FIRST + 1], "closed_date": ["1706745600000", "1706745600000"]}
+    )
+    pushed_result = sheet.hubtickets.update(
+        make_client(hub, pushed), only_changed=True, undo=path, progress=False
+    )
+    assert pushed_result.ok
+    cells = pd.read_parquet(path).set_index("objectId")
+    assert cells.loc[FIRST, "old"] == before  # not "2024-01-01T00:00:00.000Z"
+    result = ht.undo(make_client(hub, undone), path, progress=False)
+    assert result.ok and result.conflicts().empty
+    assert value(hub, FIRST, "closed_date") == before
+    assert value(hub, FIRST + 1, "closed_date") == ""  # it had none: cleared again
