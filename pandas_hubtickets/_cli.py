@@ -234,7 +234,8 @@ def _demo(args: argparse.Namespace) -> int:
         hub.seed_tickets(DEMO_TICKETS, start_id=DEMO_FIRST_ID)
         print(f"Local HubSpot emulator at {hub.base_url} with {DEMO_TICKETS:,} tickets")
         print("(5% of answers are injected 503s and 2% 429s, to show retries at work)")
-        client = TicketsClient(hub.token, base_url=hub.base_url, requests_per_10s=100)
+        client = TicketsClient(hub.token, base_url=hub.base_url, requests_per_10s=100, api=args.api)
+        print(f"Talking to it through the {args.api} API (--api v1, v3 or 2026-03)")
 
         _title("1. The spreadsheet (shipped with the package: data/demo_edits.csv)")
         source = resources.files("pandas_hubtickets") / "data" / "demo_edits.csv"
@@ -258,7 +259,8 @@ def _demo(args: argparse.Namespace) -> int:
             on_invalid="skip",
             problems=problems(),
         )
-        for obj in preview.payload[:3]:
+        body = preview.payload  # v1: a list of objects; the newer APIs: {"inputs": [...]}
+        for obj in (body["inputs"] if isinstance(body, dict) else body)[:3]:
             print(json.dumps(obj))
         print(preview)
 
@@ -269,7 +271,10 @@ def _demo(args: argparse.Namespace) -> int:
             print(refused.problems.to_string(index=False))
             print("Nothing was sent. Now the other rows, with on_invalid='skip' (--skip-invalid):")
 
-        _title("4. Push through the rate limiter (100 requests / 10 s, 4 in flight)")
+        _title(
+            f"4. Push through the rate limiter (100 requests / 10 s, "
+            f"{client.max_workers} in flight)"
+        )
         result = update(
             edits,
             client,
@@ -286,7 +291,10 @@ def _demo(args: argparse.Namespace) -> int:
         _title("5. Rows that did not land, with the reasons")
         failed = result.report[result.report["status"] == "failed"]
         print(failed[["error", "message"]].to_string())
-        print("(the unknown ticket id was only found by HubSpot: its batch was split to find it)")
+        if client.api == "v1":
+            print("(the unknown ticket id was only found by HubSpot: its batch was split)")
+        else:
+            print("(HubSpot's 207 answer named the unknown ticket id: its batch needed no split)")
         print(f"Fix them in result.failed_rows() ({len(result.failed_rows())} rows) and resend.")
 
         _title("6. Property history of two edited tickets (tidy: one row per version)")
@@ -890,6 +898,12 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = command("demo", "the main job on the local emulator (no network)")
     demo.add_argument("--out", default="hubtickets-demo", help="folder for the outputs")
+    demo.add_argument(
+        "--api",
+        choices=APIS,
+        default=DEFAULT_API,
+        help="the HubSpot API the demo's client speaks to the emulator (default: %(default)s)",
+    )
     demo.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,

@@ -94,12 +94,18 @@ def test_bad_arguments_exit_2():
 # -- the README's commands ----------------------------------------------------------------
 
 
-def test_demo_runs_offline_and_writes_a_history_plain_pandas_opens(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path)]) == 0
+@pytest.mark.parametrize("api", ["v1", "2026-03"])
+def test_demo_runs_offline_and_writes_a_history_plain_pandas_opens(tmp_path, capsys, api):
+    assert main(["demo", "--out", str(tmp_path), "--api", api]) == 0
     out = capsys.readouterr().out
+    assert f"through the {api} API" in out
+    assert ("207 answer named" in out) == (api != "v1")
     assert "INVALID_DATE" in out and "INVALID_OPTION" in out and "OBJECT_NOT_FOUND" in out
     history = pd.read_parquet(tmp_path / "history.parquet")
-    assert set(history["source"].astype(str)) >= {"API", "CALCULATED"}
+    if api == "v1":  # v1 answers an update with each property's versions and sources
+        assert set(history["source"].astype(str)) >= {"API", "CALCULATED"}
+    else:  # the newer APIs with the current values only
+        assert history["timestamp"].isna().all() and history["value"].notna().all()
     assert history["objectId"].nunique() == 996  # 1,001 rows, 5 refused
     assert (
         read_tidy(tmp_path / "history.parquet")["objectId"].tolist() == history["objectId"].tolist()
