@@ -122,6 +122,8 @@ def check_main_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
     wide = history.hubtickets.current()  # "wide again: the current values"
     assert wide.set_index("objectId").loc[FIRST, "status"] == "CLOSED"
     assert Path("push.jsonl").exists()
+    sent = {r.path for r in hub.requests if r.method == "POST"}  # the date-versioned API only
+    assert sent and all(path.startswith("/crm/objects/2026-03/tickets/") for path in sent)
 
 
 def check_dry_run_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
