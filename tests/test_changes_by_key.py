@@ -9,10 +9,13 @@ by key must find what another API wrote.
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 import pandas_hubtickets as ht
 from pandas_hubtickets._cli import main
+from pandas_hubtickets._files import EditsFile
+from pandas_hubtickets._stream import push_file
 from pandas_hubtickets.testing import FakeHubSpot
 
 FIRST = 640_000
@@ -175,8 +178,73 @@ def test_skip_cells_by_key_sends_the_valid_changed_cells(hub, api):
     assert value(hub, FIRST + 1, "hs_ticket_priority") is None
 
 
+UNDO_READERS = [*VERSIONED, "v1"]
+
+
 @pytest.mark.parametrize("api", VERSIONED)
-def test_push_by_key_with_preview_and_changes_file_on_the_command_line(
+@pytest.mark.parametrize("reader", UNDO_READERS)
+def test_undo_of_a_push_by_key_restores_the_pushed_tickets_by_their_id(hub, tmp_path, api, reader):
+    path = tmp_path / "undo.parquet"
+    pushed = SHEET.hubtickets.update(
+        client_of(hub, api), id_property=REF, only_changed=True, undo=path, progress=False
+    )
+    assert pushed.report["status"].tolist() == ["updated", "unchanged", "failed", "updated"]
+    written = pq.read_table(path).to_pandas()
+    assert written.astype(object).where(written.notna(), None).values.tolist() == [
+        [ref(3), "status", "OPEN", "CLOSED", FIRST + 3],
+        [ref(3), "hs_ticket_priority", None, "HIGH", FIRST + 3],
+        [ref(0), "hs_ticket_priority", None, "LOW", FIRST],
+    ]
+    with client_of(hub, "v1") as v1:  # since the push: 3's key moved, 0's priority edited
+        moved = pd.DataFrame({"objectId": [FIRST + 3], REF: ["EXT-3 renumbered"]})
+        edited = pd.DataFrame({"objectId": [FIRST], "hs_ticket_priority": ["URGENT"]})
+        assert moved.hubtickets.update(v1, progress=False).ok
+        assert edited.hubtickets.update(v1, progress=False).ok
+    hub.clear_log()
+    result = ht.undo(client_of(hub, reader), path, progress=False)
+    report = result.report
+    assert report["status"].tolist() == ["restored", "restored", "conflict"]
+    assert report["objectId"].tolist() == [ref(3), ref(3), ref(0)]  # the keys, as pushed
+    assert report["hs_object_id"].tolist() == [FIRST + 3, FIRST + 3, FIRST]
+    assert report["current"].tolist() == ["CLOSED", "HIGH", "URGENT"]
+    assert result.conflicts()["objectId"].tolist() == [ref(0)]
+    assert value(hub, FIRST + 3, "status") == "OPEN"  # found by its id, not its old key
+    assert value(hub, FIRST + 3, "hs_ticket_priority") == ""
+    assert value(hub, FIRST, "hs_ticket_priority") == "URGENT"  # someone's edit is kept
+    assert not any(r.body and "idProperty" in r.body for r in hub.requests)
+    again = ht.undo(client_of(hub, reader), path, progress=False)
+    assert again.report["status"].tolist() == ["unchanged", "unchanged", "conflict"]
+
+
+@pytest.mark.parametrize("api", VERSIONED)
+def test_a_file_keyed_by_reference_pushed_in_chunks_is_undone_from_its_folder(hub, tmp_path, api):
+    csv = tmp_path / "edits.csv"
+    rows = [f'"{ref(i).replace(chr(34), chr(34) * 2)}",{s}' for i, s in enumerate("CCOWCO")]
+    text = "\n".join(rows).replace(",C", ",CLOSED").replace(",O", ",OPEN").replace(",W", ",WAITING")
+    csv.write_text(f"{REF},status\n{text}\n")
+    undo = tmp_path / "undo"
+    result = push_file(
+        EditsFile(csv),
+        client_of(hub, api),
+        id_column=None,
+        id_property=REF,
+        chunk_rows=4,
+        only_changed=True,
+        undo=undo,
+        progress=False,
+    )
+    statuses = ["updated", "updated", "unchanged", "updated", "updated", "unchanged"]
+    assert result.report["status"].tolist() == statuses
+    assert sorted(p.name for p in undo.iterdir()) == ["chunk-00000.parquet", "chunk-00001.parquet"]
+    assert [value(hub, FIRST + i, "status") for i in (0, 3, 4)] == ["CLOSED", "WAITING", "CLOSED"]
+    restored = ht.undo(client_of(hub, api), undo, progress=False)
+    assert restored.report["hs_object_id"].tolist() == [FIRST, FIRST + 1, FIRST + 3, FIRST + 4]
+    assert restored.ok and (restored.report["status"] == "restored").all()
+    assert [value(hub, FIRST + i, "status") for i in range(N)] == ["OPEN"] * N
+
+
+@pytest.mark.parametrize("api", VERSIONED)
+def test_push_by_key_with_preview_changes_file_and_undo_on_the_command_line(
     hub, tmp_path, api, monkeypatch, capsys
 ):
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hub.token)
@@ -193,5 +261,10 @@ def test_push_by_key_with_preview_and_changes_file_on_the_command_line(
     assert written.columns.tolist()[:6] == ["row", "objectId", "property", "old", "new", "problem"]
     assert written[["objectId", "hs_object_id"]].values.tolist() == [[ref(2), FIRST + 2]]
     assert requests_to(hub, "/batch/update") == []
-    assert main(push) == 0
+    undo = tmp_path / "undo.parquet"
+    assert main([*push, "--undo", str(undo)]) == 0
     assert value(hub, FIRST + 2, "status") == "CLOSED"
+    capsys.readouterr()
+    assert main(["undo", str(undo), "--api", api]) == 0
+    assert "1 cell: 1 restored" in capsys.readouterr().out
+    assert value(hub, FIRST + 2, "status") == "OPEN"
