@@ -456,7 +456,8 @@ def compare(encoded: EncodedFrame, current: Current) -> Changes:
         found = at >= 0
         take = pa.array(at, pa.int64(), mask=~found)
         aligned = tuple(now.take(take) for now in current.values)
-        tickets = np.where(found, current.ticket_ids[np.where(found, at, 0)], 0)
+        tickets = np.zeros(len(encoded), dtype=np.int64)
+        tickets[found] = current.ticket_ids[at[found]]
     olds, changed = [], []
     for new, old in zip(encoded.values, aligned, strict=True):
         differs = pc.not_equal(pc.fill_null(old, ""), new)  # null where nothing is sent

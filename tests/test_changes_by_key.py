@@ -94,6 +94,22 @@ def test_diff_by_key_reads_by_the_key_and_names_each_ticket(hub, api):
     assert requests_to(hub, "/batch/update") == []
 
 
+@pytest.mark.parametrize("api", VERSIONED)
+def test_a_sheet_of_unknown_keys_is_all_missing(hub, api):
+    sheet = pd.DataFrame({REF: ["EXT-none", "EXT-nope"], "status": ["CLOSED", "OPEN"]})
+    changes = sheet.hubtickets.diff(client_of(hub, api), id_property=REF)
+    assert changes["objectId"].tolist() == ["EXT-none", "EXT-nope"]
+    assert changes["hs_object_id"].isna().all() and changes["problem"].notna().all()
+
+
+@pytest.mark.parametrize("api", ["v1", "2026-03"])
+def test_a_sheet_of_unknown_ticket_ids_is_all_missing(hub, api):
+    sheet = pd.DataFrame({"objectId": [5, 6], "status": ["CLOSED", "OPEN"]})
+    changes = sheet.hubtickets.diff(client_of(hub, api))
+    assert changes["objectId"].tolist() == [5, 6] and changes["problem"].notna().all()
+    assert "hs_object_id" not in changes  # ids are HubSpot's already
+
+
 def test_diff_by_key_needs_a_versioned_client(hub):
     with pytest.raises(ht.ConfigurationError, match="id_property='external_ticket_ref' needs"):
         SHEET.hubtickets.diff(client_of(hub, "v1"), id_property=REF)
@@ -118,6 +134,21 @@ def test_only_changed_by_key_sends_only_the_changed_cells(hub, api):
     again = SHEET.hubtickets.update(client, id_property=REF, only_changed=True, progress=False)
     assert again.report["status"].tolist() == ["unchanged", "unchanged", "failed", "unchanged"]
     assert requests_to(hub, "/batch/update") == []  # no CLOSED -> CLOSED in any history
+
+
+@pytest.mark.parametrize("api", VERSIONED)
+def test_only_changed_by_key_with_a_journal_reads_only_what_is_left(hub, tmp_path, api):
+    journal = tmp_path / "push.jsonl"
+    client = client_of(hub, api)
+    options = {"id_property": REF, "only_changed": True, "journal": journal, "progress": False}
+    first = SHEET.iloc[:1].hubtickets.update(client, **options)
+    assert first.report["status"].tolist() == ["updated"]
+    hub.clear_log()
+    again = SHEET.hubtickets.update(client, **options)
+    assert again.report["status"].tolist() == ["already_updated", "unchanged", "failed", "updated"]
+    (read,) = requests_to(hub, "/batch/read")
+    assert sorted(i["id"] for i in read.body["inputs"]) == sorted([ref(1), ref(9), ref(0)])
+    assert [i["id"] for i in sent_inputs(hub)] == [ref(0)]
 
 
 @pytest.mark.parametrize("api", VERSIONED)
