@@ -417,7 +417,16 @@ class Changes:
 
 
 def key_property(encoded: EncodedFrame) -> str | None:
-    """The unique property whose values identify ``encoded``'s rows, or None (ticket ids)."""
+    """The unique property whose values identify ``encoded``'s rows, or None (ticket ids).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"ref": ["EXT-7"], "subject": ["a"]})
+    >>> key_property(encode_frame(frame, id_column="ref", api="2026-03", id_property="ref"))
+    'ref'
+    >>> key_property(encode_frame(frame.assign(ref=7), id_column="ref")) is None
+    True
+    """
     name = getattr(encoded.flavor, "id_property", None)
     return name if isinstance(name, str) else None
 
