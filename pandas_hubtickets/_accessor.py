@@ -13,7 +13,6 @@ import pandas as pd
 from . import _labels
 from ._api import Api
 from ._coerce import Coerced, CoerceOptions, coerce_frame, validate_frame
-from ._columns import find_id_column
 from ._history import Definitions, changes, current, durations, transitions
 from ._payload import EncodedFrame, NaMode, ProblemList, check_batch_size, encode_frame
 from .errors import (
@@ -256,7 +255,8 @@ class HubTicketsAccessor:
             Where to send (HubSpot, or the local emulator).
         properties, id_column, na, id_property
             As in :meth:`to_payload` (the body shape is ``client.api``'s).
-            With ``id_property``, ``only_changed`` is not supported yet.
+            With ``id_property``, ``only_changed`` reads the tickets by that
+            property (see :meth:`diff`).
         batch_size : int, default 100
             Tickets per request, from 1 to 100.
         progress : bool, optional
@@ -314,8 +314,10 @@ class HubTicketsAccessor:
         undo : path, optional
             With ``only_changed=True``: a new Parquet file where every cell
             about to change is written (``objectId``, ``property``, ``old``,
-            ``new``) before anything is sent, made durable; ``ht.undo(client,
-            path)`` restores those values later. An existing file is refused.
+            ``new``; with ``id_property`` also ``hs_object_id``, the ticket's
+            HubSpot id) before anything is sent, made durable;
+            ``ht.undo(client, path)`` restores those values later, by ticket
+            id. An existing file is refused.
         coerce : bool, CoerceOptions or dict, default False
             Convert the frame first, as :meth:`coerce` does (``True``, or its
             options: ``coerce={"dayfirst": True, "thousands": ","}``), with
@@ -412,9 +414,6 @@ class HubTicketsAccessor:
         )
 
     # --- from a spreadsheet: coercion driven by the property definitions -----------------
-
-    def _id(self, id_column: str | None) -> str:
-        return find_id_column(self._obj, id_column)
 
     def coerce(
         self,
@@ -569,6 +568,7 @@ class HubTicketsAccessor:
         id_column: str | None = None,
         na: NaMode = "skip",
         progress: bool | None = False,
+        id_property: str | None = None,
     ) -> pd.DataFrame:
         """What :meth:`update` would change: each cell that differs from HubSpot's value.
 
@@ -587,20 +587,27 @@ class HubTicketsAccessor:
             As in :meth:`to_payload`.
         progress : bool, optional
             Show a progress bar of the tickets read (default: no bar).
+        id_property : str, optional
+            The id column holds this unique property's values (date-versioned
+            APIs only, as in :meth:`update`): the tickets are read by them.
 
         Returns
         -------
         pandas.DataFrame
             One row per changed cell, in row then column order, indexed by
-            the input rows' labels: ``objectId``, ``property``, ``old``
-            (HubSpot's value, missing when it has none), ``new`` (the string
-            that would be sent), ``problem`` (missing; for a ticket that does
-            not exist or was deleted, one row saying so, with no property).
+            the input rows' labels: ``objectId`` (with ``id_property``, its
+            value), ``property``, ``old`` (HubSpot's value, missing when it
+            has none), ``new`` (the string that would be sent), ``problem``
+            (missing; for a ticket that does not exist or was deleted, one
+            row saying so, with no property); with ``id_property`` also
+            ``hs_object_id``, the HubSpot id of the ticket found.
 
         Raises
         ------
         PayloadError
             Bad input (see :meth:`to_payload`), before anything is read.
+        ConfigurationError
+            ``id_property`` with a v1 client.
         HubSpotError, TransportError
             The tickets could not be read.
 
@@ -621,7 +628,13 @@ class HubTicketsAccessor:
         from ._diff import diff
 
         return diff(
-            self._obj, client, properties, id_column=self._id(id_column), na=na, progress=progress
+            self._obj,
+            client,
+            properties,
+            id_column=id_column,
+            na=na,
+            progress=progress,
+            id_property=id_property,
         )
 
     # -- tidy frames: ticket history (_history.py, _plot.py) ----------------------------------

@@ -145,10 +145,6 @@ _CLI_WORDS = (
         re.compile(r"convert the column with \.astype\(str\) or read the file as text"),
         "write the column as text",
     ),
-    (
-        re.compile(r"\bonly_changed \(and undo\) with id_property\b"),
-        "--only-changed (and --undo) with --id-property",
-    ),
 )
 
 

@@ -11,6 +11,12 @@ comparison is one pyarrow kernel per property, never a Python loop per cell.
 An empty string and no value at all are the same: sending ``""`` to a
 property HubSpot has never set changes nothing.
 
+A frame keyed by a unique property (``id_property``, versioned APIs only) is
+read by that property (``batch_read(id_property=...)``) and matched to the
+answers by its values; each changed cell also gets the ticket's HubSpot id
+(``hs_object_id``), which an undo file keeps, so an undo finds the very
+tickets the push changed even if their keys change later.
+
 The versioned APIs (v3, 2026-03) answer ``SimplePublicObject`` s, whose
 ``datetime`` values are ISO 8601 and ``date`` values ``YYYY-MM-DD``, where
 what is sent is epoch milliseconds: :func:`versioned_array` turns their
@@ -40,19 +46,24 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NOT_FOUND",
+    "TICKET_ID",
     "Changes",
     "Current",
     "answer_array",
     "compare",
     "current_from",
     "diff",
+    "key_property",
     "read_current",
     "versioned_array",
 ]
 
 #: ``error`` of a row whose ticket does not exist or was deleted (HubSpot's own code).
 NOT_FOUND = "OBJECT_NOT_FOUND"
+#: The column of HubSpot's ticket ids in the changes of a frame keyed by an ``id_property``.
+TICKET_ID = "hs_object_id"
 _GONE = "ticket {} does not exist or was deleted: nothing can be changed"
+_GONE_KEY = "no ticket has {} {!r} (or it was deleted): nothing can be changed"
 
 
 @dataclass(frozen=True)
@@ -67,19 +78,31 @@ class Current:
     values : tuple of pyarrow.StringArray
         One array per property name, aligned with ``object_ids``; null where
         the ticket has no value.
+    hubspot_ids : numpy.ndarray or None
+        Read by an ``id_property``: the tickets' HubSpot ids (int64), aligned
+        with ``object_ids``; None when ``object_ids`` are those ids.
     """
 
     object_ids: np.ndarray
     values: tuple[pa.StringArray, ...]
+    hubspot_ids: np.ndarray | None = None
+
+    @property
+    def ticket_ids(self) -> np.ndarray:
+        """The tickets' HubSpot ids (int64), however they were read."""
+        return self.object_ids if self.hubspot_ids is None else self.hubspot_ids
 
 
 def _answer_type(names: Sequence[str], key: pa.DataType | None = None) -> pa.StructType:
+    """What a diff reads of a ticket; read by a ``key`` (its type), HubSpot's id as ``ticketId``."""
     value = pa.struct([("value", pa.string())])
+    by_key = [] if key is None else [("ticketId", pa.int64())]
     return pa.struct(
         [
             ("objectId", pa.int64() if key is None else key),
             ("isDeleted", pa.bool_()),
             ("properties", pa.struct([(n, value) for n in names])),
+            *by_key,
         ]
     )
 
@@ -131,9 +154,9 @@ def versioned_array(
     """Versioned ``SimplePublicObject`` s as the struct of :func:`answer_array` (one C++ call).
 
     ``id`` becomes the int64 ``objectId`` (with ``id_property``: that
-    property's value, as text), ``archived`` ``isDeleted``, and each value of
-    a property whose ``kinds`` entry is ``date`` or ``datetime`` the epoch
-    milliseconds it stands for.
+    property's value, as text, and ``id`` the int64 ``ticketId``),
+    ``archived`` ``isDeleted``, and each value of a property whose ``kinds``
+    entry is ``date`` or ``datetime`` the epoch milliseconds it stands for.
 
     Examples
     --------
@@ -162,18 +185,20 @@ def versioned_array(
         )
         for n in names
     ]
+    ticket = pc.cast(pc.struct_field(raw, [0]), pa.int64())
     if id_property is None:
-        key = pc.cast(pc.struct_field(raw, [0]), pa.int64())
+        key, by_key = ticket, []
     else:
         key = pc.struct_field(props, [shape[2].type.get_field_index(id_property)])
-    kind = _answer_type(names, key.type)
+        by_key = [ticket]
+    kind = _answer_type(names, None if id_property is None else key.type)
     properties = (
         pa.StructArray.from_arrays(values, fields=list(kind[2].type))
         if names
         else pa.array([{}] * len(raw), kind[2].type)
     )
     return pa.StructArray.from_arrays(
-        [key, pc.struct_field(raw, [1]), properties], fields=list(kind)
+        [key, pc.struct_field(raw, [1]), properties, *by_key], fields=list(kind)
     )
 
 
@@ -205,7 +230,10 @@ def current_from(arrays: Sequence[pa.StructArray], names: Sequence[str]) -> Curr
     key = pc.struct_field(arr, [0])
     ids = key.to_numpy(zero_copy_only=False)
     values = tuple(pc.struct_field(arr, [2, i, 0]) for i in range(len(names)))
-    return Current(ids.astype(np.int64) if pa.types.is_integer(key.type) else ids, values)
+    if pa.types.is_integer(key.type):
+        return Current(ids.astype(np.int64), values)
+    tickets = pc.fill_null(pc.struct_field(arr, [3]), 0).to_numpy(zero_copy_only=False)
+    return Current(ids, values, tickets.astype(np.int64))
 
 
 def _as_text(ticket: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
@@ -299,17 +327,20 @@ class Changes:
         Per property, per row: HubSpot's current value (null: none).
     changed : tuple of numpy.ndarray
         Per property, per row: the cell is sent and differs from ``old``.
+    ticket_ids : numpy.ndarray
+        Per row: the ticket's HubSpot id (int64; 0 where not found).
     """
 
     encoded: EncodedFrame
     found: np.ndarray
     old: tuple[pa.StringArray, ...]
     changed: tuple[np.ndarray, ...]
+    ticket_ids: np.ndarray
 
     @property
     def missing(self) -> np.ndarray:
         """Rows with something to send whose ticket does not exist or was deleted."""
-        missing: np.ndarray = self.encoded.sendable & ~self.found & (self.encoded.object_ids > 0)
+        missing: np.ndarray = self.encoded.sendable & ~self.found & _identified(self.encoded)
         return missing
 
     @property
@@ -331,11 +362,13 @@ class Changes:
     def frame(self, rows: np.ndarray | None = None) -> pd.DataFrame:
         """One row per changed cell (and one per missing ticket), in row then column order.
 
-        Columns ``objectId``, ``property``, ``old``
+        Columns ``objectId`` (the row's id as written: with an
+        ``id_property``, that property's value), ``property``, ``old``
         (HubSpot's value, missing when it has none), ``new`` (what would be
-        sent), ``problem`` (missing, or why the row cannot be changed); the
-        index holds the input rows' labels. ``rows`` (a boolean mask) keeps
-        only those rows.
+        sent), ``problem`` (missing, or why the row cannot be changed), and
+        with an ``id_property`` ``hs_object_id`` (the ticket's HubSpot id;
+        missing where none was found); the index holds the input rows'
+        labels. ``rows`` (a boolean mask) keeps only those rows.
         """
         keep = np.ones(len(self.encoded), dtype=bool) if rows is None else rows
         names = self.encoded.names
@@ -358,24 +391,51 @@ class Changes:
         prop = np.concatenate(props)
         order = np.lexsort((prop, pos))
         take = pa.array(order, pa.int64())
-        ids = self.encoded.object_ids[pos[order]]
+        rows = pos[order]
+        ids = self.encoded.id_values[rows]
         problem = np.full(len(order), None, dtype=object)
         is_gone = prop[order] < 0
-        problem[is_gone] = [_GONE.format(i) for i in ids[is_gone].tolist()]
+        key = key_property(self.encoded)
+        why = [_GONE.format(i) if key is None else _GONE_KEY.format(key, i) for i in ids[is_gone]]
+        problem[is_gone] = why
         categories = pd.Index(pd.arrays.ArrowExtensionArray(pa.array(names, pa.string())))
+        codes = prop[order]
         frame: pd.DataFrame = pd.DataFrame(
             {
                 "objectId": ids,
-                "property": pd.Categorical.from_codes(
-                    prop[order], dtype=pd.CategoricalDtype(categories)
-                ),
+                "property": pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories)),
                 "old": pd.arrays.ArrowExtensionArray(pa.concat_arrays(olds).take(take)),
                 "new": pd.arrays.ArrowExtensionArray(pa.concat_arrays(news).take(take)),
                 "problem": pd.array(problem, dtype="string"),
             },
-            index=self.encoded.index[pos[order]],
+            index=self.encoded.index[rows],
         )
+        if key is not None:
+            tickets = self.ticket_ids[rows]
+            frame[TICKET_ID] = pd.arrays.IntegerArray(tickets, tickets <= 0)  # 0: not found
         return frame
+
+
+def key_property(encoded: EncodedFrame) -> str | None:
+    """The unique property whose values identify ``encoded``'s rows, or None (ticket ids).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"ref": ["EXT-7"], "subject": ["a"]})
+    >>> key_property(encode_frame(frame, id_column="ref", api="2026-03", id_property="ref"))
+    'ref'
+    >>> key_property(encode_frame(frame.assign(ref=7), id_column="ref")) is None
+    True
+    """
+    name = getattr(encoded.flavor, "id_property", None)
+    return name if isinstance(name, str) else None
+
+
+def _identified(encoded: EncodedFrame) -> np.ndarray:
+    """Rows with a valid id (a positive ticket id, or a valid key)."""
+    if encoded.keys is None:
+        return np.asarray(encoded.object_ids > 0)
+    return np.asarray(encoded.keys.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def compare(encoded: EncodedFrame, current: Current) -> Changes:
@@ -383,7 +443,8 @@ def compare(encoded: EncodedFrame, current: Current) -> Changes:
 
     A cell is changed when it is sent (not null) and differs from the current
     value, an empty string and no value counting as the same; rows whose
-    ticket was not found have no changed cells.
+    ticket was not found have no changed cells. A frame keyed by an
+    ``id_property`` is matched by those values (``current`` read by them).
 
     Examples
     --------
@@ -395,20 +456,23 @@ def compare(encoded: EncodedFrame, current: Current) -> Changes:
     >>> changes.frame()["problem"].tolist()[1]
     'ticket 9 does not exist or was deleted: nothing can be changed'
     """
-    if np.array_equal(current.object_ids, encoded.object_ids):  # read in the frame's order
+    if np.array_equal(current.object_ids, encoded.id_values):  # read in the frame's order
         found = np.ones(len(encoded), dtype=bool)
         aligned = current.values
+        tickets = current.ticket_ids
     else:
-        at = pd.Index(current.object_ids).get_indexer(encoded.object_ids)
+        at = pd.Index(current.object_ids).get_indexer(encoded.id_values)
         found = at >= 0
         take = pa.array(at, pa.int64(), mask=~found)
         aligned = tuple(now.take(take) for now in current.values)
+        tickets = np.zeros(len(encoded), dtype=np.int64)
+        tickets[found] = current.ticket_ids[at[found]]
     olds, changed = [], []
     for new, old in zip(encoded.values, aligned, strict=True):
         differs = pc.not_equal(pc.fill_null(old, ""), new)  # null where nothing is sent
         olds.append(old)
         changed.append(pc.fill_null(differs, False).to_numpy(zero_copy_only=False) & found)
-    return Changes(encoded, found, tuple(olds), tuple(changed))
+    return Changes(encoded, found, tuple(olds), tuple(changed), tickets)
 
 
 def diff(
@@ -416,16 +480,24 @@ def diff(
     client: TicketsClient,
     properties: Sequence[Hashable] | str | None = None,
     *,
-    id_column: str = "objectId",
+    id_column: str | None = None,
     na: NaMode = "skip",
     progress: bool | None = False,
+    id_property: str | None = None,
 ) -> pd.DataFrame:
     """Each cell of ``df`` that differs from HubSpot's value; see ``DataFrame.hubtickets.diff``."""
-    from ._update import check_client
+    from ._update import check_client, id_column_of
 
     check_client(client)
-    encoded = encode_frame(df, properties, id_column=id_column, na=na)
+    column = id_column_of(df, id_column, id_property)
+    encoded = encode_frame(
+        df, properties, id_column=column, na=na, api=client.api, id_property=id_property
+    )
     current = read_current(
-        client, encoded.object_ids[encoded.sendable], encoded.names, progress=progress
+        client,
+        encoded.id_values[encoded.sendable],
+        encoded.names,
+        progress=progress,
+        id_property=id_property,
     )
     return compare(encoded, current).frame()

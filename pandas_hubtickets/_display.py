@@ -81,7 +81,8 @@ def changes_lines(changes: pd.DataFrame, limit: int = SHOWN) -> list[str]:
     ["  7 status: 'OPEN' -> 'CLOSED'"]
     """
     lines = []
-    for oid, prop, old, new, problem in changes.head(limit).itertuples(index=False):
+    shown = changes[["objectId", "property", "old", "new", "problem"]].head(limit)
+    for oid, prop, old, new, problem in shown.itertuples(index=False):
         if pd.isna(problem):
             before = "(no value)" if pd.isna(old) else repr(str(old))
             lines.append(f"  {oid} {prop}: {before} -> {str(new)!r}")

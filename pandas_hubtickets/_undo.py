@@ -16,6 +16,11 @@ tickets again and, cell by cell:
 
 HubSpot has no conditional write: a change made between undo's read and its
 write (a fraction of a second) would be overwritten.
+
+A push by a unique property (``id_property``) writes the file with its keys in
+``objectId`` (as the push's report shows them) and each ticket's HubSpot id in
+``hs_object_id``: the undo reads and restores by that id, so it changes the very
+tickets the push changed, with any API, even if a key moved to another ticket since.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ._diff import NOT_FOUND, read_current
+from ._diff import NOT_FOUND, TICKET_ID, read_current
 from ._display import result_html, result_text
 from .errors import ConfigurationError, InputFileError
 
@@ -43,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["UNDO_COLUMNS", "UNDO_STATUSES", "UndoResult", "check_undo_path", "undo", "write_undo"]
 
 UNDO_COLUMNS = ["objectId", "property", "old", "new"]
+_KEYED_COLUMNS = [*UNDO_COLUMNS, TICKET_ID]
 UNDO_STATUSES = ("restored", "unchanged", "conflict", "failed", "unknown", "not_sent", "dry_run")
 _MARK = b"pandas-hubtickets-undo"
 _SCHEMA = pa.schema(
@@ -53,6 +59,11 @@ _SCHEMA = pa.schema(
         ("new", pa.string()),
     ],
     metadata={_MARK: b"1"},
+)
+#: The file of a push by an id_property: its keys in ``objectId``, HubSpot's ids beside.
+_KEYED_SCHEMA = pa.schema(
+    [("objectId", pa.string()), *list(_SCHEMA)[1:], (TICKET_ID, pa.int64())],
+    metadata=_SCHEMA.metadata,
 )
 _NOT_DONE = ("conflict", "failed", "unknown", "not_sent")
 
@@ -80,20 +91,23 @@ def check_undo_path(path: str | os.PathLike[str]) -> None:
 def write_undo(path: str | os.PathLike[str], changes: pd.DataFrame) -> None:
     """Write the changed cells of ``changes`` (a diff frame) durably, before anything is sent.
 
-    Missing tickets (rows with a ``problem``) are left out. The file appears
-    whole or not at all: written beside under a temporary name, fsynced,
-    renamed over ``path`` only if it still does not exist, the folder fsynced.
+    Missing tickets (rows with a ``problem``) are left out. The changes of a
+    push by an ``id_property`` (with ``hs_object_id``) keep their keys and
+    HubSpot's ids. The file appears whole or not at all: written beside under
+    a temporary name, fsynced, renamed over ``path`` only if it still does not
+    exist, the folder fsynced.
     """
     cells = changes[changes["problem"].isna()]
-    table = pa.table(
-        {
-            "objectId": pa.array(cells["objectId"].to_numpy(dtype=np.int64)),
-            "property": pa.array(cells["property"].astype(str).tolist(), pa.string()),
-            "old": pa.array(cells["old"].array, pa.string()),
-            "new": pa.array(cells["new"].array, pa.string()),
-        },
-        schema=_SCHEMA,
-    )
+    keyed = TICKET_ID in cells.columns
+    columns = {
+        "objectId": pa.array(cells["objectId"].to_numpy(dtype=object if keyed else np.int64)),
+        "property": pa.array(cells["property"].astype(str).tolist(), pa.string()),
+        "old": pa.array(cells["old"].array, pa.string()),
+        "new": pa.array(cells["new"].array, pa.string()),
+    }
+    if keyed:
+        columns[TICKET_ID] = pa.array(cells[TICKET_ID].to_numpy(dtype=np.int64))
+    table = pa.table(columns, schema=_KEYED_SCHEMA if keyed else _SCHEMA)
     target = Path(path)
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.resolve().parent)
     try:
@@ -130,7 +144,8 @@ def _read(path: str | os.PathLike[str]) -> pa.Table:
         raise InputFileError(f"no undo file {str(path)!r}") from None
     except (OSError, pa.ArrowInvalid) as exc:
         raise InputFileError(f"{str(path)!r} is not an undo file of this library: {exc}") from exc
-    if _MARK not in (table.schema.metadata or {}) or table.column_names != UNDO_COLUMNS:
+    names = table.column_names
+    if _MARK not in (table.schema.metadata or {}) or names not in (UNDO_COLUMNS, _KEYED_COLUMNS):
         raise InputFileError(
             f"{str(path)!r} is not an undo file of this library (written by "
             "update(..., only_changed=True, undo=...) or push --only-changed --undo)"
@@ -148,7 +163,9 @@ class UndoResult:
         One row per cell of the undo file: ``objectId``, ``property``,
         ``old`` (restored), ``new`` (what the push wrote), ``current`` (what
         HubSpot held before the undo), ``status`` (one of
-        :data:`UNDO_STATUSES`), ``error``, ``message``.
+        :data:`UNDO_STATUSES`), ``error``, ``message``; for a push by an
+        ``id_property``, ``objectId`` holds its keys and ``hs_object_id``
+        the ticket ids restored.
     elapsed : float
         Seconds the run took.
     """
@@ -181,11 +198,10 @@ class UndoResult:
 
 
 def _current_of_cells(
-    client: TicketsClient, cells: pd.DataFrame, progress: bool | None
+    client: TicketsClient, cells: pd.DataFrame, ids: np.ndarray, progress: bool | None
 ) -> tuple[np.ndarray, pa.StringArray]:
-    """Whether each cell's ticket was found, and its current value (null: none)."""
+    """Whether each cell's ticket (``ids``) was found, and its current value (null: none)."""
     names = list(dict.fromkeys(cells["property"].tolist()))
-    ids = cells["objectId"].to_numpy(dtype=np.int64)
     current = read_current(client, ids, names, progress=progress)
     at = pd.Index(current.object_ids).get_indexer(ids)
     found = at >= 0
@@ -256,7 +272,9 @@ def undo(
     started = time.monotonic()
     cells = _read(path).to_pandas(types_mapper=pd.ArrowDtype)
     n = len(cells)
-    found, now = _current_of_cells(client, cells, progress) if n else (np.zeros(0, bool), None)
+    keyed = TICKET_ID in cells.columns  # a push by an id_property: restored by HubSpot's id
+    ids = cells[TICKET_ID if keyed else "objectId"].to_numpy(dtype=np.int64)
+    found, now = _current_of_cells(client, cells, ids, progress) if n else (np.zeros(0, bool), None)
     status = np.full(n, "restored", dtype=object)
     error = np.full(n, None, dtype=object)
     message = np.full(n, None, dtype=object)
@@ -280,9 +298,10 @@ def undo(
     if restore.any() and dry_run:
         status[restore] = "dry_run"
     elif restore.any():
+        previous = cells.loc[restore, "old"].fillna("").astype(object)
         wide = (
             cells[restore]
-            .assign(value=cells.loc[restore, "old"].fillna("").astype(object))
+            .assign(objectId=ids[restore], value=previous)
             .pivot(index="objectId", columns="property", values="value")
         )
         wide.columns = [str(c) for c in wide.columns]
@@ -297,15 +316,14 @@ def undo(
         )
         by_ticket = result.report.set_index("objectId")
         rows = np.flatnonzero(restore)
-        ids = cells["objectId"].to_numpy(dtype=np.int64)[rows]
-        got = by_ticket.loc[ids]
+        got = by_ticket.loc[ids[rows]]
         outcome = got["status"].astype(str).to_numpy()
         status[rows] = np.where(outcome == "updated", "restored", outcome)
         error[rows] = got["error"].astype(object).where(got["error"].notna(), None).to_numpy()
         message[rows] = got["message"].astype(object).where(got["message"].notna(), None).to_numpy()
     report = pd.DataFrame(
         {
-            "objectId": cells["objectId"].to_numpy(dtype=np.int64),
+            "objectId": cells["objectId"].to_numpy(dtype=object if keyed else np.int64),
             "property": pd.array(cells["property"].astype(str).to_numpy(), dtype="string"),
             "old": cells["old"].array,
             "new": cells["new"].array,
@@ -315,4 +333,6 @@ def undo(
             "message": pd.array(message, dtype="string"),
         }
     )
+    if keyed:
+        report[TICKET_ID] = ids
     return UndoResult(report, time.monotonic() - started)

@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 from ._coerce import unreported
 from ._columns import find_id_column
 from ._definitions import Definitions, check_values
-from ._diff import NOT_FOUND, compare, read_current
+from ._diff import NOT_FOUND, compare, key_property, read_current
 from ._display import result_html, result_text
 from ._flatten import compact, tidy_of, to_arrow
 from ._journal import Journal, fingerprint
@@ -319,8 +319,9 @@ class _Run:
         does not exist or was deleted ``failed`` (``OBJECT_NOT_FOUND``), never sent.
         """
         pending = self.status == "not_sent"
-        ids = self.encoded.object_ids[pending]
-        current = read_current(client, ids, self.encoded.names, progress=progress)
+        ids = self.encoded.id_values[pending]  # ticket ids, or the id_property's values
+        key = key_property(self.encoded)
+        current = read_current(client, ids, self.encoded.names, progress=progress, id_property=key)
         changes = compare(self.encoded, current)
         gone = changes.missing & pending
         self.status[gone] = "failed"
@@ -695,11 +696,6 @@ def update(
     batch_size = check_batch_size(batch_size)
     found = problems if problems is not None else ProblemList(df.index)
     id_column = id_column_of(df, id_column, id_property)
-    if id_property is not None and only_changed:
-        raise ConfigurationError(
-            "only_changed (and undo) with id_property is not supported yet: the tickets "
-            "would have to be read by that property; update by ticket id to compare first"
-        )
     encoded = encode_frame(
         df,
         properties,
@@ -903,7 +899,7 @@ def _id_property_problems(
     encoded: EncodedFrame, definitions: Definitions, id_column: str
 ) -> list[Problem]:
     """The id property must be one HubSpot has, with unique values (else every batch fails)."""
-    name = getattr(encoded.flavor, "id_property", None)
+    name = key_property(encoded)
     if name is None or name == "hs_object_id":
         return []
     records = (

@@ -101,7 +101,17 @@ def check_id_property_example(ns: dict[str, object], hub: FakeHubSpot) -> None:
         ["EXT-7", "updated"],
     ]
     assert hub.ticket(FIRST + 1)["properties"]["status"]["value"] == "CLOSED"  # EXT-8
-    assert hub.ticket(FIRST)["properties"]["status"]["value"] == "OPEN"  # EXT-7
+    changes = ns["by_ref_changes"]  # the fixed cell, found by its key
+    assert isinstance(changes, pd.DataFrame)
+    assert changes[["objectId", "hs_object_id", "old", "new"]].values.tolist() == [
+        ["EXT-7", FIRST, "OPEN", "WAITING"]
+    ]
+    assert ns["again"].report["status"].tolist() == ["unchanged", "updated"]  # type: ignore[attr-defined]
+    restored = ns["restored"].report  # type: ignore[attr-defined]
+    assert restored[["objectId", "hs_object_id", "status"]].values.tolist() == [
+        ["EXT-7", FIRST, "restored"]
+    ]
+    assert hub.ticket(FIRST)["properties"]["status"]["value"] == "OPEN"  # EXT-7, restored
     assert {r.path for r in hub.requests if r.method == "POST"} >= {
         "/crm/objects/2026-03/tickets/batch/update"
     }

@@ -2,7 +2,8 @@
 answers mapped by trace id, 207s that name their culprits, admin validation rules.
 
 Over real sockets against the emulator. What both generations share is tested once,
-parametrised over the APIs, in tests/test_update.py, tests/test_faults.py and the others.
+parametrised over the APIs, in tests/test_update.py, tests/test_faults.py and the others;
+only_changed, the preview and undo by a unique property in tests/test_changes_by_key.py.
 """
 
 from __future__ import annotations
@@ -207,16 +208,6 @@ def test_a_file_keyed_by_reference_streams_in_chunks(hub, api, tmp_path):
     assert report["status"].tolist() == ["updated"] * 3 + ["skipped"] + ["updated"] * 9
     assert report["objectId"].tolist() == [*refs(12), refs(12)[3]]
     assert hub.ticket(FIRST + 3)["properties"]["subject"]["value"] == "again"
-
-
-@pytest.mark.parametrize("api", VERSIONED)
-def test_only_changed_by_reference_is_refused_for_now(hub, api):
-    sheet = pd.DataFrame({REF: refs(2), "subject": ["a", "b"]})
-    with pytest.raises(ConfigurationError, match="only_changed"):
-        sheet.hubtickets.update(
-            client_of(hub, api), id_property=REF, only_changed=True, progress=False
-        )
-    assert hub.requests == []
 
 
 @pytest.mark.parametrize("api", VERSIONED)
