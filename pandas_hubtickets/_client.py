@@ -279,6 +279,47 @@ def _id_keys(ids: Iterable[int | str], id_property: str | None) -> list[str]:
     return [str(key) for key in keys]
 
 
+def _other_api_objects(items: Sequence[Mapping[str, Any]], api: str) -> None:
+    """Refuse batch-update objects written for the other generation of API, before sending.
+
+    A script that switches ``api=`` may still build v1's objects (or the
+    reverse); HubSpot would answer a 400 that names neither shape.
+
+    Examples
+    --------
+    >>> _other_api_objects([{"id": "7", "properties": {"status": "OPEN"}}], "2026-03")
+    >>> _other_api_objects([{"id": "7", "properties": {"status": "OPEN"}}], "v1")
+    Traceback (most recent call last):
+    ...
+    pandas_hubtickets.errors.ConfigurationError: batch_update: object 0 is in the versioned \
+APIs' shape ({'id': '176602', 'properties': {'status': 'CLOSED'}}), but this client has \
+api='v1', which takes {'objectId': 176602, 'properties': [{'name': 'status', 'value': \
+'CLOSED'}]}; nothing was sent
+    """
+    shapes = {
+        "v1": "{'objectId': 176602, 'properties': [{'name': 'status', 'value': 'CLOSED'}]}",
+        "versioned": "{'id': '176602', 'properties': {'status': 'CLOSED'}}",
+    }
+    own, other = ("v1", "versioned") if api == "v1" else ("versioned", "v1")
+
+    def shape(item: Mapping[str, Any]) -> str | None:
+        listed = isinstance(item.get("properties"), list)
+        if "objectId" in item or listed:
+            return None if {"id", "idProperty"} & item.keys() else "v1"
+        return "versioned" if "id" in item or "idProperty" in item else None
+
+    wrong = [i for i, item in enumerate(items) if shape(item) == other]
+    if wrong:
+        which = "object" if len(wrong) == 1 else "objects"
+        named = ", ".join(map(str, wrong[:10])) + (", ..." if len(wrong) > 10 else "")
+        got = "v1's" if other == "v1" else "the versioned APIs'"
+        raise ConfigurationError(
+            f"batch_update: {which} {named} {'is' if len(wrong) == 1 else 'are'} in {got} "
+            f"shape ({shapes[other]}), but this client has api={api!r}, which takes "
+            f"{shapes[own]}; nothing was sent"
+        )
+
+
 # --------------------------------------------------------------------- client
 def _stalled(reply: Reply, message: str) -> HubSpotError:
     """The error for a paging cursor that did not move (HubSpot would be asked the same forever)."""
@@ -611,6 +652,7 @@ class TicketsClient:
                     raise ConfigurationError(
                         f"batch_update: object {i} is a {type(item).__name__}, not a mapping"
                     )
+            _other_api_objects(items, self.api)
             body = {"inputs": items} if self._endpoints.versioned else items
         update = "/batch/update" if self._endpoints.versioned else "/batch-update"
         return self.send("POST", self._endpoints.tickets + update, body=body)

@@ -235,3 +235,21 @@ def test_the_clients_batch_update_speaks_the_versioned_shapes(hub, api):
     prefix = "/crm/objects/2026-03/tickets" if api == "2026-03" else "/crm/v3/objects/tickets"
     assert {r.path for r in hub.requests} == {f"{prefix}/batch/update"}
     assert [r.status for r in hub.requests] == [207, 200, 200]  # 42: named in the 207's errors
+
+
+@pytest.mark.parametrize("api", ["v1", *VERSIONED])
+def test_objects_of_the_other_api_are_refused_before_sending(hub, api):
+    """A script that switches api= keeps its v1 body (or the reverse): a clear error, no 400."""
+    v1 = {"objectId": FIRST, "properties": [{"name": "status", "value": "OPEN"}]}
+    versioned = {"id": str(FIRST + 1), "properties": {"status": "OPEN"}}
+    other, own = (versioned, v1) if api == "v1" else (v1, versioned)
+    with client_of(hub, api) as client:
+        with pytest.raises(ConfigurationError) as refused:
+            client.batch_update([own, other, other])
+        with pytest.raises(ConfigurationError):
+            client.batch_update_reply([other])
+    assert hub.requests == []  # nothing was sent
+    message = str(refused.value)
+    assert "objects 1, 2" in message and f"api={api!r}" in message
+    assert "'objectId'" in message and "'id'" in message  # the shape it got, the one it takes
+    assert "nothing was sent" in message
