@@ -253,3 +253,23 @@ def test_objects_of_the_other_api_are_refused_before_sending(hub, api):
     assert "objects 1, 2" in message and f"api={api!r}" in message
     assert "'objectId'" in message and "'id'" in message  # the shape it got, the one it takes
     assert "nothing was sent" in message
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="part-idprop's _update.id_column_of falls back to the ticket-id columns; see the review",
+)
+@pytest.mark.parametrize("column", ["objectId", "Ref"])
+def test_without_the_id_property_column_the_refusal_names_it(hub, column):
+    """A sheet keyed by the reference but whose column is named otherwise (or holds HubSpot's
+    ids): the refusal names the column it looked for, never treats HubSpot's ids as references."""
+    sheet = pd.DataFrame({column: ["610000"], "status": ["OPEN"]})
+    if column == "objectId":
+        sheet[column] = [FIRST]  # HubSpot's ids, as an export holds them
+    with pytest.raises(PayloadError) as info:
+        sheet.hubtickets.update(client_of(hub, "2026-03"), id_property=REF, progress=False)
+    problems = info.value.problems
+    missing = problems[problems["code"] == "NO_ID_COLUMN"]["problem"].tolist()
+    assert len(missing) == 1 and repr(REF) in missing[0], problems
+    assert "INVALID_ID" not in problems["code"].tolist()  # no '.astype(str)' advice
+    assert batch_updates(hub) == []
