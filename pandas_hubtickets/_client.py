@@ -320,6 +320,35 @@ api='v1', which takes {'objectId': 176602, 'properties': [{'name': 'status', 'va
         )
 
 
+def _listed(objects: Sequence[Mapping[str, Any]] | Mapping[str, Any], api: str) -> list[Any]:
+    """The objects of a batch update: a list as given, or a versioned body's ``inputs``.
+
+    ``to_payload(api=...)`` and ``to_batches(api=...)`` build v1's list, or the
+    versioned APIs' whole body ``{"inputs": [...]}``: both are taken as they are.
+
+    Examples
+    --------
+    >>> _listed({"inputs": [{"id": "7", "properties": {}}]}, "2026-03")
+    [{'id': '7', 'properties': {}}]
+    >>> _listed({"inputs": []}, "v1")
+    Traceback (most recent call last):
+    ...
+    pandas_hubtickets.errors.ConfigurationError: batch_update: got a mapping (keys 'inputs'), \
+but this client has api='v1', which takes a list of objects, as to_payload(api='v1') builds \
+it; nothing was sent
+    """
+    if not isinstance(objects, Mapping):
+        return list(objects)
+    if api != "v1" and isinstance(objects.get("inputs"), list):
+        return list(objects["inputs"])
+    keys = ", ".join(repr(k) for k in list(objects)[:5])
+    takes = "a list of objects" if api == "v1" else "its inputs, or the body {'inputs': [...]}"
+    raise ConfigurationError(
+        f"batch_update: got a mapping (keys {keys}), but this client has api={api!r}, which "
+        f"takes {takes}, as to_payload(api={api!r}) builds it; nothing was sent"
+    )
+
+
 # --------------------------------------------------------------------- client
 def _stalled(reply: Reply, message: str) -> HubSpotError:
     """The error for a paging cursor that did not move (HubSpot would be asked the same forever)."""
@@ -598,7 +627,9 @@ class TicketsClient:
         return self._transport.send(method, path, params=params, body=body)
 
     # ------------------------------------------------------------ the calls
-    def batch_update_reply(self, objects: Sequence[Mapping[str, Any]] | bytes | str) -> Reply:
+    def batch_update_reply(
+        self, objects: Sequence[Mapping[str, Any]] | Mapping[str, Any] | bytes | str
+    ) -> Reply:
         """POST a batch update and return the whole :class:`Reply` (with ``attempts``).
 
         v1: ``POST /crm-objects/v1/objects/tickets/batch-update``; the
@@ -606,12 +637,13 @@ class TicketsClient:
 
         Parameters
         ----------
-        objects : sequence of mappings, bytes or str
+        objects : sequence of mappings, mapping, bytes or str
             Either the objects, at most 100, encoded as compact JSON (v1:
             ``[{"objectId": 1, "properties": [{"name": .., "value": ..}]}]``;
             versioned: the ``inputs``, ``[{"id": "1", "properties": {..}}]``,
-            sent as ``{"inputs": [...]}``) or a body already encoded as JSON,
-            sent byte for byte.
+            sent as ``{"inputs": [...]}``, or that whole body, as
+            ``to_payload(api=...)`` builds it) or a body already encoded as
+            JSON, sent byte for byte.
 
         Returns
         -------
@@ -623,7 +655,8 @@ class TicketsClient:
         Raises
         ------
         ConfigurationError
-            An empty list, more than 100 objects, or objects that are not mappings.
+            An empty list, more than 100 objects, objects that are not mappings,
+            or objects (or a body) in the shape of the other API.
         HubSpotError, RateLimitError, TransportError
             See :meth:`send`.
 
@@ -639,7 +672,7 @@ class TicketsClient:
                 raise ConfigurationError("batch_update: the body is empty")
             body: Any = objects
         else:
-            items = list(objects)
+            items = _listed(objects, self.api)
             if not items:
                 raise ConfigurationError("batch_update: no objects to send")
             if len(items) > MAX_BATCH:
@@ -658,16 +691,17 @@ class TicketsClient:
         return self.send("POST", self._endpoints.tickets + update, body=body)
 
     def batch_update(
-        self, objects: Sequence[Mapping[str, Any]] | bytes | str
+        self, objects: Sequence[Mapping[str, Any]] | Mapping[str, Any] | bytes | str
     ) -> list[dict[str, Any]]:
         """Update up to 100 tickets, return the updated tickets HubSpot lists.
 
         Parameters
         ----------
-        objects : sequence of mappings, bytes or str
-            The objects (v1) or inputs (versioned APIs), or an already-encoded
-            JSON body (see :meth:`batch_update_reply`). An empty list returns
-            ``[]`` without a request.
+        objects : sequence of mappings, mapping, bytes or str
+            The objects (v1) or inputs (versioned APIs), the body
+            ``to_payload(api=...)`` builds, or an already-encoded JSON body
+            (see :meth:`batch_update_reply`). No objects return ``[]``
+            without a request.
 
         Returns
         -------
@@ -684,7 +718,7 @@ class TicketsClient:
         >>> answer[0]["objectId"], answer[0]["properties"]["status"]["value"]
         (176602, 'CLOSED')
         """
-        if not isinstance(objects, (bytes, str)) and len(objects) == 0:
+        if not isinstance(objects, (bytes, str)) and not _listed(objects, self.api):
             return []
         reply = self.batch_update_reply(objects)
         if reply.data is None:

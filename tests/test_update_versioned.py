@@ -273,3 +273,28 @@ def test_without_the_id_property_column_the_refusal_names_it(hub, column):
     assert len(missing) == 1 and repr(REF) in missing[0], problems
     assert "INVALID_ID" not in problems["code"].tolist()  # no '.astype(str)' advice
     assert batch_updates(hub) == []
+
+
+@pytest.mark.parametrize("api", ["v1", *VERSIONED])
+def test_the_bodies_the_accessor_builds_are_what_batch_update_takes(hub, api):
+    """``to_payload``/``to_batches(api=client.api)`` go to ``client.batch_update`` on every API."""
+    sheet = pd.DataFrame({"objectId": [FIRST, FIRST + 1, FIRST + 2], "status": ["CLOSED"] * 3})
+    with client_of(hub, api) as client:
+        whole = client.batch_update(sheet.hubtickets.to_payload(api=client.api))
+        parts = [client.batch_update(b) for b in sheet.hubtickets.to_batches(2, api=client.api)]
+        assert client.batch_update(sheet.iloc[:0].hubtickets.to_payload(api=client.api)) == []
+        if api != "v1":  # a mapping that is not a body: refused, naming what it takes
+            with pytest.raises(ConfigurationError, match=r"\{'inputs': \[\.\.\.\]\}"):
+                client.batch_update({"id": str(FIRST), "properties": {"status": "OPEN"}})
+    assert [len(whole), *map(len, parts)] == [3, 2, 1]
+    writes = [r for r in hub.requests if r.path.endswith(("/batch/update", "/batch-update"))]
+    assert len(writes) == 3
+
+
+def test_a_versioned_body_on_a_v1_client_is_refused_before_sending(hub):
+    body = pd.DataFrame({"objectId": [FIRST], "status": ["OPEN"]}).hubtickets.to_payload(
+        api="2026-03"
+    )
+    with client_of(hub, "v1") as client, pytest.raises(ConfigurationError, match="api='v1'"):
+        client.batch_update(body)
+    assert hub.requests == []
