@@ -279,6 +279,76 @@ def _id_keys(ids: Iterable[int | str], id_property: str | None) -> list[str]:
     return [str(key) for key in keys]
 
 
+def _other_api_objects(items: Sequence[Mapping[str, Any]], api: str) -> None:
+    """Refuse batch-update objects written for the other generation of API, before sending.
+
+    A script that switches ``api=`` may still build v1's objects (or the
+    reverse); HubSpot would answer a 400 that names neither shape.
+
+    Examples
+    --------
+    >>> _other_api_objects([{"id": "7", "properties": {"status": "OPEN"}}], "2026-03")
+    >>> _other_api_objects([{"id": "7", "properties": {"status": "OPEN"}}], "v1")
+    Traceback (most recent call last):
+    ...
+    pandas_hubtickets.errors.ConfigurationError: batch_update: object 0 is in the versioned \
+APIs' shape ({'id': '176602', 'properties': {'status': 'CLOSED'}}), but this client has \
+api='v1', which takes {'objectId': 176602, 'properties': [{'name': 'status', 'value': \
+'CLOSED'}]}; nothing was sent
+    """
+    shapes = {
+        "v1": "{'objectId': 176602, 'properties': [{'name': 'status', 'value': 'CLOSED'}]}",
+        "versioned": "{'id': '176602', 'properties': {'status': 'CLOSED'}}",
+    }
+    own, other = ("v1", "versioned") if api == "v1" else ("versioned", "v1")
+
+    def shape(item: Mapping[str, Any]) -> str | None:
+        listed = isinstance(item.get("properties"), list)
+        if "objectId" in item or listed:
+            return None if {"id", "idProperty"} & item.keys() else "v1"
+        return "versioned" if "id" in item or "idProperty" in item else None
+
+    wrong = [i for i, item in enumerate(items) if shape(item) == other]
+    if wrong:
+        which = "object" if len(wrong) == 1 else "objects"
+        named = ", ".join(map(str, wrong[:10])) + (", ..." if len(wrong) > 10 else "")
+        got = "v1's" if other == "v1" else "the versioned APIs'"
+        raise ConfigurationError(
+            f"batch_update: {which} {named} {'is' if len(wrong) == 1 else 'are'} in {got} "
+            f"shape ({shapes[other]}), but this client has api={api!r}, which takes "
+            f"{shapes[own]}; nothing was sent"
+        )
+
+
+def _listed(objects: Sequence[Mapping[str, Any]] | Mapping[str, Any], api: str) -> list[Any]:
+    """The objects of a batch update: a list as given, or a versioned body's ``inputs``.
+
+    ``to_payload(api=...)`` and ``to_batches(api=...)`` build v1's list, or the
+    versioned APIs' whole body ``{"inputs": [...]}``: both are taken as they are.
+
+    Examples
+    --------
+    >>> _listed({"inputs": [{"id": "7", "properties": {}}]}, "2026-03")
+    [{'id': '7', 'properties': {}}]
+    >>> _listed({"inputs": []}, "v1")
+    Traceback (most recent call last):
+    ...
+    pandas_hubtickets.errors.ConfigurationError: batch_update: got a mapping (keys 'inputs'), \
+but this client has api='v1', which takes a list of objects, as to_payload(api='v1') builds \
+it; nothing was sent
+    """
+    if not isinstance(objects, Mapping):
+        return list(objects)
+    if api != "v1" and isinstance(objects.get("inputs"), list):
+        return list(objects["inputs"])
+    keys = ", ".join(repr(k) for k in list(objects)[:5])
+    takes = "a list of objects" if api == "v1" else "its inputs, or the body {'inputs': [...]}"
+    raise ConfigurationError(
+        f"batch_update: got a mapping (keys {keys}), but this client has api={api!r}, which "
+        f"takes {takes}, as to_payload(api={api!r}) builds it; nothing was sent"
+    )
+
+
 # --------------------------------------------------------------------- client
 def _stalled(reply: Reply, message: str) -> HubSpotError:
     """The error for a paging cursor that did not move (HubSpot would be asked the same forever)."""
@@ -557,7 +627,9 @@ class TicketsClient:
         return self._transport.send(method, path, params=params, body=body)
 
     # ------------------------------------------------------------ the calls
-    def batch_update_reply(self, objects: Sequence[Mapping[str, Any]] | bytes | str) -> Reply:
+    def batch_update_reply(
+        self, objects: Sequence[Mapping[str, Any]] | Mapping[str, Any] | bytes | str
+    ) -> Reply:
         """POST a batch update and return the whole :class:`Reply` (with ``attempts``).
 
         v1: ``POST /crm-objects/v1/objects/tickets/batch-update``; the
@@ -565,12 +637,13 @@ class TicketsClient:
 
         Parameters
         ----------
-        objects : sequence of mappings, bytes or str
+        objects : sequence of mappings, mapping, bytes or str
             Either the objects, at most 100, encoded as compact JSON (v1:
             ``[{"objectId": 1, "properties": [{"name": .., "value": ..}]}]``;
             versioned: the ``inputs``, ``[{"id": "1", "properties": {..}}]``,
-            sent as ``{"inputs": [...]}``) or a body already encoded as JSON,
-            sent byte for byte.
+            sent as ``{"inputs": [...]}``, or that whole body, as
+            ``to_payload(api=...)`` builds it) or a body already encoded as
+            JSON, sent byte for byte.
 
         Returns
         -------
@@ -582,7 +655,8 @@ class TicketsClient:
         Raises
         ------
         ConfigurationError
-            An empty list, more than 100 objects, or objects that are not mappings.
+            An empty list, more than 100 objects, objects that are not mappings,
+            or objects (or a body) in the shape of the other API.
         HubSpotError, RateLimitError, TransportError
             See :meth:`send`.
 
@@ -598,7 +672,7 @@ class TicketsClient:
                 raise ConfigurationError("batch_update: the body is empty")
             body: Any = objects
         else:
-            items = list(objects)
+            items = _listed(objects, self.api)
             if not items:
                 raise ConfigurationError("batch_update: no objects to send")
             if len(items) > MAX_BATCH:
@@ -611,21 +685,23 @@ class TicketsClient:
                     raise ConfigurationError(
                         f"batch_update: object {i} is a {type(item).__name__}, not a mapping"
                     )
+            _other_api_objects(items, self.api)
             body = {"inputs": items} if self._endpoints.versioned else items
         update = "/batch/update" if self._endpoints.versioned else "/batch-update"
         return self.send("POST", self._endpoints.tickets + update, body=body)
 
     def batch_update(
-        self, objects: Sequence[Mapping[str, Any]] | bytes | str
+        self, objects: Sequence[Mapping[str, Any]] | Mapping[str, Any] | bytes | str
     ) -> list[dict[str, Any]]:
         """Update up to 100 tickets, return the updated tickets HubSpot lists.
 
         Parameters
         ----------
-        objects : sequence of mappings, bytes or str
-            The objects (v1) or inputs (versioned APIs), or an already-encoded
-            JSON body (see :meth:`batch_update_reply`). An empty list returns
-            ``[]`` without a request.
+        objects : sequence of mappings, mapping, bytes or str
+            The objects (v1) or inputs (versioned APIs), the body
+            ``to_payload(api=...)`` builds, or an already-encoded JSON body
+            (see :meth:`batch_update_reply`). No objects return ``[]``
+            without a request.
 
         Returns
         -------
@@ -642,7 +718,7 @@ class TicketsClient:
         >>> answer[0]["objectId"], answer[0]["properties"]["status"]["value"]
         (176602, 'CLOSED')
         """
-        if not isinstance(objects, (bytes, str)) and len(objects) == 0:
+        if not isinstance(objects, (bytes, str)) and not _listed(objects, self.api):
             return []
         reply = self.batch_update_reply(objects)
         if reply.data is None:

@@ -712,7 +712,7 @@ def _distinct(
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
         texts = np.array([_number_text(u) for u in np.asarray(uniques)], dtype=object)
         return codes, texts, pd.notna(texts)
-    if not (pd.api.types.is_object_dtype(kind) or isinstance(kind, pd.StringDtype)):
+    if not (pd.api.types.is_object_dtype(kind) or _is_text(kind)):
         return None
     try:  # text only: pyarrow's hash kernel (a mix of types goes through pandas)
         array = pa.array(column, type=pa.string(), from_pandas=True)
@@ -725,6 +725,21 @@ def _distinct(
     encoded = pc.dictionary_encode(array)
     codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     return codes, encoded.dictionary.to_numpy(zero_copy_only=False).astype(object), None
+
+
+def _is_text(kind: Any) -> bool:
+    """A string dtype: pandas' ``string`` or an Arrow string (``current()``, ``read_tidy``).
+
+    Examples
+    --------
+    >>> [_is_text(k) for k in (pd.StringDtype(), pd.ArrowDtype(pa.large_string()), "int64")]
+    [True, True, False]
+    """
+    if isinstance(kind, pd.ArrowDtype):
+        return bool(
+            pa.types.is_string(kind.pyarrow_dtype) or pa.types.is_large_string(kind.pyarrow_dtype)
+        )
+    return isinstance(kind, pd.StringDtype)
 
 
 def _number_text(value: Any) -> str | None:
@@ -756,7 +771,8 @@ def _rebuilt(column: pd.Series, values: np.ndarray, codes: np.ndarray) -> pd.Ser
     A pyarrow-backed string column is taken in Arrow (no Python object per row).
     """
     kind = column.dtype
-    if isinstance(kind, pd.StringDtype) and str(kind.storage).startswith("pyarrow"):
+    arrow = isinstance(kind, pd.ArrowDtype) and _is_text(kind)
+    if arrow or (isinstance(kind, pd.StringDtype) and str(kind.storage).startswith("pyarrow")):
         taken = pa.array(values, pa.string()).take(pa.array(codes, mask=codes < 0))
         cells: Any = pd.array(taken, dtype=kind)
     else:

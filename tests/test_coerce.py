@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import pandas_hubtickets as ht
@@ -473,3 +474,41 @@ def test_the_messy_export_from_preview_to_undo_on_the_command_line(
         restored = {k: v for k, v in after[i].items() if v != "" and k != "hs_lastmodifieddate"}
         was = {k: v for k, v in before[i].items() if v != "" and k != "hs_lastmodifieddate"}
         assert restored == was, i
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [pd.StringDtype(), pd.ArrowDtype(pa.string()), pd.ArrowDtype(pa.large_string())],
+    ids=["string", "arrow-string", "arrow-large-string"],
+)
+def test_text_columns_of_any_string_dtype_are_coerced_as_object_ones_are(client, kind):
+    """``current()``, ``read_tidy`` and pyarrow-backed readers give ``ArrowDtype`` text."""
+    sheet = read_messy()
+    typed = sheet.astype({c: kind for c in sheet.columns if c != "Ticket ID"})
+    assert (typed.dtypes == kind).sum() == len(sheet.columns) - 1
+    expected = sheet.hubtickets.coerce(client, **CHOICES)
+    coerced = typed.hubtickets.coerce(client, **CHOICES)
+    pd.testing.assert_frame_equal(coerced.changes, expected.changes)
+    pd.testing.assert_frame_equal(coerced.problems, expected.problems)
+    got, want = (c.frame.astype(object).where(c.frame.notna(), None) for c in (coerced, expected))
+    pd.testing.assert_frame_equal(got, want)
+
+
+@pytest.mark.parametrize("api", ["v1", "2026-03", "v3"])
+def test_values_read_through_either_api_push_back_unchanged_with_coerce(hub, api):
+    """Read, edit, push back: the versioned APIs answer dates as ISO text, which coerce reads."""
+    ids = [FIRST, FIRST + 1, FIRST + 2]
+    edits = pd.DataFrame(
+        {"objectId": ids, "closed_date": ["1706702400500", "0", None], "due_date": None}
+    )
+    edits.loc[0, "due_date"] = str(19_700 * DAY_MS)
+    with ht.TicketsClient(hub.token, base_url=hub.base_url, api=api) as client:
+        assert edits.hubtickets.update(client).ok
+        names = ["status", "due_date", "closed_date", "is_escalated"]
+        wide = ht.flatten(client.batch_read(ids, names, history=False)).hubtickets.current()
+        sheet = wide[["objectId", *names]]
+        iso = "2024-01-31T12:00:00.500Z" if api != "v1" else "1706702400500"
+        assert sheet.loc[0, "closed_date"] == iso  # as HubSpot answers it
+        plan = sheet.hubtickets.update(client, coerce=True, only_changed=True, dry_run=True)
+    assert plan.report["status"].tolist() == ["unchanged"] * 3, plan.problems
+    assert plan.problems.empty
