@@ -916,10 +916,10 @@ def _id_property_problems(
 
 
 def id_column_of(df: pd.DataFrame, id_column: str | None, id_property: str | None) -> str:
-    """The id column: as named, else the one named after ``id_property``, else the usual rule."""
-    named = id_property is not None and (id_property in df.columns or id_property in df.index.names)
-    if id_column is None and named:
-        return cast(str, id_property)
+    """The id column: as named, else the one named after ``id_property`` (never another), else
+    the usual rule."""
+    if id_column is None and id_property is not None:
+        return id_property
     return find_id_column(df, id_column)
 
 

@@ -246,10 +246,6 @@ def test_objects_of_the_other_api_are_refused_before_sending(hub, api):
     assert "nothing was sent" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="part-idprop's _update.id_column_of falls back to the ticket-id columns; see the review",
-)
 @pytest.mark.parametrize("column", ["objectId", "Ref"])
 def test_without_the_id_property_column_the_refusal_names_it(hub, column):
     """A sheet keyed by the reference but whose column is named otherwise (or holds HubSpot's
