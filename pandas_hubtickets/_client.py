@@ -350,6 +350,24 @@ it; nothing was sent
 
 
 # --------------------------------------------------------------------- client
+def _only_asked(objects: Iterable[Any], names: Iterable[str]) -> None:
+    """Keep in each versioned object's ``properties`` only the ``names`` asked for (if any).
+
+    HubSpot's newer APIs add ``hs_object_id``, ``createdate`` and
+    ``hs_lastmodifieddate`` to every answer unasked; v1 gives what it is asked
+    for. Without this, a read of a few properties would flatten to three more
+    (with no timestamp) and ``current()`` to three more columns, one of them a
+    second id column, than the same read through v1.
+    """
+    asked = frozenset(names)
+    if not asked:
+        return
+    for obj in objects:
+        props = obj.get("properties") if isinstance(obj, dict) else None
+        if isinstance(props, dict) and not asked.issuperset(props):
+            obj["properties"] = {k: v for k, v in props.items() if k in asked}
+
+
 def _stalled(reply: Reply, message: str) -> HubSpotError:
     """The error for a paging cursor that did not move (HubSpot would be asked the same forever)."""
     return HubSpotError(
@@ -882,6 +900,8 @@ class TicketsClient:
         data = reply.data
         if not isinstance(data, dict) or not isinstance(data.get("results"), list):
             raise self._shape_error(reply, "a batch answer {status, results, ...}")
+        asked = [*selection["properties"], *selection["propertiesWithHistory"]]
+        _only_asked(data["results"], asked)
         return data
 
     def _versioned_selection(
@@ -1000,6 +1020,7 @@ class TicketsClient:
                 raise self._shape_error(reply, "a page {results, paging}")
             if rest:
                 self._complete(page["results"], rest, history)
+            _only_asked(page["results"], [name for params in (first, *rest) for _, name in params])
             yield page
             new_after = next_after(page)
             if new_after is None:
@@ -1404,12 +1425,15 @@ class TicketsClient:
         """
         path = f"{self._endpoints.tickets}/{_ticket_id(ticket_id)}"
         answer: dict[str, Any] = {}
-        for params in self._selections(properties, history):
+        selections = self._selections(properties, history)
+        for params in selections:
             reply = self.send("GET", path, params=params or None)
             if not isinstance(reply.data, dict):
                 raise self._shape_error(reply, "a ticket object")
             _merge(answer, "ticket", reply.data)
         ticket: dict[str, Any] = answer["ticket"]
+        if self._endpoints.versioned:
+            _only_asked([ticket], [name for params in selections for _, name in params])
         return ticket
 
     def properties(self) -> list[dict[str, Any]]:
