@@ -120,7 +120,13 @@ class RateLimiter:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._starts: deque[float] = deque()
+        #: Starts that left the window within the last ``slack`` of it: HubSpot may count them still.
+        self._left: deque[float] = deque()
         self._hold_until = float("-inf")
+        #: Once the window has filled, starts are spread evenly: one every ``_interval``.
+        self._interval = self.window * (1.0 + self.slack) / max_requests
+        self._paced = False
+        self._due = float("-inf")  # the earliest the next start may come while paced
 
     def __repr__(self) -> str:
         return (
@@ -131,13 +137,18 @@ class RateLimiter:
     # ------------------------------------------------------------------ core
     def _purge(self, now: float) -> None:
         horizon = now - self.window
-        starts = self._starts
+        starts, left = self._starts, self._left
         while starts and starts[0] <= horizon:
-            starts.popleft()
+            left.append(starts.popleft())
+        horizon -= self.window * self.slack
+        while left and left[0] <= horizon:
+            left.popleft()
 
     def _wait_time(self, now: float) -> float:
         """Seconds until a slot is free; 0 when one is free now. Lock held."""
         self._purge(now)
+        if not self._starts:
+            self._paced = False  # an idle window: the next ones may come in a burst again
         wait = self._hold_until - now
         if len(self._starts) >= self.max_requests:
             # The slot frees when the start that would make us exceed the
@@ -146,7 +157,25 @@ class RateLimiter:
             # start it: without it, jitter lets the 101st arrive inside the window.
             oldest = self._starts[len(self._starts) - self.max_requests]
             wait = max(wait, oldest + self.window * (1.0 + self.slack) - now)
+            self._paced = True
+        if self._paced:
+            wait = max(wait, self._due - now)
         return max(0.0, wait)
+
+    def _start(self, now: float) -> None:
+        """Record a start. Lock held.
+
+        Once the window has filled, the slots would free in the pattern of the
+        first burst, as fast as the workers went: any worker late for one would
+        make every later window start later (a push at 250 per 10 s reached
+        about 94% of it). So from then on starts are spread evenly, one every
+        ``window * (1 + slack) / max_requests`` seconds -- the window's own
+        rate -- with one start of catch-up for a late one, and the window still
+        holding them all.
+        """
+        self._starts.append(now)
+        if self._paced:
+            self._due = max(self._due, now - self._interval) + self._interval
 
     def try_acquire(self) -> bool:
         """Take a slot if one is free now, without blocking.
@@ -166,7 +195,7 @@ class RateLimiter:
             now = self._clock()
             if self._wait_time(now) > 0:
                 return False
-            self._starts.append(now)
+            self._start(now)
             return True
 
     def acquire(self) -> float:
@@ -191,7 +220,7 @@ class RateLimiter:
                 now = self._clock()
                 wait = self._wait_time(now)
                 if wait <= 0:
-                    self._starts.append(now)
+                    self._start(now)
                     return waited
             # Sleep outside the lock so that other threads can observe()/hold().
             self._sleep(wait)
@@ -290,7 +319,9 @@ class RateLimiter:
         """
         if maximum is None or maximum < self.max_requests:
             return False
-        return maximum - remaining <= len(self._starts)
+        # HubSpot counted when it answered, a little before now, the requests that had *arrived*
+        # in its window: ours that just left our window may still be in its count.
+        return maximum - remaining <= len(self._starts) + len(self._left)
 
     # ------------------------------------------------------------ inspection
     def in_window(self) -> int:
