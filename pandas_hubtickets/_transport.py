@@ -774,6 +774,29 @@ class _Adapter(HTTPAdapter):
     def __init__(self, *, direct: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.direct = direct
+        self._pool_keys: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+    def build_connection_pool_key_attributes(
+        self,
+        request: requests.PreparedRequest,
+        verify: bool | str,
+        cert: str | tuple[str, str] | None = None,
+    ) -> tuple[Any, Any]:
+        """requests' own answer (requests 2.32+), worked out once per origin and TLS settings.
+
+        It parses the URL and asks the file system whether a CA bundle path
+        is a folder (a ``stat``) on every request, for an answer that
+        depends only on the scheme, host and port and on ``verify`` and
+        ``cert``, which are the same for every call of a transport.
+        """
+        key = (*str(request.url).split("/", 3)[:3], verify, cert)
+        known = self._pool_keys.get(key)
+        if known is None:
+            known = super().build_connection_pool_key_attributes(request, verify, cert)
+            if len(self._pool_keys) < 16:  # one origin a transport: never many
+                self._pool_keys[key] = known
+        host_params, pool_kwargs = known
+        return dict(host_params), dict(pool_kwargs)
 
     def send(
         self,
