@@ -120,7 +120,7 @@ class RateLimiter:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._starts: deque[float] = deque()
-        #: Starts that left the window within the last ``slack`` of it: HubSpot may count them still.
+        #: Starts that left the window within its last ``slack``: HubSpot may still count them.
         self._left: deque[float] = deque()
         self._hold_until = float("-inf")
         #: Once the window has filled, starts are spread evenly: one every ``_interval``.
@@ -147,8 +147,8 @@ class RateLimiter:
     def _wait_time(self, now: float) -> float:
         """Seconds until a slot is free; 0 when one is free now. Lock held."""
         self._purge(now)
-        if not self._starts:
-            self._paced = False  # an idle window: the next ones may come in a burst again
+        if self._paced and now >= self._due + self.window:
+            self._paced = False  # nothing started for a window: the next may burst again
         wait = self._hold_until - now
         if len(self._starts) >= self.max_requests:
             # The slot frees when the start that would make us exceed the
@@ -157,7 +157,8 @@ class RateLimiter:
             # start it: without it, jitter lets the 101st arrive inside the window.
             oldest = self._starts[len(self._starts) - self.max_requests]
             wait = max(wait, oldest + self.window * (1.0 + self.slack) - now)
-            self._paced = True
+            if not self._paced:
+                self._paced, self._due = True, now + wait - self._interval
         if self._paced:
             wait = max(wait, self._due - now)
         return max(0.0, wait)
