@@ -123,10 +123,6 @@ class RateLimiter:
         #: Starts that left the window within its last ``slack``: HubSpot may still count them.
         self._left: deque[float] = deque()
         self._hold_until = float("-inf")
-        #: Once the window has filled, starts are spread evenly: one every ``_interval``.
-        self._interval = self.window * (1.0 + self.slack) / max_requests
-        self._paced = False
-        self._due = float("-inf")  # the earliest the next start may come while paced
 
     def __repr__(self) -> str:
         return (
@@ -147,8 +143,6 @@ class RateLimiter:
     def _wait_time(self, now: float) -> float:
         """Seconds until a slot is free; 0 when one is free now. Lock held."""
         self._purge(now)
-        if self._paced and now >= self._due + self.window:
-            self._paced = False  # nothing started for a window: the next may burst again
         wait = self._hold_until - now
         if len(self._starts) >= self.max_requests:
             # The slot frees when the start that would make us exceed the
@@ -157,26 +151,7 @@ class RateLimiter:
             # start it: without it, jitter lets the 101st arrive inside the window.
             oldest = self._starts[len(self._starts) - self.max_requests]
             wait = max(wait, oldest + self.window * (1.0 + self.slack) - now)
-            if not self._paced:
-                self._paced, self._due = True, now + wait - self._interval
-        if self._paced:
-            wait = max(wait, self._due - now)
         return max(0.0, wait)
-
-    def _start(self, now: float) -> None:
-        """Record a start. Lock held.
-
-        Once the window has filled, the slots would free in the pattern of the
-        first burst, as fast as the workers went: any worker late for one would
-        make every later window start later (a push at 250 per 10 s reached
-        about 94% of it). So from then on starts are spread evenly, one every
-        ``window * (1 + slack) / max_requests`` seconds -- the window's own
-        rate -- with one start of catch-up for a late one, and the window still
-        holding them all.
-        """
-        self._starts.append(now)
-        if self._paced:
-            self._due = max(self._due, now - self._interval) + self._interval
 
     def try_acquire(self) -> bool:
         """Take a slot if one is free now, without blocking.
@@ -196,7 +171,7 @@ class RateLimiter:
             now = self._clock()
             if self._wait_time(now) > 0:
                 return False
-            self._start(now)
+            self._starts.append(now)
             return True
 
     def acquire(self) -> float:
@@ -221,7 +196,7 @@ class RateLimiter:
                 now = self._clock()
                 wait = self._wait_time(now)
                 if wait <= 0:
-                    self._start(now)
+                    self._starts.append(now)
                     return waited
             # Sleep outside the lock so that other threads can observe()/hold().
             self._sleep(wait)

@@ -226,34 +226,6 @@ def test_slack_lengthens_holds() -> None:
     assert limiter.acquire() == pytest.approx(10.5)
 
 
-def test_once_the_window_has_filled_starts_are_spread_evenly() -> None:
-    # 10 a window of 10 s: the first 10 go at once; when they leave the window,
-    # the next ones do not all go at once (as the first burst did) but one a
-    # second, the window's rate, after one start of catch-up.
-    limiter, clock = make(10, window=10.0)
-    starts = []
-    for _ in range(25):
-        limiter.acquire()
-        starts.append(clock.now)
-        clock.now += 0.001  # callers always waiting
-    assert starts[:10] == pytest.approx([0.001 * i for i in range(10)])
-    assert starts[10:13] == pytest.approx([10.0, 10.001, 11.0])
-    assert starts[13:20] == pytest.approx([12.0 + i for i in range(7)])
-    for i, t in enumerate(starts):  # and never more than 10 in any 10 s
-        assert sum(t <= s < t + 10.0 for s in starts[i:]) <= 10
-
-
-def test_a_late_start_catches_up_one_slot_and_an_idle_window_bursts_again() -> None:
-    limiter, clock = make(4, window=4.0)
-    for _ in range(5):  # the fifth waits for the window: paced from then on
-        limiter.acquire()
-    assert clock.now == pytest.approx(4.0)
-    clock.now = 7.5  # late by 2.5 slots: one is made up
-    assert [limiter.acquire() for _ in range(3)] == pytest.approx([0.0, 0.0, 1.0])
-    clock.now = 30.0  # the window has emptied: a burst again
-    assert [limiter.acquire() for _ in range(4)] == [0.0, 0.0, 0.0, 0.0]
-
-
 def test_observe_counts_our_starts_that_just_left_the_window_as_ours() -> None:
     # HubSpot counted 3 of 3 a moment ago; by now our first start has left our
     # window (within the slack). Nobody else is using the account: no hold.
