@@ -120,6 +120,8 @@ class RateLimiter:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._starts: deque[float] = deque()
+        #: Starts that left the window within its last ``slack``: HubSpot may still count them.
+        self._left: deque[float] = deque()
         self._hold_until = float("-inf")
 
     def __repr__(self) -> str:
@@ -131,9 +133,12 @@ class RateLimiter:
     # ------------------------------------------------------------------ core
     def _purge(self, now: float) -> None:
         horizon = now - self.window
-        starts = self._starts
+        starts, left = self._starts, self._left
         while starts and starts[0] <= horizon:
-            starts.popleft()
+            left.append(starts.popleft())
+        horizon -= self.window * self.slack
+        while left and left[0] <= horizon:
+            left.popleft()
 
     def _wait_time(self, now: float) -> float:
         """Seconds until a slot is free; 0 when one is free now. Lock held."""
@@ -290,7 +295,9 @@ class RateLimiter:
         """
         if maximum is None or maximum < self.max_requests:
             return False
-        return maximum - remaining <= len(self._starts)
+        # HubSpot counted when it answered, a little before now, the requests that had *arrived*
+        # in its window: ours that just left our window may still be in its count.
+        return maximum - remaining <= len(self._starts) + len(self._left)
 
     # ------------------------------------------------------------ inspection
     def in_window(self) -> int:

@@ -49,7 +49,9 @@ urllib3 has only from 2.6.3).
 from __future__ import annotations
 
 import contextlib
+import heapq
 import ipaddress
+import itertools
 import json
 import logging
 import math
@@ -466,6 +468,96 @@ class _HubSpotRetry(Retry):
                 state.attempt_started = time.monotonic()
 
 
+# ------------------------------------------------------------------ deadline
+class _Alarm:
+    """One attempt's deadline: the socket to shut down when it passes, and whether it did."""
+
+    __slots__ = ("fired", "live", "sock")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock: socket.socket | None = sock
+        self.live = True  # False once the attempt is over (or the alarm fired)
+        self.fired = False
+
+
+class _Watchdog:
+    """One thread that keeps every attempt's deadline, instead of a timer thread per request.
+
+    :meth:`arm` registers a socket and a moment; when the moment passes, the
+    socket is shut down (``socket.socket``'s own shutdown: an ``SSLSocket``'s
+    would unset its SSL object) and the read of the answer fails at once.
+    :meth:`disarm` forgets it. A thread started and ended for each request
+    cost about 0.2 ms of CPU a request; this one is started when first needed
+    (again in a forked child) and waits on a condition in between.
+
+    Examples
+    --------
+    >>> a, b = socket.socketpair()
+    >>> alarm = _WATCHDOG.arm(time.monotonic() + 60.0, a)
+    >>> _WATCHDOG.disarm(alarm)
+    >>> alarm.fired
+    False
+    >>> a.close(); b.close()
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        """Start afresh (also in a forked child: the parent's lock may have been held)."""
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, _Alarm]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, when: float, sock: socket.socket) -> _Alarm:
+        """Shut ``sock`` down at ``when`` (``time.monotonic()`` seconds) unless disarmed first."""
+        alarm = _Alarm(sock)
+        with self._cond:
+            heapq.heappush(self._heap, (when, next(self._order), alarm))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="hubtickets-deadline", daemon=True
+                )
+                self._thread.start()
+            elif self._heap[0][2] is alarm:
+                self._cond.notify()  # the earliest deadline changed
+        return alarm
+
+    def disarm(self, alarm: _Alarm) -> None:
+        """Forget ``alarm`` (the attempt is over); nothing happens if it already fired."""
+        with self._cond:
+            alarm.live = False
+            alarm.sock = None
+            if len(self._heap) > 64 and 2 * sum(a.live for _, _, a in self._heap) < len(self._heap):
+                self._heap = [entry for entry in self._heap if entry[2].live]
+                heapq.heapify(self._heap)  # most attempts end long before their deadline
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and not self._heap[0][2].live:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                when, _, alarm = self._heap[0]
+                left = when - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                heapq.heappop(self._heap)
+                alarm.live, alarm.fired = False, True
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(alarm.sock, socket.SHUT_RDWR)  # type: ignore[arg-type]
+                alarm.sock = None
+
+
+_WATCHDOG: Final = _Watchdog()
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_WATCHDOG._reset)
+
+
 # ------------------------------------------------------------------- helpers
 def _is_loopback(host: str) -> bool:
     if host.lower() in {"localhost", "localhost."}:
@@ -682,6 +774,29 @@ class _Adapter(HTTPAdapter):
     def __init__(self, *, direct: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.direct = direct
+        self._pool_keys: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+    def build_connection_pool_key_attributes(
+        self,
+        request: requests.PreparedRequest,
+        verify: bool | str,
+        cert: str | tuple[str, str] | None = None,
+    ) -> tuple[Any, Any]:
+        """requests' own answer (requests 2.32+), worked out once per origin and TLS settings.
+
+        It parses the URL and asks the file system whether a CA bundle path
+        is a folder (a ``stat``) on every request, for an answer that
+        depends only on the scheme, host and port and on ``verify`` and
+        ``cert``, which are the same for every call of a transport.
+        """
+        key = (*str(request.url).split("/", 3)[:3], verify, cert)
+        known = self._pool_keys.get(key)
+        if known is None:
+            known = super().build_connection_pool_key_attributes(request, verify, cert)
+            if len(self._pool_keys) < 16:  # one origin a transport: never many
+                self._pool_keys[key] = known
+        host_params, pool_kwargs = known
+        return dict(host_params), dict(pool_kwargs)
 
     def send(
         self,
@@ -923,7 +1038,7 @@ session, limiter, deadline
                     state.attempts,
                     elapsed,
                 )
-                content, parsed, is_json = self._read(resp)
+                content, parsed, is_json = self._read(resp, content)
                 gate.observe(resp.headers)
                 if 200 <= status < 300:
                     if not is_json:
@@ -959,30 +1074,20 @@ session, limiter, deadline
         the socket down when it passes; the read then fails at once.
         """
         sock: socket.socket | None = getattr(getattr(resp.raw, "connection", None), "sock", None)
-        expired = threading.Event()
-
-        def cut() -> None:
-            expired.set()
-            # socket.socket's own shutdown: an SSLSocket's would unset its SSL object.
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # type: ignore[arg-type]
-
-        remaining = state.attempt_started + self.deadline - time.monotonic()
-        watchdog = threading.Timer(max(0.0, remaining), cut) if sock is not None else None
+        when = state.attempt_started + self.deadline
+        alarm = _WATCHDOG.arm(when, sock) if sock is not None else None
         try:
-            if watchdog is not None:
-                watchdog.daemon = True
-                watchdog.start()
-            return resp.content or b""
+            # in one read where the length is known (.content reads 10 KiB at a time)
+            return b"".join(resp.iter_content(chunk_size=None))
         except requests.RequestException as exc:
-            if expired.is_set():
+            if alarm is not None and alarm.fired:
                 raise DeadlineExceeded(
                     f"no complete answer within the {self.deadline:g} s deadline"
                 ) from self._sanitized(exc)
             raise
         finally:
-            if watchdog is not None:
-                watchdog.cancel()
+            if alarm is not None:
+                _WATCHDOG.disarm(alarm)
             resp.close()
 
     @staticmethod
@@ -997,8 +1102,8 @@ session, limiter, deadline
             inner, (ReadTimeoutError, ProtocolError)
         )
 
-    def _read(self, resp: requests.Response) -> tuple[bytes, Any, bool]:
-        """``(content, parsed, is_json)`` of an answer, with the token redacted from all of it.
+    def _read(self, resp: requests.Response, body: bytes) -> tuple[bytes, Any, bool]:
+        """``(content, parsed, is_json)`` of the answer ``body``, the token redacted from all of it.
 
         The one place where what a server says enters the library: a server or
         a proxy may echo the token in the reason phrase, a header or the body
@@ -1011,7 +1116,7 @@ session, limiter, deadline
         resp.headers = CaseInsensitiveDict(
             {token.scrub(k): token.scrub(v) for k, v in resp.headers.items()}
         )
-        content = token.scrub_bytes(resp.content or b"")
+        content = token.scrub_bytes(body)
         parsed, is_json = _parse_json(content)
         if _HIDING_ESCAPE.search(content) or json.detect_encoding(content) not in _UTF8:
             token.scrub_json(parsed)  # the token may be spelt with \u escapes, or in UTF-16

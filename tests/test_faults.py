@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +248,25 @@ def test_a_trickle_on_every_attempt_fails_within_the_attempt_budget() -> None:
     assert error.attempts == 3
     assert "DeadlineExceeded" in str(error) and "0.3 s deadline" in str(error)
     assert error.maybe_applied is True
+
+
+def test_deadlines_are_kept_by_one_thread_not_one_per_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[str] = []  # threads the client started (the server starts its own)
+    start, client_thread = threading.Thread.start, threading.current_thread()
+
+    def counting(thread: threading.Thread) -> None:
+        if threading.current_thread() is client_thread:
+            started.append(thread.name)
+        start(thread)
+
+    with Hostile(*["echo"] * 20, "trickle", "echo") as server, client_of(server, deadline=0.5) as c:
+        monkeypatch.setattr(threading.Thread, "start", counting)
+        replies = [c.batch_update_reply(BODY) for _ in range(21)]
+        monkeypatch.undo()
+    assert [r.attempts for r in replies] == [1] * 20 + [2]  # the trickle still cut at 0.5 s
+    assert len(started) <= 1, started  # none per request; at most the watchdog itself, once
 
 
 def test_the_deadline_defaults_to_the_timeouts_and_is_checked() -> None:

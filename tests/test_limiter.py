@@ -224,3 +224,18 @@ def test_slack_lengthens_holds() -> None:
     limiter.acquire()
     limiter.observe({"X-HubSpot-RateLimit-Remaining": "0"})
     assert limiter.acquire() == pytest.approx(10.5)
+
+
+def test_observe_counts_our_starts_that_just_left_the_window_as_ours() -> None:
+    # HubSpot counted 3 of 3 a moment ago; by now our first start has left our
+    # window (within the slack). Nobody else is using the account: no hold.
+    limiter, clock = make(3, window=10.0, margin=2, slack=0.02)
+    for t in (0.0, 5.0, 6.0):
+        clock.now = t
+        limiter.acquire()
+    clock.now = 10.1
+    limiter.observe({"X-HubSpot-RateLimit-Remaining": "0", "X-HubSpot-RateLimit-Max": "3"})
+    assert limiter.time_until_free() == 0.0
+    clock.now = 10.3  # past the slack: HubSpot no longer counts it either; 3 of 3 now is someone's
+    limiter.observe({"X-HubSpot-RateLimit-Remaining": "0", "X-HubSpot-RateLimit-Max": "3"})
+    assert limiter.time_until_free() > 0.0
