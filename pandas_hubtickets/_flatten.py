@@ -326,36 +326,30 @@ def tidy_of(parts: Sequence[_Converted]) -> pd.DataFrame:
     envelope, names, property_source_ids = converted.envelope, converted.names, converted.properties
     versions = converted.versions
 
-    # Row r is a version of property prop_of_row[r], of ticket ticket_of_row[r].
-    counts = converted.per_property
-    index = np.int32 if counts.sum() < 2**31 else np.int64  # half the memory of int64
-    prop_of_row = np.repeat(np.arange(len(counts), dtype=index), counts)
-    ticket_of_row = np.repeat(np.arange(len(envelope), dtype=index), converted.per_ticket)[
-        prop_of_row
-    ]
-    first_row = (np.cumsum(counts) - counts).astype(index)
+    # Property p has rows[p] rows (its versions); ticket t has per_ticket[t] properties.
+    # Ticket- and property-level columns are repeated straight into their rows: no per-row
+    # index arrays, no take (peak memory: bench_flatten).
+    rows = converted.per_property
+    ends = np.concatenate([[0], np.cumsum(rows)])
+    rows_per_ticket = np.diff(ends[np.concatenate([[0], np.cumsum(converted.per_ticket)])])
     value, timestamp, source, source_id, source_vid = versions.flatten()
-    version = (np.arange(len(prop_of_row), dtype=index) - first_row[prop_of_row]).astype(
-        np.int32, copy=False
-    )
-    # The property-level sourceId is the newest version's: it may stand in for version 0 only.
-    newest_source_id = pc.if_else(
-        pa.array(version == 0), property_source_ids.take(prop_of_row), pa.scalar(None, pa.string())
-    )
     columns = {
-        "objectId": envelope.field("objectId").to_numpy()[ticket_of_row],
-        "objectType": _categorical(envelope.field("objectType")).take(ticket_of_row),
-        "portalId": _integers(envelope.field("portalId"))[ticket_of_row],
-        "isDeleted": envelope.field("isDeleted")
-        .fill_null(False)
-        .to_numpy(zero_copy_only=False)[ticket_of_row],
-        "property": _categorical(names).take(prop_of_row),
+        "objectId": np.repeat(envelope.field("objectId").to_numpy(), rows_per_ticket),
+        "objectType": _categorical(envelope.field("objectType"), rows_per_ticket),
+        "portalId": _integers(envelope.field("portalId"), rows_per_ticket),
+        "isDeleted": np.repeat(
+            envelope.field("isDeleted").fill_null(False).to_numpy(zero_copy_only=False),
+            rows_per_ticket,
+        ),
+        "property": _categorical(names, rows),
         "value": pd.arrays.ArrowExtensionArray(value),
-        "timestamp": pc.cast(timestamp, pa.timestamp("ms", tz="UTC")).to_pandas(),
+        "timestamp": pc.cast(timestamp, _MS_UTC).to_pandas(),
         "source": _categorical(source),
-        "sourceId": pd.arrays.ArrowExtensionArray(pc.coalesce(source_id, newest_source_id)),
+        "sourceId": pd.arrays.ArrowExtensionArray(
+            _with_newest_source_id(source_id, property_source_ids, rows)
+        ),
         "sourceVid": pd.arrays.ArrowExtensionArray(source_vid),
-        "version": version,
+        "version": _version_numbers(rows, int(ends[-1])),
     }
     for name, extra in converted.extras.items():
         columns[name] = _extra_column(name, extra)
@@ -988,13 +982,56 @@ def _ticket_objects(data: Any, *, parsed: bool = False) -> Iterator[Any]:
         yield data
 
 
-def _integers(values: pa.Array | pa.ChunkedArray) -> np.ndarray | pd.arrays.IntegerArray:
-    """Arrow int64 as numpy ``int64``, or as pandas' nullable ``Int64`` when any is null."""
+def _integers(
+    values: pa.Array | pa.ChunkedArray, repeats: np.ndarray | None = None
+) -> np.ndarray | pd.arrays.IntegerArray:
+    """Arrow int64 as numpy ``int64``, or as pandas' nullable ``Int64`` when any is null.
+
+    With ``repeats``, each value ``repeats`` times.
+    """
+
+    def repeated(array: np.ndarray) -> np.ndarray:
+        return array if repeats is None else np.repeat(array, repeats)
+
     if not values.null_count:
-        every: np.ndarray = values.to_numpy()
-        return every
-    whole = pc.fill_null(values, 0).to_numpy()
-    return pd.arrays.IntegerArray(whole, pc.is_null(values).to_numpy(zero_copy_only=False))
+        return repeated(values.to_numpy())
+    whole = repeated(pc.fill_null(values, 0).to_numpy())
+    return pd.arrays.IntegerArray(
+        whole, repeated(pc.is_null(values).to_numpy(zero_copy_only=False))
+    )
+
+
+def _version_numbers(rows: np.ndarray, total: int) -> np.ndarray:
+    """0, 1, ... within each property of ``rows`` rows, as int32, in one array and no other.
+
+    A running sum of steps of 1 that drops back to 0 at each property's first row.
+    """
+    version = np.ones(total, dtype=np.int32)
+    some = rows[rows > 0]
+    if total:
+        version[0] = 0
+        version[np.cumsum(some[:-1])] = 1 - some[:-1]
+        np.cumsum(version, out=version)
+    return version
+
+
+def _with_newest_source_id(
+    source_id: pa.ChunkedArray, property_source_ids: pa.ChunkedArray, rows: np.ndarray
+) -> pa.ChunkedArray | pa.Array:
+    """The versions' ``sourceId``, the property's own filling version 0 where it has none.
+
+    The property-level sourceId is the newest version's: it may stand in for version 0 only.
+    """
+    if property_source_ids.null_count == len(property_source_ids):
+        return source_id  # nothing to fill in (as the date-versioned API answers): no copy
+    index = np.int32 if len(rows) < 2**31 else np.int64
+    newest = np.zeros(len(source_id), dtype=bool)
+    newest[(np.cumsum(rows) - rows)[rows > 0]] = True
+    fill = property_source_ids.take(np.repeat(np.arange(len(rows), dtype=index), rows))
+    filled: pa.ChunkedArray | pa.Array = pc.coalesce(
+        source_id, pc.if_else(pa.array(newest), fill, pa.scalar(None, pa.string()))
+    )
+    return filled
 
 
 def _extra_column(name: str, values: pa.Array | pa.ChunkedArray) -> Any:
@@ -1009,15 +1046,24 @@ def _chunked(array: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
     return array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
 
 
-def _categorical(values: pa.Array | pa.ChunkedArray) -> pd.Categorical:
+def _categorical(
+    values: pa.Array | pa.ChunkedArray, repeats: np.ndarray | None = None
+) -> pd.Categorical:
     """Strings as a categorical: pyarrow string categories in order of first appearance.
 
-    pandas picks the smallest signed integer that holds the codes (int8 up to
-    126 categories).
+    With ``repeats``, each value ``repeats`` times (repeating the codes, not the
+    strings). The codes are the smallest signed integer that holds them, as
+    pandas picks it (int8 up to 126 categories).
     """
     encoded = pc.dictionary_encode(_chunked(values)).combine_chunks()
-    dtype = pd.CategoricalDtype(pd.Index(pd.arrays.ArrowExtensionArray(encoded.dictionary)))
-    return pd.Categorical.from_codes(pc.fill_null(encoded.indices, -1).to_numpy(), dtype=dtype)
+    categories = pd.Index(pd.arrays.ArrowExtensionArray(encoded.dictionary))
+    narrow = next(t for t in (np.int8, np.int16, np.int32) if len(categories) < np.iinfo(t).max)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(narrow, copy=False)
+    if repeats is not None:
+        codes = np.repeat(codes, repeats)
+    dtype = pd.CategoricalDtype(categories)
+    categorical: pd.Categorical = pd.Categorical.from_codes(codes, dtype=dtype)
+    return categorical
 
 
 def _raise_located(tickets: list[Any] | None, cause: BaseException | None) -> NoReturn:
