@@ -332,6 +332,8 @@ def tidy_of(parts: Sequence[_Converted]) -> pd.DataFrame:
     rows = converted.per_property
     ends = np.concatenate([[0], np.cumsum(rows)])
     rows_per_ticket = np.diff(ends[np.concatenate([[0], np.cumsum(converted.per_ticket)])])
+    version = _version_numbers(rows, int(ends[-1]))  # first: later columns reuse its temporaries
+    del ends
     value, timestamp, source, source_id, source_vid = versions.flatten()
     columns = {
         "objectId": np.repeat(envelope.field("objectId").to_numpy(), rows_per_ticket),
@@ -349,7 +351,7 @@ def tidy_of(parts: Sequence[_Converted]) -> pd.DataFrame:
             _with_newest_source_id(source_id, property_source_ids, rows)
         ),
         "sourceVid": pd.arrays.ArrowExtensionArray(source_vid),
-        "version": _version_numbers(rows, int(ends[-1])),
+        "version": version,
     }
     for name, extra in converted.extras.items():
         columns[name] = _extra_column(name, extra)
@@ -1007,10 +1009,13 @@ def _version_numbers(rows: np.ndarray, total: int) -> np.ndarray:
     A running sum of steps of 1 that drops back to 0 at each property's first row.
     """
     version = np.ones(total, dtype=np.int32)
-    some = rows[rows > 0]
     if total:
+        some = rows[rows > 0]
+        starts = np.cumsum(some[:-1])
+        np.subtract(1, some, out=some)
         version[0] = 0
-        version[np.cumsum(some[:-1])] = 1 - some[:-1]
+        version[starts] = some[:-1]
+        del some, starts
         np.cumsum(version, out=version)
     return version
 
@@ -1055,10 +1060,17 @@ def _categorical(
     strings). The codes are the smallest signed integer that holds them, as
     pandas picks it (int8 up to 126 categories).
     """
-    encoded = pc.dictionary_encode(_chunked(values)).combine_chunks()
-    categories = pd.Index(pd.arrays.ArrowExtensionArray(encoded.dictionary))
+    # The chunks of a dictionary-encoded ChunkedArray share one dictionary; their codes are
+    # narrowed chunk by chunk, without an int32 copy of the whole column.
+    encoded = pc.dictionary_encode(_chunked(values)).unify_dictionaries()
+    dictionary = encoded.chunk(0).dictionary if encoded.num_chunks else pa.array([], pa.string())
+    categories = pd.Index(pd.arrays.ArrowExtensionArray(dictionary))
     narrow = next(t for t in (np.int8, np.int16, np.int32) if len(categories) < np.iinfo(t).max)
-    codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(narrow, copy=False)
+    codes = np.empty(len(encoded), dtype=narrow)
+    start = 0
+    for chunk in encoded.chunks:
+        codes[start : start + len(chunk)] = pc.fill_null(chunk.indices, -1).to_numpy()
+        start += len(chunk)
     if repeats is not None:
         codes = np.repeat(codes, repeats)
     dtype = pd.CategoricalDtype(categories)
