@@ -87,6 +87,16 @@ _VERSION = pa.struct(
         ("sourceVid", pa.list_(pa.int64())),
     ]
 )
+# What versions are converted to: the sources (a few texts, repeated) dictionary-encoded, a
+# chunk at a time, which holds a quarter of their text's memory until the tidy frame is made.
+_VERSION_CODED = pa.struct(
+    [
+        pa.field("source", pa.dictionary(pa.int32(), pa.string()))
+        if member.name == "source"
+        else member
+        for member in _VERSION
+    ]
+)
 _TICKET_KEYS = frozenset([*(member.name for member in _TICKET), "properties"])
 # The date-versioned API's (and v3's) SimplePublicObject and its ValueWithTimestamp.
 _OBJECT = pa.struct([("id", pa.string()), ("archived", pa.bool_())])
@@ -659,14 +669,14 @@ def _from_tickets(gathered: _Gathered) -> _Converted | None:
     property_source_ids = pa.array(gathered.properties, type=_PROPERTY, memory_pool=_POOL).field(
         "sourceId"
     )
-    versions = _chunked(pa.array(gathered.versions, type=_VERSION, memory_pool=_POOL))
+    versions = _chunked(pa.array(gathered.versions, type=_VERSION_CODED, memory_pool=_POOL))
     if versions.null_count or any(envelope.field(f).null_count for f in _REQUIRED):
         return None
     return _Converted(
         envelope=envelope,
         names=pa.chunked_array([names]),
         properties=pa.chunked_array([property_source_ids]),
-        versions=pa.chunked_array([_vids_filled(v) for v in versions.chunks], type=_VERSION),
+        versions=pa.chunked_array([_vids_filled(v) for v in versions.chunks], type=_VERSION_CODED),
         per_ticket=np.array(gathered.per_ticket, dtype=np.int64),
         per_property=np.array(gathered.per_property, dtype=np.int64),
     )
@@ -706,7 +716,8 @@ def _from_objects(gathered: _Gathered) -> _Converted | None:
         vids = pa.nulls(len(chunk), _VERSION.field("sourceVid").type)
         versions.append(
             pa.StructArray.from_arrays(
-                [value, stamp, source, source_id, vids], fields=list(_VERSION)
+                [value, stamp, pc.dictionary_encode(source), source_id, vids],
+                fields=list(_VERSION_CODED),
             )
         )
         extras["sourceLabel"].append(label)
@@ -716,7 +727,7 @@ def _from_objects(gathered: _Gathered) -> _Converted | None:
         envelope=envelope,
         names=pa.chunked_array([names]),
         properties=pa.chunked_array([pa.nulls(len(names), pa.string())]),
-        versions=pa.chunked_array(versions, type=_VERSION),
+        versions=pa.chunked_array(versions, type=_VERSION_CODED),
         per_ticket=np.array(gathered.per_ticket, dtype=np.int64),
         per_property=np.array(gathered.per_property, dtype=np.int64),
         extras={
@@ -728,12 +739,12 @@ def _from_objects(gathered: _Gathered) -> _Converted | None:
 
 
 def _vids_filled(versions: pa.StructArray) -> pa.StructArray:
-    """v1 versions (of :data:`_VERSION`) with ``[]`` where ``sourceVid`` is absent."""
+    """v1 versions (of ``_VERSION_CODED``) with ``[]`` where ``sourceVid`` is absent."""
     *fields, vids = versions.flatten()
     if not vids.null_count:
         return versions
     filled = pc.fill_null(vids, pa.scalar([], type=vids.type))
-    return pa.StructArray.from_arrays([*fields, filled], fields=list(_VERSION))
+    return pa.StructArray.from_arrays([*fields, filled], fields=list(_VERSION_CODED))
 
 
 def iso_ms(text: pa.Array) -> pa.Array:
@@ -829,7 +840,9 @@ def _concat(parts: Sequence[_Converted]) -> _Converted:
         properties=pa.chunked_array(
             [c for p in parts for c in p.properties.chunks], type=pa.string()
         ),
-        versions=pa.chunked_array([c for p in parts for c in p.versions.chunks], type=_VERSION),
+        versions=pa.chunked_array(
+            [c for p in parts for c in p.versions.chunks], type=_VERSION_CODED
+        ),
         per_ticket=np.concatenate([p.per_ticket for p in parts]),
         per_property=np.concatenate([p.per_property for p in parts]),
         extras={
@@ -1062,26 +1075,35 @@ def _chunked(array: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
 def _categorical(
     values: pa.Array | pa.ChunkedArray, repeats: np.ndarray | None = None
 ) -> pd.Categorical:
-    """Strings as a categorical: pyarrow string categories in order of first appearance.
+    """Strings, plain or dictionary-encoded, as a categorical: categories in order of appearance.
 
-    With ``repeats``, each value ``repeats`` times (repeating the codes, not the
-    strings). The codes are the smallest signed integer that holds them, as
-    pandas picks it (int8 up to 126 categories).
+    The categories are pyarrow strings; the codes the smallest signed integer that holds
+    them, as pandas picks it (int8 up to 126 categories), written chunk by chunk (no
+    int32 copy of the whole column). With ``repeats``, each value ``repeats`` times
+    (repeating the codes, not the strings).
     """
-    # The chunks of a dictionary-encoded ChunkedArray share one dictionary; their codes are
-    # narrowed chunk by chunk, without an int32 copy of the whole column.
-    encoded = pc.dictionary_encode(_chunked(values)).unify_dictionaries()
-    dictionary = encoded.chunk(0).dictionary if encoded.num_chunks else pa.array([], pa.string())
-    categories = pd.Index(pd.arrays.ArrowExtensionArray(dictionary))
+    chunked = _chunked(values)
+    encoded = chunked if pa.types.is_dictionary(chunked.type) else pc.dictionary_encode(chunked)
+    # Each chunk's dictionary (shared by all when encoded here) as codes of the categories.
+    categories: dict[str, int] = {}
+    recode = [
+        np.array(
+            [categories.setdefault(text, len(categories)) for text in chunk.dictionary.to_pylist()]
+            + [-1]
+        )
+        for chunk in encoded.chunks
+    ]
     narrow = next(t for t in (np.int8, np.int16, np.int32) if len(categories) < np.iinfo(t).max)
     codes = np.empty(len(encoded), dtype=narrow)
     start = 0
-    for chunk in encoded.chunks:
-        codes[start : start + len(chunk)] = pc.fill_null(chunk.indices, -1).to_numpy()
+    for chunk, to_codes in zip(encoded.chunks, recode, strict=True):
+        local = pc.fill_null(chunk.indices, len(to_codes) - 1).to_numpy()
+        codes[start : start + len(chunk)] = to_codes[local]
         start += len(chunk)
     if repeats is not None:
         codes = np.repeat(codes, repeats)
-    dtype = pd.CategoricalDtype(categories)
+    names = pa.array(list(categories), pa.string())
+    dtype = pd.CategoricalDtype(pd.Index(pd.arrays.ArrowExtensionArray(names)))
     categorical: pd.Categorical = pd.Categorical.from_codes(codes, dtype=dtype)
     return categorical
 
