@@ -146,9 +146,10 @@ _CHUNK_ROWS = 4_096
 _STREAM_MIN = 1 << 20
 #: Bytes of a streamed text decoded at a time.
 _STREAM_BLOCK = 4 << 20
-#: Where the conversion allocates. Arrow's default (mimalloc) held about 40 MiB more than the
-#: 69 MiB of arrays it converted from bench_flatten's answer, in thousands of small chunks'
-#: buffers; the system allocator about 15 MiB (peak resident growth: bench_flatten).
+#: Where the conversion allocates. With Arrow's default pool (mimalloc) the process grew about
+#: 40 MiB beyond the 69 MiB of arrays converted from bench_flatten's answer (hundreds of chunks
+#: of small buffers; neither other chunk sizes, copies nor release_unused gave it back); with
+#: the system allocator about 20 MiB (peak resident growth: bench_flatten).
 _POOL = pa.system_memory_pool()
 
 
@@ -622,6 +623,7 @@ class _Converted:
     properties: pa.ChunkedArray
     """Each property's own ``sourceId``."""
     versions: pa.ChunkedArray
+    """Of ``_VERSION_CODED``: :data:`_VERSION` with ``source`` dictionary-encoded."""
     per_ticket: np.ndarray
     per_property: np.ndarray
     extras: dict[str, pa.ChunkedArray] = field(default_factory=dict)
