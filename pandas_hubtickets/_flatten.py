@@ -87,6 +87,16 @@ _VERSION = pa.struct(
         ("sourceVid", pa.list_(pa.int64())),
     ]
 )
+# What versions are converted to: the sources (a few texts, repeated) dictionary-encoded, a
+# chunk at a time, which holds a quarter of their text's memory until the tidy frame is made.
+_VERSION_CODED = pa.struct(
+    [
+        pa.field("source", pa.dictionary(pa.int32(), pa.string()))
+        if member.name == "source"
+        else member
+        for member in _VERSION
+    ]
+)
 _TICKET_KEYS = frozenset([*(member.name for member in _TICKET), "properties"])
 # The date-versioned API's (and v3's) SimplePublicObject and its ValueWithTimestamp.
 _OBJECT = pa.struct([("id", pa.string()), ("archived", pa.bool_())])
@@ -136,6 +146,11 @@ _CHUNK_ROWS = 4_096
 _STREAM_MIN = 1 << 20
 #: Bytes of a streamed text decoded at a time.
 _STREAM_BLOCK = 4 << 20
+#: Where the conversion allocates. With Arrow's default pool (mimalloc) the process grew about
+#: 40 MiB beyond the 69 MiB of arrays converted from bench_flatten's answer (hundreds of chunks
+#: of small buffers; neither other chunk sizes, copies nor release_unused gave it back); with
+#: the system allocator about 20 MiB (peak resident growth: bench_flatten).
+_POOL = pa.system_memory_pool()
 
 
 def flatten(response: Any) -> pd.DataFrame:
@@ -326,34 +341,32 @@ def tidy_of(parts: Sequence[_Converted]) -> pd.DataFrame:
     envelope, names, property_source_ids = converted.envelope, converted.names, converted.properties
     versions = converted.versions
 
-    # Row r is a version of property prop_of_row[r], of ticket ticket_of_row[r].
-    counts = converted.per_property
-    index = np.int32 if counts.sum() < 2**31 else np.int64  # half the memory of int64
-    prop_of_row = np.repeat(np.arange(len(counts), dtype=index), counts)
-    ticket_of_row = np.repeat(np.arange(len(envelope), dtype=index), converted.per_ticket)[
-        prop_of_row
-    ]
-    first_row = (np.cumsum(counts) - counts).astype(index)
+    # Property p has rows[p] rows (its versions); ticket t has per_ticket[t] properties.
+    # Ticket- and property-level columns are repeated straight into their rows: no per-row
+    # index arrays, no take (peak memory: bench_flatten).
+    rows = converted.per_property
+    ends = np.concatenate([[0], np.cumsum(rows)])
+    rows_per_ticket = np.diff(ends[np.concatenate([[0], np.cumsum(converted.per_ticket)])])
+    version = _version_numbers(rows, int(ends[-1]))  # first: later columns reuse its temporaries
+    del ends
     value, timestamp, source, source_id, source_vid = versions.flatten()
-    version = (np.arange(len(prop_of_row), dtype=index) - first_row[prop_of_row]).astype(
-        np.int32, copy=False
-    )
-    # The property-level sourceId is the newest version's: it may stand in for version 0 only.
-    newest_source_id = pc.if_else(
-        pa.array(version == 0), property_source_ids.take(prop_of_row), pa.scalar(None, pa.string())
-    )
+    # Through the system allocator: its temporaries are reused by the numpy columns below.
+    stamps = pc.cast(timestamp, _MS_UTC).to_pandas(memory_pool=_POOL)
     columns = {
-        "objectId": envelope.field("objectId").to_numpy()[ticket_of_row],
-        "objectType": _categorical(envelope.field("objectType")).take(ticket_of_row),
-        "portalId": _integers(envelope.field("portalId"))[ticket_of_row],
-        "isDeleted": envelope.field("isDeleted")
-        .fill_null(False)
-        .to_numpy(zero_copy_only=False)[ticket_of_row],
-        "property": _categorical(names).take(prop_of_row),
+        "objectId": np.repeat(envelope.field("objectId").to_numpy(), rows_per_ticket),
+        "objectType": _categorical(envelope.field("objectType"), rows_per_ticket),
+        "portalId": _integers(envelope.field("portalId"), rows_per_ticket),
+        "isDeleted": np.repeat(
+            envelope.field("isDeleted").fill_null(False).to_numpy(zero_copy_only=False),
+            rows_per_ticket,
+        ),
+        "property": _categorical(names, rows),
         "value": pd.arrays.ArrowExtensionArray(value),
-        "timestamp": pc.cast(timestamp, pa.timestamp("ms", tz="UTC")).to_pandas(),
+        "timestamp": stamps,
         "source": _categorical(source),
-        "sourceId": pd.arrays.ArrowExtensionArray(pc.coalesce(source_id, newest_source_id)),
+        "sourceId": pd.arrays.ArrowExtensionArray(
+            _with_newest_source_id(source_id, property_source_ids, rows)
+        ),
         "sourceVid": pd.arrays.ArrowExtensionArray(source_vid),
         "version": version,
     }
@@ -610,6 +623,7 @@ class _Converted:
     properties: pa.ChunkedArray
     """Each property's own ``sourceId``."""
     versions: pa.ChunkedArray
+    """Of ``_VERSION_CODED``: :data:`_VERSION` with ``source`` dictionary-encoded."""
     per_ticket: np.ndarray
     per_property: np.ndarray
     extras: dict[str, pa.ChunkedArray] = field(default_factory=dict)
@@ -652,17 +666,19 @@ def _convert(tickets: Iterable[Any], seen: list[Any] | None) -> _Converted:
 
 def _from_tickets(gathered: _Gathered) -> _Converted | None:
     """One chunk of v1 ticket objects as Arrow; None when a required field is missing."""
-    envelope = pa.array(gathered.tickets, type=_TICKET)
-    names = pa.array(gathered.names, type=pa.string())
-    property_source_ids = pa.array(gathered.properties, type=_PROPERTY).field("sourceId")
-    versions = _chunked(pa.array(gathered.versions, type=_VERSION))
+    envelope = pa.array(gathered.tickets, type=_TICKET, memory_pool=_POOL)
+    names = pa.array(gathered.names, type=pa.string(), memory_pool=_POOL)
+    property_source_ids = pa.array(gathered.properties, type=_PROPERTY, memory_pool=_POOL).field(
+        "sourceId"
+    )
+    versions = _chunked(pa.array(gathered.versions, type=_VERSION_CODED, memory_pool=_POOL))
     if versions.null_count or any(envelope.field(f).null_count for f in _REQUIRED):
         return None
     return _Converted(
         envelope=envelope,
         names=pa.chunked_array([names]),
         properties=pa.chunked_array([property_source_ids]),
-        versions=pa.chunked_array([_vids_filled(v) for v in versions.chunks], type=_VERSION),
+        versions=pa.chunked_array([_vids_filled(v) for v in versions.chunks], type=_VERSION_CODED),
         per_ticket=np.array(gathered.per_ticket, dtype=np.int64),
         per_property=np.array(gathered.per_property, dtype=np.int64),
     )
@@ -675,7 +691,7 @@ def _from_objects(gathered: _Gathered) -> _Converted | None:
     ``sourceType`` ``source`` and the ISO 8601 timestamps epoch milliseconds;
     ``objectType``, ``portalId`` and ``sourceVid`` are null.
     """
-    objects = pa.array(gathered.tickets, type=_OBJECT)
+    objects = pa.array(gathered.tickets, type=_OBJECT, memory_pool=_POOL)
     ids, archived = objects.flatten()
     if ids.null_count or pc.all(pc.match_substring_regex(ids, f"^{_ID_DIGITS}$")).as_py() is False:
         return None
@@ -689,7 +705,7 @@ def _from_objects(gathered: _Gathered) -> _Converted | None:
         ],
         fields=list(_TICKET),
     )
-    raw = _chunked(pa.array(gathered.versions, type=_VALUE_WITH_TIMESTAMP))
+    raw = _chunked(pa.array(gathered.versions, type=_VALUE_WITH_TIMESTAMP, memory_pool=_POOL))
     if raw.null_count:
         return None
     versions: list[pa.StructArray] = []
@@ -702,17 +718,18 @@ def _from_objects(gathered: _Gathered) -> _Converted | None:
         vids = pa.nulls(len(chunk), _VERSION.field("sourceVid").type)
         versions.append(
             pa.StructArray.from_arrays(
-                [value, stamp, source, source_id, vids], fields=list(_VERSION)
+                [value, stamp, pc.dictionary_encode(source), source_id, vids],
+                fields=list(_VERSION_CODED),
             )
         )
         extras["sourceLabel"].append(label)
         extras["updatedByUserId"].append(user)
-    names = pa.array(gathered.names, type=pa.string())
+    names = pa.array(gathered.names, type=pa.string(), memory_pool=_POOL)
     return _Converted(
         envelope=envelope,
         names=pa.chunked_array([names]),
         properties=pa.chunked_array([pa.nulls(len(names), pa.string())]),
-        versions=pa.chunked_array(versions, type=_VERSION),
+        versions=pa.chunked_array(versions, type=_VERSION_CODED),
         per_ticket=np.array(gathered.per_ticket, dtype=np.int64),
         per_property=np.array(gathered.per_property, dtype=np.int64),
         extras={
@@ -724,12 +741,12 @@ def _from_objects(gathered: _Gathered) -> _Converted | None:
 
 
 def _vids_filled(versions: pa.StructArray) -> pa.StructArray:
-    """v1 versions (of :data:`_VERSION`) with ``[]`` where ``sourceVid`` is absent."""
+    """v1 versions (of ``_VERSION_CODED``) with ``[]`` where ``sourceVid`` is absent."""
     *fields, vids = versions.flatten()
     if not vids.null_count:
         return versions
     filled = pc.fill_null(vids, pa.scalar([], type=vids.type))
-    return pa.StructArray.from_arrays([*fields, filled], fields=list(_VERSION))
+    return pa.StructArray.from_arrays([*fields, filled], fields=list(_VERSION_CODED))
 
 
 def iso_ms(text: pa.Array) -> pa.Array:
@@ -825,7 +842,9 @@ def _concat(parts: Sequence[_Converted]) -> _Converted:
         properties=pa.chunked_array(
             [c for p in parts for c in p.properties.chunks], type=pa.string()
         ),
-        versions=pa.chunked_array([c for p in parts for c in p.versions.chunks], type=_VERSION),
+        versions=pa.chunked_array(
+            [c for p in parts for c in p.versions.chunks], type=_VERSION_CODED
+        ),
         per_ticket=np.concatenate([p.per_ticket for p in parts]),
         per_property=np.concatenate([p.per_property for p in parts]),
         extras={
@@ -988,13 +1007,59 @@ def _ticket_objects(data: Any, *, parsed: bool = False) -> Iterator[Any]:
         yield data
 
 
-def _integers(values: pa.Array | pa.ChunkedArray) -> np.ndarray | pd.arrays.IntegerArray:
-    """Arrow int64 as numpy ``int64``, or as pandas' nullable ``Int64`` when any is null."""
+def _integers(
+    values: pa.Array | pa.ChunkedArray, repeats: np.ndarray | None = None
+) -> np.ndarray | pd.arrays.IntegerArray:
+    """Arrow int64 as numpy ``int64``, or as pandas' nullable ``Int64`` when any is null.
+
+    With ``repeats``, each value ``repeats`` times.
+    """
+
+    def repeated(array: np.ndarray) -> np.ndarray:
+        return array if repeats is None else np.repeat(array, repeats)
+
     if not values.null_count:
-        every: np.ndarray = values.to_numpy()
-        return every
-    whole = pc.fill_null(values, 0).to_numpy()
-    return pd.arrays.IntegerArray(whole, pc.is_null(values).to_numpy(zero_copy_only=False))
+        return repeated(values.to_numpy())
+    whole = repeated(pc.fill_null(values, 0).to_numpy())
+    return pd.arrays.IntegerArray(
+        whole, repeated(pc.is_null(values).to_numpy(zero_copy_only=False))
+    )
+
+
+def _version_numbers(rows: np.ndarray, total: int) -> np.ndarray:
+    """0, 1, ... within each property of ``rows`` rows, as int32, in one array and no other.
+
+    A running sum of steps of 1 that drops back to 0 at each property's first row.
+    """
+    version = np.ones(total, dtype=np.int32)
+    if total:
+        some = rows[rows > 0]
+        starts = np.cumsum(some[:-1])
+        np.subtract(1, some, out=some)
+        version[0] = 0
+        version[starts] = some[:-1]
+        del some, starts
+        np.cumsum(version, out=version)
+    return version
+
+
+def _with_newest_source_id(
+    source_id: pa.ChunkedArray, property_source_ids: pa.ChunkedArray, rows: np.ndarray
+) -> pa.ChunkedArray | pa.Array:
+    """The versions' ``sourceId``, the property's own filling version 0 where it has none.
+
+    The property-level sourceId is the newest version's: it may stand in for version 0 only.
+    """
+    if property_source_ids.null_count == len(property_source_ids):
+        return source_id  # nothing to fill in (as the date-versioned API answers): no copy
+    index = np.int32 if len(rows) < 2**31 else np.int64
+    newest = np.zeros(len(source_id), dtype=bool)
+    newest[(np.cumsum(rows) - rows)[rows > 0]] = True
+    fill = property_source_ids.take(np.repeat(np.arange(len(rows), dtype=index), rows))
+    filled: pa.ChunkedArray | pa.Array = pc.coalesce(
+        source_id, pc.if_else(pa.array(newest), fill, pa.scalar(None, pa.string()))
+    )
+    return filled
 
 
 def _extra_column(name: str, values: pa.Array | pa.ChunkedArray) -> Any:
@@ -1009,15 +1074,40 @@ def _chunked(array: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
     return array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
 
 
-def _categorical(values: pa.Array | pa.ChunkedArray) -> pd.Categorical:
-    """Strings as a categorical: pyarrow string categories in order of first appearance.
+def _categorical(
+    values: pa.Array | pa.ChunkedArray, repeats: np.ndarray | None = None
+) -> pd.Categorical:
+    """Strings, plain or dictionary-encoded, as a categorical: categories in order of appearance.
 
-    pandas picks the smallest signed integer that holds the codes (int8 up to
-    126 categories).
+    The categories are pyarrow strings; the codes the smallest signed integer that holds
+    them, as pandas picks it (int8 up to 126 categories), written chunk by chunk (no
+    int32 copy of the whole column). With ``repeats``, each value ``repeats`` times
+    (repeating the codes, not the strings).
     """
-    encoded = pc.dictionary_encode(_chunked(values)).combine_chunks()
-    dtype = pd.CategoricalDtype(pd.Index(pd.arrays.ArrowExtensionArray(encoded.dictionary)))
-    return pd.Categorical.from_codes(pc.fill_null(encoded.indices, -1).to_numpy(), dtype=dtype)
+    chunked = _chunked(values)
+    encoded = chunked if pa.types.is_dictionary(chunked.type) else pc.dictionary_encode(chunked)
+    # Each chunk's dictionary (shared by all when encoded here) as codes of the categories.
+    categories: dict[str, int] = {}
+    recode = [
+        np.array(
+            [categories.setdefault(text, len(categories)) for text in chunk.dictionary.to_pylist()]
+            + [-1]
+        )
+        for chunk in encoded.chunks
+    ]
+    narrow = next(t for t in (np.int8, np.int16, np.int32) if len(categories) < np.iinfo(t).max)
+    codes = np.empty(len(encoded), dtype=narrow)
+    start = 0
+    for chunk, to_codes in zip(encoded.chunks, recode, strict=True):
+        local = pc.fill_null(chunk.indices, len(to_codes) - 1).to_numpy()
+        codes[start : start + len(chunk)] = to_codes[local]
+        start += len(chunk)
+    if repeats is not None:
+        codes = np.repeat(codes, repeats)
+    names = pa.array(list(categories), pa.string())
+    dtype = pd.CategoricalDtype(pd.Index(pd.arrays.ArrowExtensionArray(names)))
+    categorical: pd.Categorical = pd.Categorical.from_codes(codes, dtype=dtype)
+    return categorical
 
 
 def _raise_located(tickets: list[Any] | None, cause: BaseException | None) -> NoReturn:

@@ -588,3 +588,58 @@ def test_flatten_of_a_frame_says_what_it_takes():
     assert isinstance(info.value, TypeError)
     with pytest.raises(ArgumentTypeError, match="tidy must be a DataFrame, got list"):
         current([])
+
+
+# Sources are dictionary-encoded chunk by chunk as they are converted (part-flatmem): the
+# categories stay in order of first appearance over every chunk, with pandas' codes dtype.
+
+
+def _many_sources(tickets: int, sources: int, *, versioned: bool) -> list[dict[str, Any]]:
+    """Tickets of 3 versions each, source of ticket i version k: SRC_{(3i + k) % sources}."""
+    out: list[dict[str, Any]] = []
+    for i in range(tickets):
+        names = [f"SRC_{(3 * i + k) % sources}" for k in range(3)]
+        if versioned:
+            history = [
+                {"value": str(k), "timestamp": f"2024-01-0{k + 1}T00:00:00.000Z", "sourceType": s}
+                for k, s in enumerate(names)
+            ]
+            out.append(
+                {
+                    "id": str(i + 1),
+                    "properties": {"status": "0"},
+                    "propertiesWithHistory": {"status": history},
+                }
+            )
+        else:
+            versions = [{"value": str(k), "timestamp": k, "source": s} for k, s in enumerate(names)]
+            out.append(
+                {"objectId": i + 1, "portalId": 7, "properties": {"status": {"versions": versions}}}
+            )
+    return out
+
+
+@pytest.mark.parametrize("versioned", [False, True], ids=["v1", "2026-03"])
+def test_sources_over_many_chunks_keep_first_appearance_order(
+    versioned: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pandas_hubtickets import _flatten
+
+    monkeypatch.setattr(_flatten, "_CHUNK_ROWS", 30)  # 10 tickets a chunk: each adds sources
+    tickets = _many_sources(200, 300, versioned=versioned)
+    tidy = flatten(tickets)
+    expected = [f"SRC_{(3 * i + k) % 300}" for i in range(200) for k in range(3)]
+    order = list(dict.fromkeys(expected))
+    assert tidy["source"].astype(object).tolist() == expected
+    assert tidy["source"].cat.categories.tolist() == order
+    assert tidy["source"].cat.codes.dtype == np.int16  # 300 categories: as pandas picks
+
+
+@pytest.mark.parametrize("versioned", [False, True], ids=["v1", "2026-03"])
+def test_compacted_parts_with_different_sources_flatten_as_one(versioned: bool) -> None:
+    from pandas_hubtickets._flatten import compact, tidy_of, to_arrow
+
+    tickets = _many_sources(40, 120, versioned=versioned)  # parts see different sources
+    parts = [to_arrow(tickets[i : i + 10]) for i in range(0, 40, 10)]
+    assert tidy_of([compact(parts)]).equals(flatten(tickets))
+    assert tidy_of(parts).equals(flatten(tickets))
