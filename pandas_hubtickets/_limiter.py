@@ -120,8 +120,6 @@ class RateLimiter:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._starts: deque[float] = deque()
-        #: Starts that left the window within its last ``slack``: HubSpot may still count them.
-        self._left: deque[float] = deque()
         self._hold_until = float("-inf")
 
     def __repr__(self) -> str:
@@ -132,13 +130,14 @@ class RateLimiter:
 
     # ------------------------------------------------------------------ core
     def _purge(self, now: float) -> None:
-        horizon = now - self.window
-        starts, left = self._starts, self._left
+        # A start counts for the window plus its slack: HubSpot counts a request when it
+        # arrives, a little (and a varying time) after we start it, so a start that has just
+        # left our window may still be in HubSpot's. Forgetting it at the window's end let a
+        # worker that came along then start at once, and one arrival early enough meant a 429.
+        horizon = now - self.window * (1.0 + self.slack)
+        starts = self._starts
         while starts and starts[0] <= horizon:
-            left.append(starts.popleft())
-        horizon -= self.window * self.slack
-        while left and left[0] <= horizon:
-            left.popleft()
+            starts.popleft()
 
     def _wait_time(self, now: float) -> float:
         """Seconds until a slot is free; 0 when one is free now. Lock held."""
@@ -296,12 +295,12 @@ class RateLimiter:
         if maximum is None or maximum < self.max_requests:
             return False
         # HubSpot counted when it answered, a little before now, the requests that had *arrived*
-        # in its window: ours that just left our window may still be in its count.
-        return maximum - remaining <= len(self._starts) + len(self._left)
+        # in its window: our starts of the window and its slack (all kept) may be in its count.
+        return maximum - remaining <= len(self._starts)
 
     # ------------------------------------------------------------ inspection
     def in_window(self) -> int:
-        """Number of request starts in the current window.
+        """Number of request starts in the current window and its slack (the starts counted).
 
         Examples
         --------

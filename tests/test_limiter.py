@@ -228,14 +228,29 @@ def test_slack_lengthens_holds() -> None:
 
 def test_observe_counts_our_starts_that_just_left_the_window_as_ours() -> None:
     # HubSpot counted 3 of 3 a moment ago; by now our first start has left our
-    # window (within the slack). Nobody else is using the account: no hold.
+    # window (within the slack). Nobody else is using the account: no hold, only
+    # the slack itself (the first start counts until 10.2).
     limiter, clock = make(3, window=10.0, margin=2, slack=0.02)
     for t in (0.0, 5.0, 6.0):
         clock.now = t
         limiter.acquire()
     clock.now = 10.1
     limiter.observe({"X-HubSpot-RateLimit-Remaining": "0", "X-HubSpot-RateLimit-Max": "3"})
-    assert limiter.time_until_free() == 0.0
+    assert limiter.time_until_free() == pytest.approx(0.1)  # not 5.1: no hold of a window
     clock.now = 10.3  # past the slack: HubSpot no longer counts it either; 3 of 3 now is someone's
     limiter.observe({"X-HubSpot-RateLimit-Remaining": "0", "X-HubSpot-RateLimit-Max": "3"})
     assert limiter.time_until_free() > 0.0
+
+
+def test_a_start_counts_for_the_window_and_its_slack_whoever_comes_along() -> None:
+    """A worker arriving just after the oldest start left the window still waits for the
+    slack: else its request can reach HubSpot inside the window the oldest one arrived in."""
+    limiter, clock = make(3, window=10.0, slack=0.02)
+    for t in (0.0, 5.0, 6.0):
+        clock.now = t
+        limiter.acquire()
+    clock.now = 10.05  # the start at 0.0 has left the 10 s window, not its slack
+    assert limiter.in_window() == 3
+    assert limiter.time_until_free() == pytest.approx(0.15)
+    clock.now = 10.2
+    assert limiter.in_window() == 2 and limiter.time_until_free() == 0.0
