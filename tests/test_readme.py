@@ -320,6 +320,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+        process.stdout.close()
 
 
 def test_readme_serve_history_runs_verbatim(tmp_path, monkeypatch):
@@ -341,6 +342,7 @@ def test_readme_serve_history_runs_verbatim(tmp_path, monkeypatch):
     finally:
         process.terminate()
         process.wait(timeout=10)
+        process.stdout.close()
     tidy = ht.read_tidy("history.parquet")
     assert tidy["objectId"].nunique() == histories - 1  # --tickets 0; one history deleted
     spells = tidy.hubtickets.durations()
