@@ -206,12 +206,25 @@ def _encode_arrow(arr: pa.Array) -> tuple[pa.StringArray, Problems]:
 
 
 def _checked_text(values: pa.StringArray) -> tuple[pa.StringArray, Problems]:
+    # no more characters than bytes: only a text of over MAX_TEXT bytes needs counting
+    offsets, _ = offsets_and_data(values)
+    if not len(values) or int(np.diff(offsets).max()) <= MAX_TEXT:
+        return values, []
     too_long = pc.fill_null(pc.greater(pc.utf8_length(values), MAX_TEXT), False)
     pos = np.flatnonzero(too_long.to_numpy(zero_copy_only=False))
     if not len(pos):
         return values, []
     reason = f"text longer than HubSpot's limit of {MAX_TEXT:,} characters: shorten it"
     return pc.if_else(too_long, pa.scalar(None, pa.string()), values), [(pos, TOO_LONG, reason)]
+
+
+def offsets_and_data(arr: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
+    """numpy views of a string array's offsets (``len + 1`` of them) and data buffer."""
+    _, offsets, data = arr.buffers()
+    starts = np.frombuffer(offsets, dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
+    return starts, np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(
+        0, np.uint8
+    )
 
 
 def _epoch_ms(ints: pa.Array, mul: int, div: int) -> tuple[pa.StringArray, Problems]:

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from ._api import Api, endpoints
 from ._columns import ID_COLUMNS
-from ._encode import encode_column, is_missing
+from ._encode import encode_column, is_missing, offsets_and_data
 from ._ids import ticket_id
 from .errors import PROBLEM_COLUMNS, ArgumentTypeError, ConfigurationError, PayloadError
 
@@ -473,23 +473,14 @@ def _utf8_len(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def _offsets_and_data(arr: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
-    """numpy views of a string array's offsets (``len + 1`` of them) and data buffer."""
-    _, offsets, data = arr.buffers()
-    starts = np.frombuffer(offsets, dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
-    return starts, np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(
-        0, np.uint8
-    )
-
-
 def _chunk_bounds(values: Sequence[pa.StringArray], fixed: int, n: int) -> list[tuple[int, int]]:
     """Row ranges whose JSON text (at most ``fixed`` bytes a row plus its values) fits a chunk."""
-    sizes = [int(o[-1] - o[0]) for o, _ in map(_offsets_and_data, values)]
+    sizes = [int(o[-1] - o[0]) for o, _ in map(offsets_and_data, values)]
     if sum(sizes) + fixed * n <= _CHUNK_BYTES:
         return [(0, n)]
     row_bytes = np.full(n, fixed, dtype=np.int64)
     for arr in values:
-        row_bytes += np.diff(_offsets_and_data(arr)[0])
+        row_bytes += np.diff(offsets_and_data(arr)[0])
     ends = np.cumsum(row_bytes)
     bounds, start = [], 0
     while start < n:
@@ -564,7 +555,7 @@ def _valid(arr: pa.Array) -> np.ndarray:
 
 def _decoded(texts: pa.StringArray) -> str:
     """All the texts end to end, decoded straight from the array's data buffer."""
-    offsets, _ = _offsets_and_data(texts)
+    offsets, _ = offsets_and_data(texts)
     data = texts.buffers()[2]
     return str(memoryview(data)[offsets[0] : offsets[-1]], "utf-8") if data is not None else ""
 
@@ -617,13 +608,13 @@ def _escaped(arr: pa.StringArray) -> tuple[pa.StringArray, ...]:
     no copy), and those strings escaped (``""`` on the other rows), rewritten
     byte by byte with the forms of :data:`_ESCAPE_FORMS`. No Python object per string.
     """
-    offsets, data = _offsets_and_data(arr)
+    offsets, data = offsets_and_data(arr)
     bad = _escape_positions(data[offsets[0] : offsets[-1]])
     if not len(bad):
         return (arr,)
     rows = np.unique(np.searchsorted(offsets, bad + offsets[0], side="right") - 1)
     some = arr.take(pa.array(rows, pa.int64()))
-    starts, data = _offsets_and_data(some)
+    starts, data = offsets_and_data(some)
     text = data[starts[0] : starts[-1]]
     bad = _escape_positions(text)
     codes = text[bad]
