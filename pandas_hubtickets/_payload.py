@@ -422,31 +422,35 @@ class EncodedFrame:
         for start, stop in _chunk_bounds(sized, fixed, len(ids)):
             chunk = slice(start, stop)
             mask, seen = sendable[chunk], np.zeros(stop - start, dtype=bool)
-            first = sent[0] - start if start <= sent[0] < stop else None
-            last = sent[-1] - start if start <= sent[-1] < stop else None
-            if lead is None:
-                pieces: list[pa.Array | str] = [_repeated(head, mask, first, opening + head)]
+            first, last = (_only(row - start, stop - start) for row in (sent[0], sent[-1]))
+            # the constant texts between two values, each where its mask is true (None: every row)
+            glue: list[tuple[str, np.ndarray | None]] = [(opening, first)]
+            pieces: list[pa.Array | str] = []
+            if lead is not None:
+                glue.append((lead, mask))
+                pieces.append(_glue(glue))
+                glue = [(head, mask)]
+                pieces.append(pa.array(positions[chunk], mask=~mask).cast(pa.string()))
             else:
-                pieces = [
-                    _repeated(lead, mask, first, opening + lead),
-                    pa.array(positions[chunk], mask=~mask).cast(pa.string()),
-                    _repeated(head, mask),
-                ]
+                glue.append((head, mask))
+            pieces.append(_glue(glue))
             if self.keys is None:
                 pieces.append(pa.array(ids[chunk], mask=~mask).cast(pa.string()))
             else:
                 for arr in keys:
                     part = arr.slice(start, stop - start)
                     pieces.append(_with_validity(part, mask & _valid(part)))
-            pieces.append(_repeated(middle, mask))
+            glue = [(middle, mask)]
             for texts, valid, (before, after) in zip(values, present, affixes, strict=True):
                 valid = valid[chunk]
-                pieces.append(_repeated(",", valid & seen))
-                pieces.append(_repeated(before + '"', valid))
+                glue.append((",", valid if seen.all() else valid & seen))
+                glue.append((before + '"', valid))
+                pieces.append(_glue(glue))
                 pieces.extend(arr.slice(start, stop - start) for arr in texts)
-                pieces.append(_repeated('"' + after, valid))
+                glue = [('"' + after, valid)]
                 seen = seen | valid
-            pieces.append(_repeated(tail + separator, mask, last, tail + closing))
+            glue += [(tail, mask), (separator, mask & ~last), (closing, last)]
+            pieces.append(_glue(glue))
             yield start, _join(pieces)
 
 
@@ -491,36 +495,47 @@ def _chunk_bounds(values: Sequence[pa.StringArray], fixed: int, n: int) -> list[
     return bounds
 
 
-def _repeated(
-    text: str, valid: np.ndarray, at: int | None = None, other: str = ""
-) -> pa.StringArray | str:
-    """``text`` where ``valid`` (``other`` at row ``at``), null elsewhere.
+def _only(row: int, n: int) -> np.ndarray:
+    """Boolean mask of ``n`` rows, true at ``row`` only (nowhere when it is out of range)."""
+    mask = np.zeros(n, dtype=bool)
+    if 0 <= row < n:
+        mask[row] = True
+    return mask
 
-    A plain string when that is every row. Built from numpy buffers: no
-    Python object per row.
+
+def _glue(parts: Sequence[tuple[str, np.ndarray | None]]) -> pa.StringArray | str:
+    """Per row, the texts of ``parts`` whose mask is true there (``None``: every row), end to end.
+
+    A plain string when that is the same on every row. Otherwise each row's
+    combination of masks is a code, the text of every code is built once, and
+    the rows' texts are taken by code: one array, however many parts (the
+    parts between two values have at most five masks).
     """
-    n = len(valid)
-    if other == text:
-        at = None
-    if at is None and valid.all():
-        return text
-    unit = text.encode("utf-8")
-    rows = np.flatnonzero(valid)
-    lengths = np.zeros(n, dtype=np.int64)
-    lengths[rows] = len(unit)
-    if at is None:
-        data = unit * len(rows)
-    else:
-        special = other.encode("utf-8")
-        lengths[at] = len(special)
-        before = int(np.searchsorted(rows, at))
-        data = unit * before + special + unit * (len(rows) - before - 1)
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(lengths, out=offsets[1:], dtype=np.int32)
-    nulls = n - len(rows)
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
-    buffers = [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)]
-    return pa.Array.from_buffers(pa.string(), n, buffers, null_count=nulls)
+    texts: list[str] = []
+    masks: list[np.ndarray] = []  # the masks true on some rows but not all, once each
+    bits: list[int | None] = []
+    for text, mask in parts:
+        if not text or (mask is not None and not mask.any()):
+            continue
+        if mask is None or mask.all():
+            bits.append(None)
+        else:
+            known = [i for i, m in enumerate(masks) if m is mask]
+            bits.append(known[0] if known else len(masks))
+            if not known:
+                masks.append(mask)
+        texts.append(text)
+    if not masks:
+        return "".join(texts)
+    # each mask is true on some rows only: so is its bit, and the code is never constant
+    code = np.zeros(len(masks[0]), dtype=np.uint8)
+    for bit, mask in enumerate(masks):
+        code |= mask.view(np.uint8) << bit
+    choices = [
+        "".join(t for t, bit in zip(texts, bits, strict=True) if bit is None or c >> bit & 1)
+        for c in range(1 << len(masks))
+    ]
+    return pa.array(choices, pa.string()).take(pa.array(code))
 
 
 def _join(pieces: list[pa.Array | str]) -> pa.StringArray:
