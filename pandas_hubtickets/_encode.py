@@ -244,11 +244,15 @@ def _without_exponents(text: pa.StringArray, marker: str = "e") -> pa.StringArra
     Exact: the digits are the ones given, only the decimal point moves. Only the
     values whose text has an exponent (typically few) go through Python.
     """
-    has_exponent = pc.fill_null(pc.match_substring(text, marker), False)
-    if not pc.any(has_exponent).as_py():
+    offsets, data = offsets_and_data(text)
+    at = np.flatnonzero(data[offsets[0] : offsets[-1]] == ord(marker)) + offsets[0]
+    if not len(at):
         return text
-    plain = [format(decimal.Decimal(t), "f") for t in text.filter(has_exponent).to_pylist()]
-    return pc.replace_with_mask(text, has_exponent, pa.array(plain, pa.string()))
+    rows = np.searchsorted(offsets, at, side="right") - 1  # one exponent per number
+    has_exponent = np.zeros(len(text), dtype=bool)
+    has_exponent[rows] = True
+    plain = [format(decimal.Decimal(t), "f") for t in text.take(rows).to_pylist()]
+    return pc.replace_with_mask(text, pa.array(has_exponent), pa.array(plain, pa.string()))
 
 
 def _shortest(arr: pa.FloatingPointArray) -> pa.StringArray:
@@ -271,13 +275,15 @@ def _encode_floats(arr: pa.FloatingPointArray) -> tuple[pa.StringArray, Problems
     finite = np.isfinite(x)
     whole = finite & (np.trunc(np.where(finite, x, 0.0)) == x)
     exact = whole & (np.abs(x) < _EXACT_WHOLE[arr.type.bit_width])  # also "0" for -0.0
-    digits = pa.array(np.where(exact, x, 0.0).astype(np.int64), mask=~exact).cast(pa.string())
+    def digits() -> pa.StringArray:
+        return pa.array(np.where(exact, x, 0.0).astype(np.int64), mask=~exact).cast(pa.string())
+
     if (exact | ~finite).all():  # whole numbers (and missing ones): digits only
-        values = digits
+        values = digits()
     else:
         values = _shortest(arr)
         if exact.any():
-            values = pc.if_else(pa.array(exact), digits, values)
+            values = pc.if_else(pa.array(exact), digits(), values)
         if not finite.all():
             values = pc.if_else(pa.array(finite), values, pa.nulls(len(x), pa.string()))
     inf = np.flatnonzero(np.isinf(x))
