@@ -21,7 +21,7 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar, Literal, cast
+from typing import Any, ClassVar, Literal, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
@@ -292,6 +292,35 @@ class EncodedFrame:
         """Per property, arrays whose texts end to end are its escaped values (:func:`_escaped`)."""
         return tuple(_escaped(arr) for arr in self.values)
 
+    @cached_property
+    def _json_keys(self) -> tuple[pa.StringArray, ...]:
+        """The ``keys`` as :attr:`_json_values` holds the values (none without ``keys``)."""
+        return () if self.keys is None else _escaped(self.keys)
+
+    @cached_property
+    def _full(self) -> tuple[bool, ...]:
+        """Per property, whether every row sends it (then no mask is needed for it)."""
+        return tuple(not arr.null_count for arr in self.values)
+
+    @cached_property
+    def _layout(self) -> _Layout:
+        """The texts around the values, the same for every row, and bounds of a row's size."""
+        lead = self.flavor.trace_prefix
+        head, middle, tail = self.flavor.row_affixes()
+        affixes = [self.flavor.property_affixes(name) for name in self.names]
+        fixed = _utf8_len((lead or "") + head + middle + tail)
+        fixed += 2 * _ID_DIGITS  # the id (or key) and the trace id
+        fixed += sum(_utf8_len("," + before + '"' + '"' + after) for before, after in affixes)
+        quoted = tuple((before + '"', '"' + after) for before, after in affixes)
+        return _Layout(lead, head, middle, tail, quoted, fixed)
+
+    @cached_property
+    def _widest(self) -> int:
+        """A bound of a row's bytes (a subset of rows this many times fits one chunk)."""
+        texts = [*self._json_keys, *(a for texts in self._json_values for a in texts)]
+        longest = (int(np.diff(offsets_and_data(a)[0]).max(initial=0)) for a in texts)
+        return self._layout.fixed + sum(longest)
+
     @staticmethod
     def _rows(positions: Sequence[int] | np.ndarray | None) -> np.ndarray | None:
         """``positions`` as int64 row positions (``None`` stays ``None``: every row)."""
@@ -399,59 +428,81 @@ class EncodedFrame:
         escaped value and the text after it, where the cell is present. Pieces
         that are the same on every row are plain strings, merged where adjacent.
         """
-        keys = () if self.keys is None else _escaped(self.keys)
+        keys, full, layout = self._json_keys, self._full, self._layout
         if rows is None:
             values, ids, sendable = self._json_values, self.object_ids, self.sendable
             positions = np.arange(len(self), dtype=np.int64)
+            present: Sequence[np.ndarray | None] = self._present
         else:
             take = pa.array(rows, pa.int64())
             values = tuple(tuple(arr.take(take) for arr in texts) for texts in self._json_values)
             keys = tuple(arr.take(take) for arr in keys)
             ids, sendable, positions = self.object_ids[rows], self.sendable[rows], rows
-        present = self._present if rows is None else [valid[rows] for valid in self._present]
+            present = [None if f else valid[rows] for f, valid in zip(full, self._present)]
         sent = np.flatnonzero(sendable)
         if not len(sent):
             return
-        lead = self.flavor.trace_prefix
-        head, middle, tail = self.flavor.row_affixes()
-        affixes = [self.flavor.property_affixes(name) for name in self.names]
-        fixed = _utf8_len(opening + (lead or "") + head + middle + tail + separator + closing)
-        fixed += 2 * _ID_DIGITS  # the id (or key) and the trace id
-        fixed += sum(_utf8_len("," + before + '"' + '"' + after) for before, after in affixes)
-        sized = [*keys, *(a for texts in values for a in texts)]
-        for start, stop in _chunk_bounds(sized, fixed, len(ids)):
-            chunk = slice(start, stop)
-            mask, seen = sendable[chunk], np.zeros(stop - start, dtype=bool)
-            first, last = (_only(row - start, stop - start) for row in (sent[0], sent[-1]))
+        every = len(sent) == len(sendable)  # every row sends something: no mask needed
+        extra = _utf8_len(opening + separator + closing)
+        if rows is not None and len(rows) * (self._widest + extra) <= _CHUNK_BYTES:
+            bounds = [(0, len(rows))]
+        else:
+            sized = [*keys, *(a for texts in values for a in texts)]
+            bounds = _chunk_bounds(sized, layout.fixed + extra, len(ids))
+        for start, stop in bounds:
+            chunk, n = slice(start, stop), stop - start
+            mask = None if every else sendable[chunk]
             # the constant texts between two values, each where its mask is true (None: every row)
-            glue: list[tuple[str, np.ndarray | None]] = [(opening, first)]
+            glue: list[tuple[str, np.ndarray | None]] = []
+            if opening:
+                glue.append((opening, _only(sent[0] - start, n)))
             pieces: list[pa.Array | str] = []
-            if lead is not None:
-                glue.append((lead, mask))
-                pieces.append(_glue(glue))
-                glue = [(head, mask)]
-                pieces.append(pa.array(positions[chunk], mask=~mask).cast(pa.string()))
-            else:
-                glue.append((head, mask))
+            if layout.lead is not None:
+                glue.append((layout.lead, mask))
+                pieces += [_glue(glue), _digits(positions[chunk], mask)]
+                glue = []
+            glue.append((layout.head, mask))
             pieces.append(_glue(glue))
             if self.keys is None:
-                pieces.append(pa.array(ids[chunk], mask=~mask).cast(pa.string()))
+                pieces.append(_digits(ids[chunk], mask))
             else:
                 for arr in keys:
                     part = arr.slice(start, stop - start)
-                    pieces.append(_with_validity(part, mask & _valid(part)))
-            glue = [(middle, mask)]
-            for texts, valid, (before, after) in zip(values, present, affixes, strict=True):
-                valid = valid[chunk]
-                glue.append((",", valid if seen.all() else valid & seen))
-                glue.append((before + '"', valid))
+                    pieces.append(part if mask is None else _with_validity(part, mask & _valid(part)))
+            glue = [(layout.middle, mask)]
+            seen: np.ndarray | None = None  # the rows where a property came before (None: all)
+            for j, (texts, valid, (before, after)) in enumerate(
+                zip(values, present, layout.affixes, strict=True)
+            ):
+                valid = None if valid is None else valid[chunk]
+                if j:  # a comma where a property came before this one
+                    glue.append((",", _both(seen, valid)))
+                glue.append((before, valid))
                 pieces.append(_glue(glue))
                 pieces.extend(arr.slice(start, stop - start) for arr in texts)
-                glue = [('"' + after, valid)]
-                seen = seen | valid
-            glue += [(tail, mask), (separator, mask & ~last), (closing, last)]
+                glue = [(after, valid)]
+                seen = valid if not j else None if seen is None or valid is None else seen | valid
+            glue.append((layout.tail, mask))
+            if separator or closing:
+                last = _only(sent[-1] - start, n)
+                glue += [(separator, ~last if mask is None else mask & ~last), (closing, last)]
             pieces.append(_glue(glue))
             yield start, _join(pieces)
+
+
+class _Layout(NamedTuple):
+    """The JSON texts of a body's rows that do not depend on the values."""
+
+    #: Before the trace id (``None``: the API has none).
+    lead: str | None
+    #: Before the id, between the id and the properties, after them.
+    head: str
+    middle: str
+    tail: str
+    #: Per property, the text before its value and after it.
+    affixes: tuple[tuple[str, str], ...]
+    #: A row's bytes besides its values (at most).
+    fixed: int
 
 
 #: The longest decimal text of an int64 (a sign and 19 digits).
@@ -493,6 +544,16 @@ def _chunk_bounds(values: Sequence[pa.StringArray], fixed: int, n: int) -> list[
         bounds.append((start, stop))
         start = stop
     return bounds
+
+
+def _digits(ints: np.ndarray, mask: np.ndarray | None) -> pa.StringArray:
+    """The integers' decimal texts, null where ``mask`` is false (``None``: nowhere)."""
+    return pa.array(ints, mask=None if mask is None else ~mask).cast(pa.string())
+
+
+def _both(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """Where both masks are true (``None``: every row)."""
+    return b if a is None else a if b is None else a & b
 
 
 def _only(row: int, n: int) -> np.ndarray:
