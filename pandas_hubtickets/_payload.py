@@ -849,7 +849,8 @@ def _check_ids(raw: pd.Series, id_column: str, problems: ProblemList) -> np.ndar
         missing = raw.isna().to_numpy()
 
     def add(rows: np.ndarray, code: str, message: str) -> None:
-        problems.add(rows, id_column, code, message, raw.iloc[rows].tolist())
+        if len(rows):
+            problems.add(rows, id_column, code, message, raw.iloc[rows].tolist())
 
     add(np.flatnonzero(missing), "MISSING_ID", "id is missing")
     ids = np.zeros(n, dtype=np.int64)
@@ -900,7 +901,8 @@ def _check_keys(raw: pd.Series, id_column: str, problems: ProblemList) -> pa.Str
     dup = good & pd.Series(texts).duplicated(keep=False).to_numpy()
 
     def add(rows: np.ndarray, code: str, message: str) -> None:
-        problems.add(rows, id_column, code, message, raw.iloc[rows].tolist())
+        if len(rows):
+            problems.add(rows, id_column, code, message, raw.iloc[rows].tolist())
 
     add(np.flatnonzero(missing), "MISSING_ID", "id is missing")
     add(
@@ -1065,13 +1067,14 @@ def encode_frame(
     for name, pos in picked:
         column = df.iloc[:, pos]
         arr, cell_problems = encode_column(column)
-        missing = np.array(arr.is_null().to_numpy(zero_copy_only=False))
         for rows, code, why in cell_problems:
             found.add(rows, name, code, why, column.iloc[rows].tolist())
-            missing[rows] = False  # reported already; not also as missing
         if na == "clear":
             arr = arr.fill_null("")
-        elif na == "error":
+        elif na == "error" and arr.null_count:
+            missing = np.array(arr.is_null().to_numpy(zero_copy_only=False))
+            for rows, _, _ in cell_problems:
+                missing[rows] = False  # reported already; not also as missing
             message = "missing value (na='error'): fill it, or use na='skip' to leave it unchanged"
             found.add(np.flatnonzero(missing), name, "MISSING_VALUE", message)
         values.append(arr)
