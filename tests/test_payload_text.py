@@ -175,6 +175,19 @@ def test_text_split_into_chunks_is_the_same_text(monkeypatch, limit):
     assert json.loads(whole[0]) == df.hubtickets.to_payload()
 
 
+@pytest.mark.parametrize("block", [7, 256, 1 << 18])
+def test_every_byte_is_escaped_as_json_dumps_does(monkeypatch, block):
+    """Every byte value, also across the blocks the escape check compares at a time."""
+    monkeypatch.setattr(_payload, "_ESCAPE_BLOCK", block)
+    texts = [chr(c) * 3 + "x" for c in range(128)] + ["é\u00e9", '中"文\n', "🎫"]
+    df = pd.DataFrame({"objectId": np.arange(1, len(texts) + 1), "t": texts})
+    expected = [
+        f'{{"objectId":{i},"properties":[{{"name":"t","value":{json.dumps(t, ensure_ascii=False)}}}]}}'
+        for i, t in enumerate(texts, 1)
+    ]
+    assert df.hubtickets.to_json() == "[" + ",".join(expected) + "]"
+
+
 @pytest.mark.parametrize("enabled", [True, False])
 def test_python_bodies_leave_the_garbage_collector_as_they_found_it(enabled):
     encoded = encode_frame(pd.DataFrame({"objectId": [1, 2], "v": ["a", None]}))
