@@ -298,6 +298,12 @@ class EncodedFrame:
         return () if self.keys is None else _escaped(self.keys)
 
     @cached_property
+    def _json_struct(self) -> pa.StructArray:
+        """The arrays of :attr:`_json_keys` and :attr:`_json_values`, in a struct: one take of all."""
+        arrays = [*self._json_keys, *(a for texts in self._json_values for a in texts)]
+        return pa.StructArray.from_arrays(arrays, names=[str(i) for i in range(len(arrays))])
+
+    @cached_property
     def _full(self) -> tuple[bool, ...]:
         """Per property, whether every row sends it (then no mask is needed for it)."""
         return tuple(not arr.null_count for arr in self.values)
@@ -434,10 +440,12 @@ class EncodedFrame:
             positions = np.arange(len(self), dtype=np.int64)
             present: Sequence[np.ndarray | None] = self._present
         else:
-            take = pa.array(rows, pa.int64())
-            values = tuple(tuple(arr.take(take) for arr in texts) for texts in self._json_values)
-            keys = tuple(arr.take(take) for arr in keys)
             ids, sendable, positions = self.object_ids[rows], self.sendable[rows], rows
+            if not sendable.any():
+                return
+            taken = iter(self._json_struct.take(pa.array(rows, pa.int64())).flatten())
+            keys = tuple(next(taken) for _ in keys)
+            values = tuple(tuple(next(taken) for _ in texts) for texts in self._json_values)
             present = [None if f else valid[rows] for f, valid in zip(full, self._present)]
         sent = np.flatnonzero(sendable)
         if not len(sent):
@@ -596,7 +604,12 @@ def _glue(parts: Sequence[tuple[str, np.ndarray | None]]) -> pa.StringArray | st
         "".join(t for t, bit in zip(texts, bits, strict=True) if bit is None or c >> bit & 1)
         for c in range(1 << len(masks))
     ]
-    return pa.array(choices, pa.string()).take(pa.array(code))
+    encoded = [c.encode("utf-8") for c in choices]
+    bounds = np.cumsum([0, *map(len, encoded)], dtype=np.int32)
+    table = pa.Array.from_buffers(
+        pa.string(), len(choices), [None, pa.py_buffer(bounds), pa.py_buffer(b"".join(encoded))]
+    )
+    return table.take(pa.Array.from_buffers(pa.uint8(), len(code), [None, pa.py_buffer(code)]))
 
 
 def _join(pieces: list[pa.Array | str]) -> pa.StringArray:
