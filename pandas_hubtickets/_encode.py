@@ -228,13 +228,19 @@ def offsets_and_data(arr: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _epoch_ms(ints: pa.Array, mul: int, div: int) -> tuple[pa.StringArray, Problems]:
-    missing = ints.is_null().to_numpy(zero_copy_only=False)
-    raw = ints.fill_null(0).to_numpy(zero_copy_only=False)
-    # raw * mul would wrap around silently beyond int64: such values are refused
-    over = (raw > _INT64_MAX // mul) | (raw < -(-_INT64_MIN // mul))
-    ms = np.floor_divide(np.where(over, 0, raw) * mul, div)  # floor: never rounds up
-    values = pa.array(ms, mask=missing | over).cast(pa.string())
-    pos = np.flatnonzero(over)
+    missing = ints.is_null().to_numpy(zero_copy_only=False) if ints.null_count else None
+    ms = (ints.fill_null(0) if ints.null_count else ints).to_numpy(zero_copy_only=False)
+    pos = np.empty(0, dtype=np.int64)
+    if mul > 1:  # raw * mul would wrap around silently beyond int64: such values are refused
+        over = (ms > _INT64_MAX // mul) | (ms < -(-_INT64_MIN // mul))
+        pos = np.flatnonzero(over)
+        if len(pos):
+            ms = np.where(over, 0, ms)
+            missing = over if missing is None else missing | over
+        ms = ms * mul
+    if div > 1:
+        ms = np.floor_divide(ms, div)  # floor: never rounds up
+    values = pa.array(ms, mask=missing).cast(pa.string())
     return values, [(pos, DATE_OUT_OF_RANGE, _OUT_OF_RANGE)] if len(pos) else []
 
 
