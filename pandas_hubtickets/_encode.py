@@ -281,6 +281,7 @@ def _encode_floats(arr: pa.FloatingPointArray) -> tuple[pa.StringArray, Problems
     finite = np.isfinite(x)
     whole = finite & (np.trunc(np.where(finite, x, 0.0)) == x)
     exact = whole & (np.abs(x) < _EXACT_WHOLE[arr.type.bit_width])  # also "0" for -0.0
+
     def digits() -> pa.StringArray:
         return pa.array(np.where(exact, x, 0.0).astype(np.int64), mask=~exact).cast(pa.string())
 

@@ -299,7 +299,7 @@ class EncodedFrame:
 
     @cached_property
     def _json_struct(self) -> pa.StructArray:
-        """The arrays of :attr:`_json_keys` and :attr:`_json_values`, in a struct: one take of all."""
+        """The arrays of :attr:`_json_keys` and :attr:`_json_values` in a struct (one take)."""
         arrays = [*self._json_keys, *(a for texts in self._json_values for a in texts)]
         return pa.StructArray.from_arrays(arrays, names=[str(i) for i in range(len(arrays))])
 
@@ -446,7 +446,7 @@ class EncodedFrame:
             taken = iter(self._json_struct.take(pa.array(rows, pa.int64())).flatten())
             keys = tuple(next(taken) for _ in keys)
             values = tuple(tuple(next(taken) for _ in texts) for texts in self._json_values)
-            present = [None if f else valid[rows] for f, valid in zip(full, self._present)]
+            present = [None if f else p[rows] for f, p in zip(full, self._present, strict=True)]
         sent = np.flatnonzero(sendable)
         if not len(sent):
             return
@@ -476,7 +476,8 @@ class EncodedFrame:
             else:
                 for arr in keys:
                     part = arr.slice(start, stop - start)
-                    pieces.append(part if mask is None else _with_validity(part, mask & _valid(part)))
+                    sent_part = part if mask is None else _with_validity(part, mask & _valid(part))
+                    pieces.append(sent_part)
             glue = [(layout.middle, mask)]
             seen: np.ndarray | None = None  # the rows where a property came before (None: all)
             for j, (texts, valid, (before, after)) in enumerate(

@@ -181,9 +181,10 @@ def test_every_byte_is_escaped_as_json_dumps_does(monkeypatch, block):
     monkeypatch.setattr(_payload, "_ESCAPE_BLOCK", block)
     texts = [chr(c) * 3 + "x" for c in range(128)] + ["é\u00e9", '中"文\n', "🎫"]
     df = pd.DataFrame({"objectId": np.arange(1, len(texts) + 1), "t": texts})
+    value = [json.dumps(t, ensure_ascii=False) for t in texts]
     expected = [
-        f'{{"objectId":{i},"properties":[{{"name":"t","value":{json.dumps(t, ensure_ascii=False)}}}]}}'
-        for i, t in enumerate(texts, 1)
+        f'{{"objectId":{i},"properties":[{{"name":"t","value":{v}}}]}}'
+        for i, v in enumerate(value, 1)
     ]
     assert df.hubtickets.to_json() == "[" + ",".join(expected) + "]"
 
