@@ -703,7 +703,8 @@ def _escaped(arr: pa.StringArray) -> tuple[pa.StringArray, ...]:
     bad = _escape_positions(data[offsets[0] : offsets[-1]])
     if not len(bad):
         return (arr,)
-    rows = np.unique(np.searchsorted(offsets, bad + offsets[0], side="right") - 1)
+    rows = np.searchsorted(offsets, bad + offsets[0], side="right") - 1  # sorted, as bad is
+    rows = rows[np.diff(rows, prepend=-1) != 0]
     some = arr.take(pa.array(rows, pa.int64()))
     starts, data = offsets_and_data(some)
     text = data[starts[0] : starts[-1]]
@@ -715,12 +716,11 @@ def _escaped(arr: pa.StringArray) -> tuple[pa.StringArray, ...]:
     out = np.insert(text, np.repeat(bad + 1, added), tails)
     out[bad + np.cumsum(added) - added] = forms[:, 0]  # after the bytes inserted before it
     shift = np.concatenate([[0], np.cumsum(added)])[np.searchsorted(bad, starts - starts[0])]
-    lengths = np.zeros(len(arr), dtype=np.int64)
-    lengths[rows] = np.diff(starts - starts[0] + shift)
-    ends = np.cumsum(lengths)
-    if len(ends) and ends[-1] > _INT32_MAX:
+    if len(out) > _INT32_MAX:
         raise OverflowError("the escaped text of one column exceeds 2 GiB")
-    bounds = np.concatenate([[0], ends]).astype(np.int32)
+    bounds = np.zeros(len(arr) + 1, dtype=np.int32)
+    bounds[rows + 1] = np.diff(starts - starts[0] + shift)
+    np.cumsum(bounds, out=bounds)
     escaped = pa.Array.from_buffers(
         pa.string(), len(arr), [None, pa.py_buffer(bounds), pa.py_buffer(out)]
     )
