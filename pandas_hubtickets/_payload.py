@@ -310,7 +310,7 @@ class EncodedFrame:
 
     @cached_property
     def _layout(self) -> _Layout:
-        """The texts around the values, the same for every row, and bounds of a row's size."""
+        """The texts around the values, the same on every row, and their size in bytes."""
         lead = self.flavor.trace_prefix
         head, middle, tail = self.flavor.row_affixes()
         affixes = [self.flavor.property_affixes(name) for name in self.names]
@@ -429,10 +429,12 @@ class EncodedFrame:
         except the last one, followed by ``closing``; ``opening`` precedes the
         first one. So the rows' texts, end to end, are the whole body.
 
-        Each row is joined in one pass from pieces: per property a comma (where
-        a property came before it in the row), the text before its value, the
-        escaped value and the text after it, where the cell is present. Pieces
-        that are the same on every row are plain strings, merged where adjacent.
+        Each row is joined in one pass from pieces: the escaped values, and
+        between two values one piece of glue, the constant texts there that
+        the row has (per property a comma where a property came before it in
+        the row, the texts before and after its value, where the cell is
+        present). Glue that is the same on every row is a plain string; other
+        glue is taken by code from its few possible texts (:func:`_glue`).
         """
         keys, full, layout = self._json_keys, self._full, self._layout
         if rows is None:
@@ -579,7 +581,7 @@ def _glue(parts: Sequence[tuple[str, np.ndarray | None]]) -> pa.StringArray | st
     A plain string when that is the same on every row. Otherwise each row's
     combination of masks is a code, the text of every code is built once, and
     the rows' texts are taken by code: one array, however many parts (the
-    parts between two values have at most five masks).
+    parts between two values have at most four masks: 16 codes).
     """
     texts: list[str] = []
     masks: list[np.ndarray] = []  # the masks true on some rows but not all, once each
