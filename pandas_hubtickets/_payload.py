@@ -705,12 +705,22 @@ def _escaped(arr: pa.StringArray) -> tuple[pa.StringArray, ...]:
     bad = _escape_positions(data[offsets[0] : offsets[-1]])
     if not len(bad):
         return (arr,)
-    rows = np.searchsorted(offsets, bad + offsets[0], side="right") - 1  # sorted, as bad is
-    rows = rows[np.diff(rows, prepend=-1) != 0]
-    some = arr.take(pa.array(rows, pa.int64()))
-    starts, data = offsets_and_data(some)
-    text = data[starts[0] : starts[-1]]
-    bad = _escape_positions(text)
+    bad += offsets[0]
+    at = np.searchsorted(offsets, bad, side="right") - 1  # each one's row, sorted as bad is
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    if arr.null_count:  # a null's slot may hold text (a refused key): it is not sent
+        bad, at = bad[valid[at]], at[valid[at]]
+        if not len(bad):
+            return (arr,)
+    new_row = np.diff(at, prepend=-1) != 0
+    rows = at[new_row]
+    # those rows' texts end to end, gathered from the data, and the bad bytes' places there
+    first, lengths = offsets[rows], offsets[rows + 1] - offsets[rows]
+    starts = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    text = data[np.repeat(first - starts[:-1], lengths) + np.arange(starts[-1])]
+    which = np.cumsum(new_row) - 1
+    bad = bad - first[which] + starts[which]
     codes = text[bad]
     added = _ESCAPE_LENGTHS[codes] - 1
     forms = _ESCAPE_FORMS[codes]
@@ -726,7 +736,6 @@ def _escaped(arr: pa.StringArray) -> tuple[pa.StringArray, ...]:
     escaped = pa.Array.from_buffers(
         pa.string(), len(arr), [None, pa.py_buffer(bounds), pa.py_buffer(out)]
     )
-    valid = arr.is_valid().to_numpy(zero_copy_only=False)
     valid[rows] = False
     return _with_validity(arr, valid), escaped
 

@@ -189,6 +189,19 @@ def test_every_byte_is_escaped_as_json_dumps_does(monkeypatch, block):
     assert df.hubtickets.to_json() == "[" + ",".join(expected) + "]"
 
 
+def test_a_refused_key_is_not_written_even_where_it_needs_escaping():
+    """A refused id_property value is null in the keys (its text kept underneath): never sent."""
+    df = pd.DataFrame({"ref": [' "padded" ', 'ok"1', 'ok"1', "fine"], "v": ["a", "b", "c", "d"]})
+    found = _payload.ProblemList(df.index)
+    encoded = encode_frame(df, api="2026-03", id_property="ref", id_column="ref", problems=found)
+    assert sorted(found.frame()["code"]) == ["DUPLICATE_ID", "DUPLICATE_ID", "INVALID_ID"]
+    for positions in (None, [3, 0, 2]):
+        texts = encoded.fragments(positions).to_pylist()
+        assert all(t is not None and '"id":""' in t for t in texts[:-1] if "fine" not in t)
+        assert not any("padded" in t or "ok" in t for t in texts)
+    assert '"id":"fine"' in encoded.body_text()
+
+
 @pytest.mark.parametrize("enabled", [True, False])
 def test_python_bodies_leave_the_garbage_collector_as_they_found_it(enabled):
     encoded = encode_frame(pd.DataFrame({"objectId": [1, 2], "v": ["a", None]}))
