@@ -206,6 +206,10 @@ def _encode_arrow(arr: pa.Array) -> tuple[pa.StringArray, Problems]:
 
 
 def _checked_text(values: pa.StringArray) -> tuple[pa.StringArray, Problems]:
+    # no more characters than bytes: only a text of over MAX_TEXT bytes needs counting
+    offsets, _ = offsets_and_data(values)
+    if not len(values) or int(np.diff(offsets).max()) <= MAX_TEXT:
+        return values, []
     too_long = pc.fill_null(pc.greater(pc.utf8_length(values), MAX_TEXT), False)
     pos = np.flatnonzero(too_long.to_numpy(zero_copy_only=False))
     if not len(pos):
@@ -214,14 +218,29 @@ def _checked_text(values: pa.StringArray) -> tuple[pa.StringArray, Problems]:
     return pc.if_else(too_long, pa.scalar(None, pa.string()), values), [(pos, TOO_LONG, reason)]
 
 
+def offsets_and_data(arr: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
+    """numpy views of a string array's offsets (``len + 1`` of them) and data buffer."""
+    _, offsets, data = arr.buffers()
+    starts = np.frombuffer(offsets, dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
+    return starts, np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(
+        0, np.uint8
+    )
+
+
 def _epoch_ms(ints: pa.Array, mul: int, div: int) -> tuple[pa.StringArray, Problems]:
-    missing = ints.is_null().to_numpy(zero_copy_only=False)
-    raw = ints.fill_null(0).to_numpy(zero_copy_only=False)
-    # raw * mul would wrap around silently beyond int64: such values are refused
-    over = (raw > _INT64_MAX // mul) | (raw < -(-_INT64_MIN // mul))
-    ms = np.floor_divide(np.where(over, 0, raw) * mul, div)  # floor: never rounds up
-    values = pa.array(ms, mask=missing | over).cast(pa.string())
-    pos = np.flatnonzero(over)
+    missing = ints.is_null().to_numpy(zero_copy_only=False) if ints.null_count else None
+    ms = (ints.fill_null(0) if ints.null_count else ints).to_numpy(zero_copy_only=False)
+    pos = np.empty(0, dtype=np.int64)
+    if mul > 1:  # raw * mul would wrap around silently beyond int64: such values are refused
+        over = (ms > _INT64_MAX // mul) | (ms < -(-_INT64_MIN // mul))
+        pos = np.flatnonzero(over)
+        if len(pos):
+            ms = np.where(over, 0, ms)
+            missing = over if missing is None else missing | over
+        ms = ms * mul
+    if div > 1:
+        ms = np.floor_divide(ms, div)  # floor: never rounds up
+    values = pa.array(ms, mask=missing).cast(pa.string())
     return values, [(pos, DATE_OUT_OF_RANGE, _OUT_OF_RANGE)] if len(pos) else []
 
 
@@ -231,11 +250,15 @@ def _without_exponents(text: pa.StringArray, marker: str = "e") -> pa.StringArra
     Exact: the digits are the ones given, only the decimal point moves. Only the
     values whose text has an exponent (typically few) go through Python.
     """
-    has_exponent = pc.fill_null(pc.match_substring(text, marker), False)
-    if not pc.any(has_exponent).as_py():
+    offsets, data = offsets_and_data(text)
+    at = np.flatnonzero(data[offsets[0] : offsets[-1]] == ord(marker)) + offsets[0]
+    if not len(at):
         return text
-    plain = [format(decimal.Decimal(t), "f") for t in text.filter(has_exponent).to_pylist()]
-    return pc.replace_with_mask(text, has_exponent, pa.array(plain, pa.string()))
+    rows = np.searchsorted(offsets, at, side="right") - 1  # one exponent per number
+    has_exponent = np.zeros(len(text), dtype=bool)
+    has_exponent[rows] = True
+    plain = [format(decimal.Decimal(t), "f") for t in text.take(rows).to_pylist()]
+    return pc.replace_with_mask(text, pa.array(has_exponent), pa.array(plain, pa.string()))
 
 
 def _shortest(arr: pa.FloatingPointArray) -> pa.StringArray:
@@ -258,13 +281,16 @@ def _encode_floats(arr: pa.FloatingPointArray) -> tuple[pa.StringArray, Problems
     finite = np.isfinite(x)
     whole = finite & (np.trunc(np.where(finite, x, 0.0)) == x)
     exact = whole & (np.abs(x) < _EXACT_WHOLE[arr.type.bit_width])  # also "0" for -0.0
-    digits = pa.array(np.where(exact, x, 0.0).astype(np.int64), mask=~exact).cast(pa.string())
+
+    def digits() -> pa.StringArray:
+        return pa.array(np.where(exact, x, 0.0).astype(np.int64), mask=~exact).cast(pa.string())
+
     if (exact | ~finite).all():  # whole numbers (and missing ones): digits only
-        values = digits
+        values = digits()
     else:
         values = _shortest(arr)
         if exact.any():
-            values = pc.if_else(pa.array(exact), digits, values)
+            values = pc.if_else(pa.array(exact), digits(), values)
         if not finite.all():
             values = pc.if_else(pa.array(finite), values, pa.nulls(len(x), pa.string()))
     inf = np.flatnonzero(np.isinf(x))

@@ -21,7 +21,7 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar, Literal, cast
+from typing import Any, ClassVar, Literal, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from ._api import Api, endpoints
 from ._columns import ID_COLUMNS
-from ._encode import encode_column, is_missing
+from ._encode import encode_column, is_missing, offsets_and_data
 from ._ids import ticket_id
 from .errors import PROBLEM_COLUMNS, ArgumentTypeError, ConfigurationError, PayloadError
 
@@ -292,6 +292,41 @@ class EncodedFrame:
         """Per property, arrays whose texts end to end are its escaped values (:func:`_escaped`)."""
         return tuple(_escaped(arr) for arr in self.values)
 
+    @cached_property
+    def _json_keys(self) -> tuple[pa.StringArray, ...]:
+        """The ``keys`` as :attr:`_json_values` holds the values (none without ``keys``)."""
+        return () if self.keys is None else _escaped(self.keys)
+
+    @cached_property
+    def _json_struct(self) -> pa.StructArray:
+        """The arrays of :attr:`_json_keys` and :attr:`_json_values` in a struct (one take)."""
+        arrays = [*self._json_keys, *(a for texts in self._json_values for a in texts)]
+        return pa.StructArray.from_arrays(arrays, names=[str(i) for i in range(len(arrays))])
+
+    @cached_property
+    def _full(self) -> tuple[bool, ...]:
+        """Per property, whether every row sends it (then no mask is needed for it)."""
+        return tuple(not arr.null_count for arr in self.values)
+
+    @cached_property
+    def _layout(self) -> _Layout:
+        """The texts around the values, the same on every row, and their size in bytes."""
+        lead = self.flavor.trace_prefix
+        head, middle, tail = self.flavor.row_affixes()
+        affixes = [self.flavor.property_affixes(name) for name in self.names]
+        fixed = _utf8_len((lead or "") + head + middle + tail)
+        fixed += 2 * _ID_DIGITS  # the id (or key) and the trace id
+        fixed += sum(_utf8_len("," + before + '"' + '"' + after) for before, after in affixes)
+        quoted = tuple((before + '"', '"' + after) for before, after in affixes)
+        return _Layout(lead, head, middle, tail, quoted, fixed)
+
+    @cached_property
+    def _widest(self) -> int:
+        """A bound of a row's bytes (a subset of rows this many times fits one chunk)."""
+        texts = [*self._json_keys, *(a for texts in self._json_values for a in texts)]
+        longest = (int(np.diff(offsets_and_data(a)[0]).max(initial=0)) for a in texts)
+        return self._layout.fixed + sum(longest)
+
     @staticmethod
     def _rows(positions: Sequence[int] | np.ndarray | None) -> np.ndarray | None:
         """``positions`` as int64 row positions (``None`` stays ``None``: every row)."""
@@ -394,60 +429,91 @@ class EncodedFrame:
         except the last one, followed by ``closing``; ``opening`` precedes the
         first one. So the rows' texts, end to end, are the whole body.
 
-        Each row is joined in one pass from pieces: per property a comma (where
-        a property came before it in the row), the text before its value, the
-        escaped value and the text after it, where the cell is present. Pieces
-        that are the same on every row are plain strings, merged where adjacent.
+        Each row is joined in one pass from pieces: the escaped values, and
+        between two values one piece of glue, the constant texts there that
+        the row has (per property a comma where a property came before it in
+        the row, the texts before and after its value, where the cell is
+        present). Glue that is the same on every row is a plain string; other
+        glue is taken by code from its few possible texts (:func:`_glue`).
         """
-        keys = () if self.keys is None else _escaped(self.keys)
+        keys, full, layout = self._json_keys, self._full, self._layout
         if rows is None:
             values, ids, sendable = self._json_values, self.object_ids, self.sendable
             positions = np.arange(len(self), dtype=np.int64)
+            present: Sequence[np.ndarray | None] = self._present
         else:
-            take = pa.array(rows, pa.int64())
-            values = tuple(tuple(arr.take(take) for arr in texts) for texts in self._json_values)
-            keys = tuple(arr.take(take) for arr in keys)
             ids, sendable, positions = self.object_ids[rows], self.sendable[rows], rows
-        present = self._present if rows is None else [valid[rows] for valid in self._present]
+            if not sendable.any():
+                return
+            taken = iter(self._json_struct.take(pa.array(rows, pa.int64())).flatten())
+            keys = tuple(next(taken) for _ in keys)
+            values = tuple(tuple(next(taken) for _ in texts) for texts in self._json_values)
+            present = [None if f else p[rows] for f, p in zip(full, self._present, strict=True)]
         sent = np.flatnonzero(sendable)
         if not len(sent):
             return
-        lead = self.flavor.trace_prefix
-        head, middle, tail = self.flavor.row_affixes()
-        affixes = [self.flavor.property_affixes(name) for name in self.names]
-        fixed = _utf8_len(opening + (lead or "") + head + middle + tail + separator + closing)
-        fixed += 2 * _ID_DIGITS  # the id (or key) and the trace id
-        fixed += sum(_utf8_len("," + before + '"' + '"' + after) for before, after in affixes)
-        sized = [*keys, *(a for texts in values for a in texts)]
-        for start, stop in _chunk_bounds(sized, fixed, len(ids)):
-            chunk = slice(start, stop)
-            mask, seen = sendable[chunk], np.zeros(stop - start, dtype=bool)
-            first = sent[0] - start if start <= sent[0] < stop else None
-            last = sent[-1] - start if start <= sent[-1] < stop else None
-            if lead is None:
-                pieces: list[pa.Array | str] = [_repeated(head, mask, first, opening + head)]
-            else:
-                pieces = [
-                    _repeated(lead, mask, first, opening + lead),
-                    pa.array(positions[chunk], mask=~mask).cast(pa.string()),
-                    _repeated(head, mask),
-                ]
+        every = len(sent) == len(sendable)  # every row sends something: no mask needed
+        extra = _utf8_len(opening + separator + closing)
+        if rows is not None and len(rows) * (self._widest + extra) <= _CHUNK_BYTES:
+            bounds = [(0, len(rows))]
+        else:
+            sized = [*keys, *(a for texts in values for a in texts)]
+            bounds = _chunk_bounds(sized, layout.fixed + extra, len(ids))
+        for start, stop in bounds:
+            chunk, n = slice(start, stop), stop - start
+            mask = None if every else sendable[chunk]
+            # the constant texts between two values, each where its mask is true (None: every row)
+            glue: list[tuple[str, np.ndarray | None]] = []
+            if opening:
+                glue.append((opening, _only(sent[0] - start, n)))
+            pieces: list[pa.Array | str] = []
+            if layout.lead is not None:
+                glue.append((layout.lead, mask))
+                pieces += [_glue(glue), _digits(positions[chunk], mask)]
+                glue = []
+            glue.append((layout.head, mask))
+            pieces.append(_glue(glue))
             if self.keys is None:
-                pieces.append(pa.array(ids[chunk], mask=~mask).cast(pa.string()))
+                pieces.append(_digits(ids[chunk], mask))
             else:
                 for arr in keys:
                     part = arr.slice(start, stop - start)
-                    pieces.append(_with_validity(part, mask & _valid(part)))
-            pieces.append(_repeated(middle, mask))
-            for texts, valid, (before, after) in zip(values, present, affixes, strict=True):
-                valid = valid[chunk]
-                pieces.append(_repeated(",", valid & seen))
-                pieces.append(_repeated(before + '"', valid))
+                    sent_part = part if mask is None else _with_validity(part, mask & _valid(part))
+                    pieces.append(sent_part)
+            glue = [(layout.middle, mask)]
+            seen: np.ndarray | None = None  # the rows where a property came before (None: all)
+            for j, (texts, valid, (before, after)) in enumerate(
+                zip(values, present, layout.affixes, strict=True)
+            ):
+                valid = None if valid is None else valid[chunk]
+                if j:  # a comma where a property came before this one
+                    glue.append((",", _both(seen, valid)))
+                glue.append((before, valid))
+                pieces.append(_glue(glue))
                 pieces.extend(arr.slice(start, stop - start) for arr in texts)
-                pieces.append(_repeated('"' + after, valid))
-                seen = seen | valid
-            pieces.append(_repeated(tail + separator, mask, last, tail + closing))
+                glue = [(after, valid)]
+                seen = valid if not j else None if seen is None or valid is None else seen | valid
+            glue.append((layout.tail, mask))
+            if separator or closing:
+                last = _only(sent[-1] - start, n)
+                glue += [(separator, ~last if mask is None else mask & ~last), (closing, last)]
+            pieces.append(_glue(glue))
             yield start, _join(pieces)
+
+
+class _Layout(NamedTuple):
+    """The JSON texts of a body's rows that do not depend on the values."""
+
+    #: Before the trace id (``None``: the API has none).
+    lead: str | None
+    #: Before the id, between the id and the properties, after them.
+    head: str
+    middle: str
+    tail: str
+    #: Per property, the text before its value and after it.
+    affixes: tuple[tuple[str, str], ...]
+    #: A row's bytes besides its values (at most).
+    fixed: int
 
 
 #: The longest decimal text of an int64 (a sign and 19 digits).
@@ -473,23 +539,14 @@ def _utf8_len(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def _offsets_and_data(arr: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
-    """numpy views of a string array's offsets (``len + 1`` of them) and data buffer."""
-    _, offsets, data = arr.buffers()
-    starts = np.frombuffer(offsets, dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
-    return starts, np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(
-        0, np.uint8
-    )
-
-
 def _chunk_bounds(values: Sequence[pa.StringArray], fixed: int, n: int) -> list[tuple[int, int]]:
     """Row ranges whose JSON text (at most ``fixed`` bytes a row plus its values) fits a chunk."""
-    sizes = [int(o[-1] - o[0]) for o, _ in map(_offsets_and_data, values)]
+    sizes = [int(o[-1] - o[0]) for o, _ in map(offsets_and_data, values)]
     if sum(sizes) + fixed * n <= _CHUNK_BYTES:
         return [(0, n)]
     row_bytes = np.full(n, fixed, dtype=np.int64)
     for arr in values:
-        row_bytes += np.diff(_offsets_and_data(arr)[0])
+        row_bytes += np.diff(offsets_and_data(arr)[0])
     ends = np.cumsum(row_bytes)
     bounds, start = [], 0
     while start < n:
@@ -500,36 +557,62 @@ def _chunk_bounds(values: Sequence[pa.StringArray], fixed: int, n: int) -> list[
     return bounds
 
 
-def _repeated(
-    text: str, valid: np.ndarray, at: int | None = None, other: str = ""
-) -> pa.StringArray | str:
-    """``text`` where ``valid`` (``other`` at row ``at``), null elsewhere.
+def _digits(ints: np.ndarray, mask: np.ndarray | None) -> pa.StringArray:
+    """The integers' decimal texts, null where ``mask`` is false (``None``: nowhere)."""
+    return pa.array(ints, mask=None if mask is None else ~mask).cast(pa.string())
 
-    A plain string when that is every row. Built from numpy buffers: no
-    Python object per row.
+
+def _both(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """Where both masks are true (``None``: every row)."""
+    return b if a is None else a if b is None else a & b
+
+
+def _only(row: int, n: int) -> np.ndarray:
+    """Boolean mask of ``n`` rows, true at ``row`` only (nowhere when it is out of range)."""
+    mask = np.zeros(n, dtype=bool)
+    if 0 <= row < n:
+        mask[row] = True
+    return mask
+
+
+def _glue(parts: Sequence[tuple[str, np.ndarray | None]]) -> pa.StringArray | str:
+    """Per row, the texts of ``parts`` whose mask is true there (``None``: every row), end to end.
+
+    A plain string when that is the same on every row. Otherwise each row's
+    combination of masks is a code, the text of every code is built once, and
+    the rows' texts are taken by code: one array, however many parts (the
+    parts between two values have at most four masks: 16 codes).
     """
-    n = len(valid)
-    if other == text:
-        at = None
-    if at is None and valid.all():
-        return text
-    unit = text.encode("utf-8")
-    rows = np.flatnonzero(valid)
-    lengths = np.zeros(n, dtype=np.int64)
-    lengths[rows] = len(unit)
-    if at is None:
-        data = unit * len(rows)
-    else:
-        special = other.encode("utf-8")
-        lengths[at] = len(special)
-        before = int(np.searchsorted(rows, at))
-        data = unit * before + special + unit * (len(rows) - before - 1)
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(lengths, out=offsets[1:], dtype=np.int32)
-    nulls = n - len(rows)
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
-    buffers = [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)]
-    return pa.Array.from_buffers(pa.string(), n, buffers, null_count=nulls)
+    texts: list[str] = []
+    masks: list[np.ndarray] = []  # the masks true on some rows but not all, once each
+    bits: list[int | None] = []
+    for text, mask in parts:
+        if not text or (mask is not None and not mask.any()):
+            continue
+        if mask is None or mask.all():
+            bits.append(None)
+        else:
+            known = [i for i, m in enumerate(masks) if m is mask]
+            bits.append(known[0] if known else len(masks))
+            if not known:
+                masks.append(mask)
+        texts.append(text)
+    if not masks:
+        return "".join(texts)
+    # each mask is true on some rows only: so is its bit, and the code is never constant
+    code = np.zeros(len(masks[0]), dtype=np.uint8)
+    for bit, mask in enumerate(masks):
+        code |= mask.view(np.uint8) << bit
+    choices = [
+        "".join(t for t, bit in zip(texts, bits, strict=True) if bit is None or c >> bit & 1)
+        for c in range(1 << len(masks))
+    ]
+    encoded = [c.encode("utf-8") for c in choices]
+    bounds = np.cumsum([0, *map(len, encoded)], dtype=np.int32)
+    table = pa.Array.from_buffers(
+        pa.string(), len(choices), [None, pa.py_buffer(bounds), pa.py_buffer(b"".join(encoded))]
+    )
+    return table.take(pa.Array.from_buffers(pa.uint8(), len(code), [None, pa.py_buffer(code)]))
 
 
 def _join(pieces: list[pa.Array | str]) -> pa.StringArray:
@@ -564,7 +647,7 @@ def _valid(arr: pa.Array) -> np.ndarray:
 
 def _decoded(texts: pa.StringArray) -> str:
     """All the texts end to end, decoded straight from the array's data buffer."""
-    offsets, _ = _offsets_and_data(texts)
+    offsets, _ = offsets_and_data(texts)
     data = texts.buffers()[2]
     return str(memoryview(data)[offsets[0] : offsets[-1]], "utf-8") if data is not None else ""
 
@@ -597,14 +680,15 @@ def _escape_positions(text: np.ndarray) -> np.ndarray:
     found = []
     for start in range(0, len(text), _ESCAPE_BLOCK):
         block = text[start : start + _ESCAPE_BLOCK]
-        bad = (block < 0x20) | (block == 0x22) | (block == 0x5C)
+        bad = (block ^ 0x02) <= 0x20  # below 0x20 or 0x22: XOR 2 maps 0x22 to 0x20, 0x20 above
+        bad |= block == 0x5C
         if bad.any():
             found.append(np.flatnonzero(bad) + start)
     return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
 
 #: Bytes of text compared at a time by :func:`_escape_positions`.
-_ESCAPE_BLOCK = 1 << 16
+_ESCAPE_BLOCK = 1 << 18
 
 
 def _escaped(arr: pa.StringArray) -> tuple[pa.StringArray, ...]:
@@ -617,15 +701,26 @@ def _escaped(arr: pa.StringArray) -> tuple[pa.StringArray, ...]:
     no copy), and those strings escaped (``""`` on the other rows), rewritten
     byte by byte with the forms of :data:`_ESCAPE_FORMS`. No Python object per string.
     """
-    offsets, data = _offsets_and_data(arr)
+    offsets, data = offsets_and_data(arr)
     bad = _escape_positions(data[offsets[0] : offsets[-1]])
     if not len(bad):
         return (arr,)
-    rows = np.unique(np.searchsorted(offsets, bad + offsets[0], side="right") - 1)
-    some = arr.take(pa.array(rows, pa.int64()))
-    starts, data = _offsets_and_data(some)
-    text = data[starts[0] : starts[-1]]
-    bad = _escape_positions(text)
+    bad += offsets[0]
+    at = np.searchsorted(offsets, bad, side="right") - 1  # each one's row, sorted as bad is
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    if arr.null_count:  # a null's slot may hold text (a refused key): it is not sent
+        bad, at = bad[valid[at]], at[valid[at]]
+        if not len(bad):
+            return (arr,)
+    new_row = np.diff(at, prepend=-1) != 0
+    rows = at[new_row]
+    # those rows' texts end to end, gathered from the data, and the bad bytes' places there
+    first, lengths = offsets[rows], offsets[rows + 1] - offsets[rows]
+    starts = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    text = data[np.repeat(first - starts[:-1], lengths) + np.arange(starts[-1])]
+    which = np.cumsum(new_row) - 1
+    bad = bad - first[which] + starts[which]
     codes = text[bad]
     added = _ESCAPE_LENGTHS[codes] - 1
     forms = _ESCAPE_FORMS[codes]
@@ -633,16 +728,14 @@ def _escaped(arr: pa.StringArray) -> tuple[pa.StringArray, ...]:
     out = np.insert(text, np.repeat(bad + 1, added), tails)
     out[bad + np.cumsum(added) - added] = forms[:, 0]  # after the bytes inserted before it
     shift = np.concatenate([[0], np.cumsum(added)])[np.searchsorted(bad, starts - starts[0])]
-    lengths = np.zeros(len(arr), dtype=np.int64)
-    lengths[rows] = np.diff(starts - starts[0] + shift)
-    ends = np.cumsum(lengths)
-    if len(ends) and ends[-1] > _INT32_MAX:
+    if len(out) > _INT32_MAX:
         raise OverflowError("the escaped text of one column exceeds 2 GiB")
-    bounds = np.concatenate([[0], ends]).astype(np.int32)
+    bounds = np.zeros(len(arr) + 1, dtype=np.int32)
+    bounds[rows + 1] = np.diff(starts - starts[0] + shift)
+    np.cumsum(bounds, out=bounds)
     escaped = pa.Array.from_buffers(
         pa.string(), len(arr), [None, pa.py_buffer(bounds), pa.py_buffer(out)]
     )
-    valid = arr.is_valid().to_numpy(zero_copy_only=False)
     valid[rows] = False
     return _with_validity(arr, valid), escaped
 
@@ -782,7 +875,8 @@ def _check_ids(raw: pd.Series, id_column: str, problems: ProblemList) -> np.ndar
         missing = raw.isna().to_numpy()
 
     def add(rows: np.ndarray, code: str, message: str) -> None:
-        problems.add(rows, id_column, code, message, raw.iloc[rows].tolist())
+        if len(rows):
+            problems.add(rows, id_column, code, message, raw.iloc[rows].tolist())
 
     add(np.flatnonzero(missing), "MISSING_ID", "id is missing")
     ids = np.zeros(n, dtype=np.int64)
@@ -833,7 +927,8 @@ def _check_keys(raw: pd.Series, id_column: str, problems: ProblemList) -> pa.Str
     dup = good & pd.Series(texts).duplicated(keep=False).to_numpy()
 
     def add(rows: np.ndarray, code: str, message: str) -> None:
-        problems.add(rows, id_column, code, message, raw.iloc[rows].tolist())
+        if len(rows):
+            problems.add(rows, id_column, code, message, raw.iloc[rows].tolist())
 
     add(np.flatnonzero(missing), "MISSING_ID", "id is missing")
     add(
@@ -998,13 +1093,14 @@ def encode_frame(
     for name, pos in picked:
         column = df.iloc[:, pos]
         arr, cell_problems = encode_column(column)
-        missing = np.array(arr.is_null().to_numpy(zero_copy_only=False))
         for rows, code, why in cell_problems:
             found.add(rows, name, code, why, column.iloc[rows].tolist())
-            missing[rows] = False  # reported already; not also as missing
         if na == "clear":
             arr = arr.fill_null("")
-        elif na == "error":
+        elif na == "error" and arr.null_count:
+            missing = np.array(arr.is_null().to_numpy(zero_copy_only=False))
+            for rows, _, _ in cell_problems:
+                missing[rows] = False  # reported already; not also as missing
             message = "missing value (na='error'): fill it, or use na='skip' to leave it unchanged"
             found.add(np.flatnonzero(missing), name, "MISSING_VALUE", message)
         values.append(arr)

@@ -253,6 +253,15 @@ def test_text_over_the_limit_is_a_problem_and_not_sent():
     assert out.is_null().to_pylist() == [False, True]
 
 
+@pytest.mark.parametrize("dtype", [object, "string[pyarrow]"])
+def test_the_text_limit_counts_characters_not_bytes(dtype):
+    # bytes are counted first (a cheap bound): only texts of over MAX_TEXT bytes are counted
+    texts = ["é" * MAX_TEXT, "🎫" * (MAX_TEXT + 1), None, "x" * (MAX_TEXT // 2)]
+    out, problems = encode_column(pd.Series(texts, dtype=dtype))
+    assert [(p.tolist(), code) for p, code, _ in problems] == [([1], "TOO_LONG")]
+    assert out.to_pylist() == [texts[0], None, None, texts[3]]
+
+
 def test_python_ints_beyond_64_bits_are_exact():
     assert enc([2**70, 5], object) == [str(2**70), "5"]
 

@@ -175,6 +175,33 @@ def test_text_split_into_chunks_is_the_same_text(monkeypatch, limit):
     assert json.loads(whole[0]) == df.hubtickets.to_payload()
 
 
+@pytest.mark.parametrize("block", [7, 256, 1 << 18])
+def test_every_byte_is_escaped_as_json_dumps_does(monkeypatch, block):
+    """Every byte value, also across the blocks the escape check compares at a time."""
+    monkeypatch.setattr(_payload, "_ESCAPE_BLOCK", block)
+    texts = [chr(c) * 3 + "x" for c in range(128)] + ["é\u00e9", '中"文\n', "🎫"]
+    df = pd.DataFrame({"objectId": np.arange(1, len(texts) + 1), "t": texts})
+    value = [json.dumps(t, ensure_ascii=False) for t in texts]
+    expected = [
+        f'{{"objectId":{i},"properties":[{{"name":"t","value":{v}}}]}}'
+        for i, v in enumerate(value, 1)
+    ]
+    assert df.hubtickets.to_json() == "[" + ",".join(expected) + "]"
+
+
+def test_a_refused_key_is_not_written_even_where_it_needs_escaping():
+    """A refused id_property value is null in the keys (its text kept underneath): never sent."""
+    df = pd.DataFrame({"ref": [' "padded" ', 'ok"1', 'ok"1', "fine"], "v": ["a", "b", "c", "d"]})
+    found = _payload.ProblemList(df.index)
+    encoded = encode_frame(df, api="2026-03", id_property="ref", id_column="ref", problems=found)
+    assert sorted(found.frame()["code"]) == ["DUPLICATE_ID", "DUPLICATE_ID", "INVALID_ID"]
+    for positions in (None, [3, 0, 2]):
+        texts = encoded.fragments(positions).to_pylist()
+        assert all(t is not None and '"id":""' in t for t in texts[:-1] if "fine" not in t)
+        assert not any("padded" in t or "ok" in t for t in texts)
+    assert '"id":"fine"' in encoded.body_text()
+
+
 @pytest.mark.parametrize("enabled", [True, False])
 def test_python_bodies_leave_the_garbage_collector_as_they_found_it(enabled):
     encoded = encode_frame(pd.DataFrame({"objectId": [1, 2], "v": ["a", None]}))
