@@ -1000,6 +1000,8 @@ def _ticket_objects(data: Any, *, parsed: bool = False) -> Iterator[Any]:
             yield from data.values()
         else:
             yield data
+    elif isinstance(data, list) and all(type(t) is dict and "objectId" in t for t in data):
+        yield from data  # v1 ticket objects (an update's answer): each is one, as below
     elif isinstance(data, Iterable) and not isinstance(data, _TEXT):
         for item in data:
             yield from _ticket_objects(item, parsed=parsed)

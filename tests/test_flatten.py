@@ -643,3 +643,13 @@ def test_compacted_parts_with_different_sources_flatten_as_one(versioned: bool) 
     parts = [to_arrow(tickets[i : i + 10]) for i in range(0, 40, 10)]
     assert tidy_of([compact(parts)]).equals(flatten(tickets))
     assert tidy_of(parts).equals(flatten(tickets))
+
+
+def test_a_list_mixing_tickets_and_pages_flattens_as_its_tickets(seed):
+    # a list of ticket objects only (an update's answer) is taken as it is; anything else
+    # in the list is unpacked as before, and a bad item is still named by its position
+    first, second = copy.deepcopy(seed)
+    mixed = flatten([first, {"objects": [second], "hasMore": False}])
+    pd.testing.assert_frame_equal(mixed, flatten([first, second]))
+    with pytest.raises(FlattenError, match=re.escape("object 1: not a JSON object (got int)")):
+        flatten([first, 5])
