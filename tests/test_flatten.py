@@ -653,3 +653,13 @@ def test_a_list_mixing_tickets_and_pages_flattens_as_its_tickets(seed):
     pd.testing.assert_frame_equal(mixed, flatten([first, second]))
     with pytest.raises(FlattenError, match=re.escape("object 1: not a JSON object (got int)")):
         flatten([first, 5])
+
+
+def test_a_list_of_tickets_flattens_as_the_same_tickets_one_at_a_time(seed):
+    # a list of v1 ticket objects (an update's answer) is gathered at once when it fits in a
+    # chunk, else as any other input: the frame is the same either way
+    bare = {"value": "x", "timestamp": 5, "source": "API", "sourceId": "s"}
+    odd = {"objectId": 3, "portalId": 2, "properties": {"a": bare, "b": {**bare, "versions": []}}}
+    tickets = [*seed, odd]
+    for many in (tickets, tickets * 600):  # the second holds more versions than a chunk
+        pd.testing.assert_frame_equal(flatten(many), flatten(iter(many)))
