@@ -142,6 +142,9 @@ _CONVERSION_ERRORS = (pa.ArrowException, ValueError, TypeError, OverflowError)
 _NEEDS_CURRENT = ("objectId", "property", "value", "version")
 #: Versions converted to Arrow at a time: one chunk's Python objects exist at once, not all.
 _CHUNK_ROWS = 4_096
+#: Ticket objects of a list gathered at once (:func:`_gathered_at_once`): an update's answer
+#: (HubSpot takes 100 a batch); a longer list is gathered and converted a chunk at a time.
+_AT_ONCE = 100
 #: JSON texts at least this long (in characters or bytes) are parsed one ticket at a time.
 _STREAM_MIN = 1 << 20
 #: Bytes of a streamed text decoded at a time.
@@ -643,7 +646,8 @@ def _converted(response: Any) -> _Converted:
             return _convert(_streamed(response, _STREAM_BLOCK), seen=None)
         except NotStreamable:
             pass
-    if _v1_tickets(response):  # an update's answer: gathered without a Python loop per property
+    few = isinstance(response, list) and len(response) <= _AT_ONCE
+    if few and _v1_tickets(response):  # an update's answer: gathered at once
         gathered = _gathered_at_once(response)
         if gathered is not None:
             try:
@@ -661,12 +665,13 @@ def _v1_tickets(data: Any) -> bool:
 
 
 def _gathered_at_once(tickets: list[dict[str, Any]]) -> _Gathered | None:
-    """What :func:`_gather` gathers from v1 ticket objects, for one chunk at most.
+    """What :func:`_gather` gathers from a few v1 ticket objects, in one chunk.
 
     The same references in the same order, collected by comprehensions and
     ``itertools.chain`` instead of a Python loop per ticket and per property;
-    None when anything is not as :func:`_gather` expects, or when the versions
-    fill a chunk (the general path then finds the problem, or chunks them).
+    None when anything is not as :func:`_gather` expects (the general path
+    then names the problem). One chunk, whatever its versions: the frame is
+    the same, and the tickets of one answer are few (see :data:`_AT_ONCE`).
     """
     try:
         props = [t["properties"] for t in tickets]
@@ -679,8 +684,6 @@ def _gathered_at_once(tickets: list[dict[str, Any]]) -> _Gathered | None:
     except (KeyError, TypeError, AttributeError):
         return None
     versions = list(itertools.chain.from_iterable(histories))
-    if len(versions) >= _CHUNK_ROWS:
-        return None
     return _Gathered(
         tickets=list(tickets),
         names=list(itertools.chain.from_iterable(props)),
