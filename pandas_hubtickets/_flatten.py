@@ -142,6 +142,9 @@ _CONVERSION_ERRORS = (pa.ArrowException, ValueError, TypeError, OverflowError)
 _NEEDS_CURRENT = ("objectId", "property", "value", "version")
 #: Versions converted to Arrow at a time: one chunk's Python objects exist at once, not all.
 _CHUNK_ROWS = 4_096
+#: Ticket objects of a list gathered at once (:func:`_gathered_at_once`): an update's answer
+#: (HubSpot takes 100 a batch); a longer list is gathered and converted a chunk at a time.
+_AT_ONCE = 100
 #: JSON texts at least this long (in characters or bytes) are parsed one ticket at a time.
 _STREAM_MIN = 1 << 20
 #: Bytes of a streamed text decoded at a time.
@@ -643,7 +646,52 @@ def _converted(response: Any) -> _Converted:
             return _convert(_streamed(response, _STREAM_BLOCK), seen=None)
         except NotStreamable:
             pass
+    few = isinstance(response, list) and len(response) <= _AT_ONCE
+    if few and _v1_tickets(response):  # an update's answer: gathered at once
+        gathered = _gathered_at_once(response)
+        if gathered is not None:
+            try:
+                part = _from_tickets(gathered)
+            except _CONVERSION_ERRORS:
+                part = None  # the general path below names the offending object
+            if part is not None:
+                return part
     return _convert(_ticket_objects(response), seen=[])
+
+
+def _v1_tickets(data: Any) -> bool:
+    """Whether ``data`` is a list of v1 ticket objects only (each a dict with an objectId)."""
+    return isinstance(data, list) and all(type(t) is dict and "objectId" in t for t in data)
+
+
+def _gathered_at_once(tickets: list[dict[str, Any]]) -> _Gathered | None:
+    """What :func:`_gather` gathers from a few v1 ticket objects, in one chunk.
+
+    The same references in the same order, collected by comprehensions and
+    ``itertools.chain`` instead of a Python loop per ticket and per property;
+    None when anything is not as :func:`_gather` expects (the general path
+    then names the problem). One chunk, whatever its versions: the frame is
+    the same, and the tickets of one answer are few (see :data:`_AT_ONCE`).
+    """
+    try:
+        props = [t["properties"] for t in tickets]
+        if not all(type(p) is dict for p in props):
+            return None
+        properties = list(itertools.chain.from_iterable(map(dict.values, props)))
+        # a property without versions is its own one version, as in _gather
+        histories = [p.get("versions") or (p,) for p in properties]
+        per_property = list(map(len, histories))
+    except (KeyError, TypeError, AttributeError):
+        return None
+    versions = list(itertools.chain.from_iterable(histories))
+    return _Gathered(
+        tickets=list(tickets),
+        names=list(itertools.chain.from_iterable(props)),
+        properties=properties,
+        versions=versions,
+        per_ticket=list(map(len, props)),
+        per_property=per_property,
+    )
 
 
 def _convert(tickets: Iterable[Any], seen: list[Any] | None) -> _Converted:
@@ -1000,6 +1048,8 @@ def _ticket_objects(data: Any, *, parsed: bool = False) -> Iterator[Any]:
             yield from data.values()
         else:
             yield data
+    elif _v1_tickets(data):
+        yield from data  # v1 ticket objects (an update's answer): each is one, as below
     elif isinstance(data, Iterable) and not isinstance(data, _TEXT):
         for item in data:
             yield from _ticket_objects(item, parsed=parsed)

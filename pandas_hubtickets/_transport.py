@@ -1051,7 +1051,7 @@ session, limiter, deadline
                             attempts=state.attempts,
                             maybe_applied=state.maybe_applied,
                         )
-                    return Reply(status, parsed, state.attempts, CaseInsensitiveDict(resp.headers))
+                    return Reply(status, parsed, state.attempts, resp.headers)  # _read's copy
                 if status == 429:
                     rate_limited += 1
                     delay = self._rate_limit_delay(resp, parsed, content, state, rate_limited)

@@ -570,12 +570,13 @@ class _Sender:
             ids = self.encoded.id_values
             failed = _named(reply.data, rows[~listed], ids, reply.status, attempts)
         result.outcomes.extend(failed)
-        named = np.isin(rows, [r for o in failed for r in o.rows.tolist()])
         if listed.any():
             result.outcomes.append(
                 _Outcome(rows[listed], "updated", reply.status, None, None, attempts)
             )
-        unconfirmed = ~listed & ~named
+        unconfirmed = ~listed
+        for o in failed:  # rows a 207's errors name
+            unconfirmed &= ~np.isin(rows, o.rows)
         if unconfirmed.any():
             message = f"HubSpot answered {reply.status} without listing this ticket among the "
             message += f"updated ones, so it did not confirm the update; {_MAY_HAVE_LANDED}"

@@ -18,7 +18,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pandas_hubtickets import ArgumentTypeError, FlattenError
-from pandas_hubtickets._flatten import TIDY_COLUMNS, current, flatten, read_tidy, write_tidy
+from pandas_hubtickets._flatten import (
+    _AT_ONCE,
+    _CHUNK_ROWS,
+    TIDY_COLUMNS,
+    current,
+    flatten,
+    read_tidy,
+    write_tidy,
+)
 
 DATA = Path(__file__).parent / "data"
 STRING = pd.ArrowDtype(pa.string())
@@ -643,3 +651,24 @@ def test_compacted_parts_with_different_sources_flatten_as_one(versioned: bool) 
     parts = [to_arrow(tickets[i : i + 10]) for i in range(0, 40, 10)]
     assert tidy_of([compact(parts)]).equals(flatten(tickets))
     assert tidy_of(parts).equals(flatten(tickets))
+
+
+def test_a_list_mixing_tickets_and_pages_flattens_as_its_tickets(seed):
+    # a list of ticket objects only (an update's answer) is taken as it is; anything else
+    # in the list is unpacked as before, and a bad item is still named by its position
+    first, second = copy.deepcopy(seed)
+    mixed = flatten([first, {"objects": [second], "hasMore": False}])
+    pd.testing.assert_frame_equal(mixed, flatten([first, second]))
+    with pytest.raises(FlattenError, match=re.escape("object 1: not a JSON object (got int)")):
+        flatten([first, 5])
+
+
+def test_a_list_of_tickets_flattens_as_the_same_tickets_one_at_a_time(seed):
+    # a short list of v1 ticket objects (an update's answer) is gathered at once, in one
+    # chunk however many versions it holds; a long one as any other input: the same frame
+    bare = {"value": "x", "timestamp": 5, "source": "API", "sourceId": "s"}
+    odd = {"objectId": 3, "portalId": 2, "properties": {"a": bare, "b": {**bare, "versions": []}}}
+    deep = {"objectId": 4, "portalId": 2, "properties": {"c": {"versions": [bare] * 50}}}
+    assert len([deep] * 90) * 50 > _CHUNK_ROWS and len([deep] * 90) <= _AT_ONCE
+    for many in ([*seed, odd], [*seed, odd, *[deep] * 90], [*seed, odd] * 600):
+        pd.testing.assert_frame_equal(flatten(many), flatten(iter(many)))
