@@ -190,7 +190,7 @@ class HubTicketsAccessor:
         """
         batch_size = check_batch_size(batch_size)
         encoded = self._encoded(properties, id_column, na, api, id_property)
-        return (encoded.flavor.wrap(encoded.records(rows)) for rows in encoded.batches(batch_size))
+        return map(encoded.flavor.wrap, encoded.record_batches(batch_size))
 
     def to_json(
         self,

@@ -1,0 +1,100 @@
+"""The Python bodies (to_payload, to_batches) built from shared decoded values and in chunks of
+batches, held against the plain Python reference of test_payload_text."""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_payload_text import TRICKY, reference_rows, wrap
+
+import pandas_hubtickets  # noqa: F401  (registers the accessor)
+from pandas_hubtickets import _payload
+from pandas_hubtickets._payload import encode_frame
+
+N = 300
+
+
+def frame(n: int = N) -> pd.DataFrame:
+    """A column of a few values repeated (with gaps), one of free text, one with no value."""
+    rng = np.random.default_rng(5)
+    few = np.array([*TRICKY[:4], "é ü 中文 🎫", None], dtype=object)
+    return pd.DataFrame(
+        {
+            "objectId": np.arange(1, n + 1),
+            "few": few[rng.integers(0, len(few), n)],
+            "free": [None if i % 7 == 3 else f'note {i} n°{i} 🎫 "{i * 31}"' for i in range(n)],
+            "none": [None] * n,
+        },
+        dtype=object,
+    )
+
+
+def expected(df: pd.DataFrame, api: str) -> Any:
+    return wrap(reference_rows(df, list(df.columns[1:]), api, "skip"), api)
+
+
+def values_of(body: Any, name: str) -> list[str]:
+    if isinstance(body, dict):
+        return [row["properties"][name] for row in body["inputs"] if name in row["properties"]]
+    return [p["value"] for row in body for p in row["properties"] if p["name"] == name]
+
+
+@pytest.mark.parametrize("api", ["v1", "2026-03"])
+def test_repeated_values_are_decoded_once_and_shared(api):
+    df = frame()
+    encoded = encode_frame(df, api=api)
+    few, free, none = encoded._shared
+    assert free is None  # free text: decoded cell by cell
+    assert few is not None and none is not None
+    assert few[0].tolist() == [*sorted(set(df["few"].dropna()), key=list(df["few"]).index), None]
+    body = df.hubtickets.to_payload(api=api)
+    assert body == expected(df, api)
+    sent = values_of(body, "few")
+    assert len(sent) > 200 and len({id(v) for v in sent}) == 5  # one string per distinct value
+    assert len({id(v) for v in values_of(body, "free")}) == len(values_of(body, "free"))
+
+
+@pytest.mark.parametrize("cells", [4, 32, 1 << 16])
+def test_a_sample_of_the_cells_decides_and_the_body_stays_the_same(monkeypatch, cells):
+    """Where a column's values repeat in a sample of its cells only, every cell is still right."""
+    df = frame()
+    free = ["same" if i % 9 == 0 else v for i, v in enumerate(df["free"])]
+    df["free"] = pd.Series(free, dtype=object)
+    monkeypatch.setattr(_payload, "_SAMPLE_CELLS", cells)
+    shared = encode_frame(df)._shared[1]
+    assert (shared is not None) is (cells == 32)  # sampled every 9th cell: all "same"
+    assert df.hubtickets.to_payload() == expected(df, "v1")
+    assert df.hubtickets.to_payload(api="2026-03") == expected(df, "2026-03")
+
+
+@pytest.mark.parametrize("api", ["v1", "2026-03"])
+@pytest.mark.parametrize("batch_size", [1, 7, 100])
+def test_batches_are_the_payload_cut_in_order_across_chunks(monkeypatch, api, batch_size):
+    df = frame()
+    df.loc[[0, 1, 50, N - 1], ["few", "free"]] = None  # rows with nothing to send are left out
+    rows = [r for r in reference_rows(df, list(df.columns[1:]), api, "skip") if r is not None]
+    monkeypatch.setattr(_payload, "_BATCHED_ROWS", 20)  # several chunks of batches
+    batches = list(df.hubtickets.to_batches(batch_size, api=api))
+    cut = [rows[start : start + batch_size] for start in range(0, len(rows), batch_size)]
+    assert batches == [wrap(batch, api) for batch in cut]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_batches_are_handed_over_with_the_collector_as_it_was(enabled):
+    """A batch waiting in its chunk is handed over with the collector as the caller had it."""
+    df = frame()
+    sendable = sum(r is not None for r in reference_rows(df, list(df.columns[1:]), "v1", "skip"))
+    batches = df.hubtickets.to_batches(10)
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        seen = []
+        for _ in batches:
+            seen.append(gc.isenabled())
+        assert seen == [enabled] * -(-sendable // 10)
+    finally:
+        gc.enable() if was else gc.disable()
