@@ -87,6 +87,18 @@ def text_frame(n: int, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"objectId": np.arange(1, n + 1, dtype=np.int64) + 10_000_000, **columns})
 
 
+def unique_text_frame(n: int) -> pd.DataFrame:
+    """The all-text frame with every value made distinct: free text as people write it.
+
+    The all-text frame draws its values from 5,000 texts per column, so its columns
+    repeat, and ``to_payload`` decodes each repeated text once. Here nothing repeats:
+    the cost of decoding every cell, printed without a target.
+    """
+    df = text_frame(n)
+    tags = " #" + pd.Series(np.random.default_rng(1).permutation(n)).astype(str)
+    return df.assign(**{name: df[name] + tags for name in df.columns[1:]})
+
+
 def median_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     """Median wall time of ``repeat`` runs, each after a full collection, and the last result."""
     times = []
@@ -163,4 +175,25 @@ def run() -> list[Figure]:
                 LINEAR_TARGET,
             )
         )
+    figures += unique_text(SIZES[-1])
     return figures
+
+
+def unique_text(n: int) -> list[Figure]:
+    """``to_json`` and ``to_payload`` on :func:`unique_text_frame`, once each (no target)."""
+    df = unique_text_frame(n)
+    t_json, _ = median_of(lambda: df.hubtickets.to_json(), 1)
+    t_payload, payload = median_of(lambda: df.hubtickets.to_payload(), 1)
+    t_orjson, _ = median_of(partial(orjson.dumps, payload), 1)
+    name = f"payload unique text {n:,} rows"
+    print(f"  {name}: to_json {t_json:.3f} s", file=sys.stderr, flush=True)
+    return [
+        Figure(name, "to_json vs orjson.dumps (no value repeats)", t_json, "s", t_orjson),
+        Figure(
+            name,
+            "to_payload vs 5 s per 1M rows (no value repeats)",
+            t_payload,
+            "s",
+            PAYLOAD_BUDGET * n / 1_000_000,
+        ),
+    ]
