@@ -45,7 +45,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["MAX_TEXT", "Problems", "encode_column"]
+__all__ = ["MAX_TEXT", "Problems", "encode_column", "value_codes"]
 
 MAX_TEXT = 65_536
 MS_PER_DAY = 86_400_000
@@ -143,6 +143,40 @@ def encode_column(s: pd.Series) -> tuple[pa.StringArray, Problems]:
     except (pa.ArrowException, TypeError, ValueError):
         return _encode_objects(s.astype(object))
     return _encode_arrow(arr)
+
+
+def value_codes(s: pd.Series) -> tuple[tuple[str, ...], np.ndarray] | None:
+    """For a column of few possible values (categorical, bool): their texts and each row's code.
+
+    ``texts[codes[i]]`` is what :func:`encode_column` gives row ``i``, and a
+    missing cell has code ``-1``. ``None`` for other columns, and where a
+    category cannot be sent or there are more than :data:`MAX_CODES` categories.
+
+    Examples
+    --------
+    >>> texts, codes = value_codes(pd.Series(pd.Categorical(["b", None, "a"])))
+    >>> texts, codes.tolist()
+    (('a', 'b'), [1, -1, 0])
+    >>> texts, codes = value_codes(pd.Series([True, False]))
+    >>> texts, codes.tolist()
+    (('false', 'true'), [1, 0])
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        if len(s.cat.categories) > MAX_CODES:
+            return None
+        texts, problems = encode_column(pd.Series(s.cat.categories))
+        if problems or texts.null_count:
+            return None
+        return tuple(texts.to_pylist()), s.cat.codes.to_numpy()
+    if s.dtype == bool:
+        return ("false", "true"), s.to_numpy().view(np.int8)
+    if isinstance(s.dtype, pd.BooleanDtype):
+        return ("false", "true"), s.to_numpy(dtype=np.int8, na_value=-1)
+    return None
+
+
+#: At most this many categories are coded by :func:`value_codes`.
+MAX_CODES = 16
 
 
 def _to_arrow(s: pd.Series) -> pa.Array:
