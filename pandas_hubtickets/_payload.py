@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from ._api import Api, endpoints
 from ._columns import ID_COLUMNS
-from ._encode import encode_column, is_missing, offsets_and_data, value_codes
+from ._encode import encode_coded, is_missing, offsets_and_data
 from ._ids import ticket_id
 from .errors import PROBLEM_COLUMNS, ArgumentTypeError, ConfigurationError, PayloadError
 
@@ -1196,8 +1196,7 @@ def encode_frame(
     values, coded = [], []
     for name, pos in picked:
         column = df.iloc[:, pos]
-        arr, cell_problems = encode_column(column)
-        codes = None if cell_problems else value_codes(column)
+        arr, cell_problems, codes = encode_coded(column)
         for rows, code, why in cell_problems:
             found.add(rows, name, code, why, column.iloc[rows].tolist())
         if na == "clear":

@@ -339,3 +339,25 @@ def test_coded_values_are_not_reused_once_the_values_are_replaced():
     assert changed.fragments([1, 2]).to_pylist() == [
         None if rows[p] is None else compact(rows[p]) for p in (1, 2)
     ]
+
+
+def test_a_categorical_with_refused_categories_writes_only_the_sendable_cells():
+    """Cells whose category cannot be sent are left out when the problems are collected
+    (update's on_invalid="skip_cells"); the other cells' text is the same as ever."""
+    categories = pd.Index([1.5, np.inf, -np.inf, 2.0], dtype=object)
+    column = pd.Categorical.from_codes([0, 1, -1, 2, 3, 1], categories)
+    df = pd.DataFrame({"objectId": range(1, 7), "c": column, "b": [True, False] * 3})
+    found = _payload.ProblemList(df.index)
+    encoded = encode_frame(df, problems=found)
+    assert found.frame()["row"].tolist() == [1, 3, 5]
+    plain = pd.DataFrame(
+        {
+            "objectId": df["objectId"],
+            "c": ["1.5", None, None, None, "2", None],
+            "b": ["true", "false"] * 3,
+        },
+        dtype=object,
+    )
+    rows = reference_rows(plain, ["c", "b"], "v1", "skip")
+    assert encoded.body_text() == compact(wrap(rows, "v1"))
+    assert encoded.fragments([5, 3]).to_pylist() == [compact(rows[5]), compact(rows[3])]
