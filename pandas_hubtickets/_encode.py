@@ -45,7 +45,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["MAX_TEXT", "Problems", "encode_column"]
+__all__ = ["MAX_TEXT", "Coded", "Problems", "encode_coded", "encode_column"]
 
 MAX_TEXT = 65_536
 MS_PER_DAY = 86_400_000
@@ -135,7 +135,8 @@ def encode_column(s: pd.Series) -> tuple[pa.StringArray, Problems]:
     (['3', '2.5', None], [])
     """
     if isinstance(s.dtype, pd.CategoricalDtype):
-        return _encode_categorical(s)
+        values, problems, _ = encode_coded(s)
+        return values, problems
     if s.dtype == object:
         return _encode_objects(s)
     try:
@@ -145,14 +146,47 @@ def encode_column(s: pd.Series) -> tuple[pa.StringArray, Problems]:
     return _encode_arrow(arr)
 
 
+def encode_coded(s: pd.Series) -> tuple[pa.StringArray, Problems, Coded | None]:
+    """:func:`encode_column`, and for a column of few possible values, those and each row's code.
+
+    The codes: for a categorical or bool column, ``(texts, codes)`` where
+    ``texts[codes[i]]`` is the text of row ``i`` and a missing cell has code
+    ``-1``; ``None`` for other columns, and where a category cannot be sent
+    or there are more than :data:`MAX_CODES` categories.
+
+    Examples
+    --------
+    >>> values, problems, coded = encode_coded(pd.Series(pd.Categorical(["b", None, "a"])))
+    >>> values.to_pylist(), coded[0], coded[1].tolist()
+    (['b', None, 'a'], ('a', 'b'), [1, -1, 0])
+    >>> encode_coded(pd.Series([True, False]))[2][1].tolist()
+    [1, 0]
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy()
+        categories = encode_column(pd.Series(s.cat.categories))
+        values, problems = _take_encoded(categories, codes, codes < 0)
+        texts, refused = categories
+        few = len(texts) <= MAX_CODES and not refused and not texts.null_count
+        return values, problems, (tuple(texts.to_pylist()), codes) if few else None
+    values, problems = encode_column(s)
+    if s.dtype == bool:
+        return values, problems, (_BOOL_TEXTS, s.to_numpy().view(np.int8))
+    if isinstance(s.dtype, pd.BooleanDtype):
+        return values, problems, (_BOOL_TEXTS, s.to_numpy(dtype=np.int8, na_value=-1))
+    return values, problems, None
+
+
+#: A column's few texts and each row's code into them (-1: missing), from :func:`encode_coded`.
+Coded = tuple[tuple[str, ...], np.ndarray]
+_BOOL_TEXTS = ("false", "true")
+#: At most this many categories are coded by :func:`encode_coded`.
+MAX_CODES = 16
+
+
 def _to_arrow(s: pd.Series) -> pa.Array:
     arr = pa.array(s, from_pandas=True)
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
-def _encode_categorical(s: pd.Series) -> tuple[pa.StringArray, Problems]:
-    codes = s.cat.codes.to_numpy()
-    return _take_encoded(encode_column(pd.Series(s.cat.categories)), codes, codes < 0)
 
 
 def _take_encoded(

@@ -20,7 +20,7 @@ import json
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, ClassVar, Literal, NamedTuple, cast
 
 import numpy as np
@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from ._api import Api, endpoints
 from ._columns import ID_COLUMNS
-from ._encode import encode_column, is_missing, offsets_and_data
+from ._encode import encode_coded, is_missing, offsets_and_data
 from ._ids import ticket_id
 from .errors import PROBLEM_COLUMNS, ArgumentTypeError, ConfigurationError, PayloadError
 
@@ -255,6 +255,11 @@ class EncodedFrame:
     keys : pyarrow.StringArray or None
         With ``id_property``: each row's value of that property (null where
         invalid), sent as the ``id`` instead of the ticket id.
+    coded : tuple of (_Coded or None)
+        Per property (or empty), its few possible texts and each row's code,
+        for a categorical or bool column; used only with the very array of
+        ``values`` it describes (a frame made with other ``values`` by
+        :func:`dataclasses.replace` does not reuse it).
     """
 
     index: pd.Index
@@ -263,6 +268,7 @@ class EncodedFrame:
     values: tuple[pa.StringArray, ...]
     flavor: Flavor
     keys: pa.StringArray | None = None
+    coded: tuple[_Coded | None, ...] = ()
 
     @cached_property
     def id_values(self) -> np.ndarray:
@@ -302,6 +308,15 @@ class EncodedFrame:
         """The arrays of :attr:`_json_keys` and :attr:`_json_values` in a struct (one take)."""
         arrays = [*self._json_keys, *(a for texts in self._json_values for a in texts)]
         return pa.StructArray.from_arrays(arrays, names=[str(i) for i in range(len(arrays))])
+
+    @cached_property
+    def _coded(self) -> tuple[_Coded | None, ...]:
+        """:attr:`coded` per property, where it describes that property's values (else None)."""
+        coded = self.coded or (None,) * len(self.values)
+        return tuple(
+            None if c is None or c.values is not arr else c
+            for c, arr in zip(coded, self.values, strict=True)
+        )
 
     @cached_property
     def _full(self) -> tuple[bool, ...]:
@@ -476,8 +491,13 @@ class EncodedFrame:
         the row, the texts before and after its value, where the cell is
         present). Glue that is the same on every row is a plain string; other
         glue is taken by code from its few possible texts (:func:`_glue`).
+        A categorical or bool value is one of few texts too: it joins the glue
+        around it, taken by its code with the glue's (one piece, not three).
         """
         keys, full, layout = self._json_keys, self._full, self._layout
+        codes = [
+            None if c is None else c.codes if rows is None else c.codes[rows] for c in self._coded
+        ]
         if rows is None:
             values, ids, sendable = self._json_values, self.object_ids, self.sendable
             positions = np.arange(len(self), dtype=np.int64)
@@ -504,7 +524,7 @@ class EncodedFrame:
             chunk, n = slice(start, stop), stop - start
             mask = None if every else sendable[chunk]
             # the constant texts between two values, each where its mask is true (None: every row)
-            glue: list[tuple[str, np.ndarray | None]] = []
+            glue: list[tuple[str, np.ndarray | None] | _Choice] = []
             if opening:
                 glue.append((opening, _only(sent[0] - start, n)))
             pieces: list[pa.Array | str] = []
@@ -523,16 +543,23 @@ class EncodedFrame:
                     pieces.append(sent_part)
             glue = [(layout.middle, mask)]
             seen: np.ndarray | None = None  # the rows where a property came before (None: all)
-            for j, (texts, valid, (before, after)) in enumerate(
-                zip(values, present, layout.affixes, strict=True)
+            for j, (texts, valid, (before, after), coded, code) in enumerate(
+                zip(values, present, layout.affixes, self._coded, codes, strict=True)
             ):
                 valid = None if valid is None else valid[chunk]
+                if coded is not None and _table_size(glue) * len(coded.texts) > _GLUE_CODES:
+                    pieces.append(_glue(glue))
+                    glue = []
                 if j:  # a comma where a property came before this one
                     glue.append((",", _both(seen, valid)))
                 glue.append((before, valid))
-                pieces.append(_glue(glue))
-                pieces.extend(arr.slice(start, stop - start) for arr in texts)
-                glue = [(after, valid)]
+                if coded is None or code is None:
+                    pieces.append(_glue(glue))
+                    pieces.extend(arr.slice(start, stop - start) for arr in texts)
+                    glue = []
+                else:
+                    glue.append(_Choice(coded.texts, code[chunk]))
+                glue.append((after, valid))
                 seen = valid if not j else None if seen is None or valid is None else seen | valid
             glue.append((layout.tail, mask))
             if separator or closing:
@@ -540,6 +567,33 @@ class EncodedFrame:
                 glue += [(separator, ~last if mask is None else mask & ~last), (closing, last)]
             pieces.append(_glue(glue))
             yield start, _join(pieces)
+
+
+class _Coded(NamedTuple):
+    """A property's values as codes into few texts (:attr:`EncodedFrame.coded`)."""
+
+    #: The array of :attr:`EncodedFrame.values` these codes describe.
+    values: pa.StringArray
+    #: Per code, the value's text between its quotes (escaped); ``""`` for a null.
+    texts: tuple[str, ...]
+    #: Per row, its code.
+    codes: np.ndarray
+
+
+def _coded(values: pa.StringArray, texts: tuple[str, ...], codes: np.ndarray) -> _Coded:
+    """The values ``texts[codes]`` (code -1: null, or ``""`` after ``na='clear'``) as a _Coded."""
+    forms = tuple(_dumps(text)[1:-1] for text in texts)
+    missing = codes < 0
+    if missing.any():
+        return _Coded(values, (*forms, ""), np.where(missing, len(forms), codes))
+    return _Coded(values, forms, codes)
+
+
+class _Choice(NamedTuple):
+    """One of few texts per row: ``texts[codes[i]]`` on row ``i``."""
+
+    texts: tuple[str, ...]
+    codes: np.ndarray
 
 
 class _Layout(NamedTuple):
@@ -557,6 +611,8 @@ class _Layout(NamedTuple):
     fixed: int
 
 
+#: At most this many texts in one piece of glue with choices (:func:`_glue`).
+_GLUE_CODES = 256
 #: The longest decimal text of an int64 (a sign and 19 digits).
 _ID_DIGITS = 20
 #: At most this many bytes of JSON text in one Arrow string array (int32 offsets: < 2 GiB).
@@ -649,18 +705,34 @@ def _only(row: int, n: int) -> np.ndarray:
     return mask
 
 
-def _glue(parts: Sequence[tuple[str, np.ndarray | None]]) -> pa.StringArray | str:
-    """Per row, the texts of ``parts`` whose mask is true there (``None``: every row), end to end.
+def _table_size(parts: Sequence[tuple[str, np.ndarray | None] | _Choice]) -> int:
+    """At most how many texts :func:`_glue` builds for ``parts``."""
+    masks = {id(part[1]) for part in parts if not isinstance(part, _Choice) and part[1] is not None}
+    size = 1 << len(masks)
+    for part in parts:
+        if isinstance(part, _Choice):
+            size *= len(part.texts)
+    return size
+
+
+def _glue(parts: Sequence[tuple[str, np.ndarray | None] | _Choice]) -> pa.StringArray | str:
+    """Per row, ``parts`` end to end: texts where their mask is true (``None``: always), choices.
 
     A plain string when that is the same on every row. Otherwise each row's
-    combination of masks is a code, the text of every code is built once, and
-    the rows' texts are taken by code: one array, however many parts (the
-    parts between two values have at most four masks: 16 codes).
+    combination of masks and choices is a code, the text of every code is
+    built once, and the rows' texts are taken by code: one array, however many
+    parts (the parts between two values have at most four masks: 16 codes;
+    :meth:`EncodedFrame._texts` keeps choices to about :data:`_GLUE_CODES` codes).
     """
-    texts: list[str] = []
+    texts: list[str | _Choice] = []
     masks: list[np.ndarray] = []  # the masks true on some rows but not all, once each
     bits: list[int | None] = []
-    for text, mask in parts:
+    for part in parts:
+        if isinstance(part, _Choice):
+            bits.append(None)
+            texts.append(part)
+            continue
+        text, mask = part
         if not text or (mask is not None and not mask.any()):
             continue
         if mask is None or mask.all():
@@ -671,22 +743,54 @@ def _glue(parts: Sequence[tuple[str, np.ndarray | None]]) -> pa.StringArray | st
             if not known:
                 masks.append(mask)
         texts.append(text)
-    if not masks:
-        return "".join(texts)
-    # each mask is true on some rows only: so is its bit, and the code is never constant
-    code = np.zeros(len(masks[0]), dtype=np.uint8)
+    coded = [text for text in texts if isinstance(text, _Choice)]
+    if not masks and not coded:
+        return "".join(cast(list[str], texts))
+    # the code: the masks' bits, then each choice's code as a digit of a mixed radix
+    size = 1 << len(masks)
+    for choice in coded:
+        size *= len(choice.texts)
+    dtype = np.uint8 if size <= 256 else np.int32
+    code = np.zeros(len(masks[0]) if masks else len(coded[0].codes), dtype=dtype)
     for bit, mask in enumerate(masks):
         code |= mask.view(np.uint8) << bit
-    choices = [
-        "".join(t for t, bit in zip(texts, bits, strict=True) if bit is None or c >> bit & 1)
-        for c in range(1 << len(masks))
-    ]
+    radix = 1 << len(masks)
+    for choice in coded:
+        code += choice.codes.astype(dtype) * dtype(radix)
+        radix *= len(choice.texts)
+    table = _glue_table(
+        tuple(
+            (text.texts if isinstance(text, _Choice) else text, bit)
+            for text, bit in zip(texts, bits, strict=True)
+        ),
+        len(masks),
+    )
+    index = pa.from_numpy_dtype(dtype)
+    return table.take(pa.Array.from_buffers(index, len(code), [None, pa.py_buffer(code)]))
+
+
+@lru_cache(maxsize=256)
+def _glue_table(
+    parts: tuple[tuple[str | tuple[str, ...], int | None], ...], masks: int
+) -> pa.StringArray:
+    """The texts of :func:`_glue`'s codes (the same few glue tables recur: built once each).
+
+    ``parts`` are, in order, texts with the bit of their mask (``None``: on
+    every row) and choices' texts (bit ``None``).
+    """
+    choices = [""] * (1 << masks)  # per code so far, its text
+    for text, bit in parts:
+        if not isinstance(text, str):  # a choice: its code is the next digit
+            choices = [c + t for t in text for c in choices]
+        elif bit is None:
+            choices = [c + text for c in choices]
+        else:
+            choices = [c + text if i >> bit & 1 else c for i, c in enumerate(choices)]
     encoded = [c.encode("utf-8") for c in choices]
     bounds = np.cumsum([0, *map(len, encoded)], dtype=np.int32)
-    table = pa.Array.from_buffers(
+    return pa.Array.from_buffers(
         pa.string(), len(choices), [None, pa.py_buffer(bounds), pa.py_buffer(b"".join(encoded))]
     )
-    return table.take(pa.Array.from_buffers(pa.uint8(), len(code), [None, pa.py_buffer(code)]))
 
 
 def _join(pieces: list[pa.Array | str]) -> pa.StringArray:
@@ -1163,10 +1267,10 @@ def encode_frame(
             ids = np.zeros(len(df), dtype=np.int64)
             keys = _check_keys(raw_ids, id_column, found)
     picked = _pick_columns(df, properties, id_column, found)
-    values = []
+    values, coded = [], []
     for name, pos in picked:
         column = df.iloc[:, pos]
-        arr, cell_problems = encode_column(column)
+        arr, cell_problems, codes = encode_coded(column)
         for rows, code, why in cell_problems:
             found.add(rows, name, code, why, column.iloc[rows].tolist())
         if na == "clear":
@@ -1178,6 +1282,7 @@ def encode_frame(
             message = "missing value (na='error'): fill it, or use na='skip' to leave it unchanged"
             found.add(np.flatnonzero(missing), name, "MISSING_VALUE", message)
         values.append(arr)
+        coded.append(None if codes is None else _coded(arr, *codes))
     if not collect:
         found.raise_if_any()
     return EncodedFrame(
@@ -1187,4 +1292,5 @@ def encode_frame(
         values=tuple(values),
         flavor=flavor,
         keys=keys,
+        coded=tuple(coded),
     )

@@ -11,12 +11,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pandas_hubtickets  # noqa: F401  (registers the accessor)
 from pandas_hubtickets import PayloadError, _payload
+from pandas_hubtickets._diff import Current, compare
 from pandas_hubtickets._payload import encode_frame
 
 SETTINGS = settings(
@@ -253,3 +255,109 @@ def test_object_columns_of_dates_keep_every_cell_exact():
         )
         sent = [p["properties"][0]["value"] for p in df.hubtickets.to_payload()]
         assert sent == [str(midnight)] + ([str(midnight + 45_000_000)] if len(cells) == 2 else [])
+
+
+#: Categories that need escaping in JSON, and plain ones.
+CATEGORIES = ['say "hi"', "back\\slash", "new\nline", "é 🎫", "LOW", ""]
+
+
+def coded_frame(n: int, seed: int) -> pd.DataFrame:
+    """Categoricals (missing cells, escapes, unused categories) and bools (numpy, with NA)
+    next to each other and to text, as plain rows would hold them."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(-1, len(CATEGORIES), n)
+    flags = rng.random(n) < 0.5
+    flags_na = pd.array(np.where(rng.random(n) < 0.3, None, rng.random(n) < 0.5), "boolean")
+    return pd.DataFrame(
+        {
+            "objectId": np.arange(1, n + 1),
+            "c1": pd.Categorical.from_codes(codes, pd.Index(CATEGORIES, dtype=object)),
+            "b1": flags,
+            "c2": pd.Categorical(rng.choice(["OPEN", "CLOSED"], n), ["OPEN", "CLOSED", "x"]),
+            "b2": flags_na,
+            "t": np.where(rng.random(n) < 0.3, None, rng.choice(TRICKY, n)).astype(object),
+            "c3": pd.Categorical.from_codes(rng.integers(-1, 2, n), ["a", "b"]),
+        }
+    )
+
+
+def plain_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame's cells as the strings the encoder sends (None where missing)."""
+
+    def text(v: Any) -> str | None:
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return None
+        return ("true" if v else "false") if isinstance(v, bool | np.bool_) else str(v)
+
+    return pd.DataFrame({c: [text(v) for v in df[c].astype(object)] for c in df}, dtype=object)
+
+
+@SETTINGS
+@given(
+    seed=st.integers(0, 2**16),
+    api=st.sampled_from(["v1", "2026-03"]),
+    na=st.sampled_from(["skip", "clear"]),
+    positions=st.lists(st.integers(0, 11), max_size=8),
+    table=st.sampled_from([1, 8, 256, 1 << 20]),
+)
+def test_categorical_and_bool_values_taken_by_code_match_the_reference(
+    seed, api, na, positions, table
+):
+    """Categorical and bool values joined to the glue around them by their codes: the same
+    text however many codes a piece of glue may take (a small limit splits it, a large one
+    makes codes wider than a byte), for every row, a subset and a frame slice."""
+    df = coded_frame(12, seed)
+    names = [c for c in df.columns if c != "objectId"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_payload, "_GLUE_CODES", table)
+        for frame in (df, df.iloc[::-2]):
+            rows = reference_rows(plain_frame(frame), names, api, na)
+            assert frame.hubtickets.to_json(api=api, na=na) == compact(wrap(rows, api))
+        rows = reference_rows(plain_frame(df), names, api, na)
+        expected = [None if rows[p] is None else compact(rows[p]) for p in positions]
+        assert encode_frame(df, api=api, na=na).fragments(positions).to_pylist() == expected
+
+
+def test_coded_values_are_not_reused_once_the_values_are_replaced():
+    """only_changed makes a frame with other values (dataclasses.replace): the codes of the
+    original values must not write the cells it left out, nor their old text."""
+    df = coded_frame(12, 3)
+    encoded = encode_frame(df)
+    assert any(c is not None for c in encoded.coded)
+    names = [c for c in df.columns if c != "objectId"]
+    plain = plain_frame(df)
+    # HubSpot already holds every other row's values: only the rest is changed
+    now = plain[names].copy()
+    now.loc[np.arange(12) % 2 == 1, names] = "old"
+    held = tuple(pa.array(now[n], pa.string()) for n in names)
+    current = Current(df["objectId"].to_numpy(), held)
+    changed = compare(encoded, current).only_changed()
+    expected = plain.copy()
+    expected.loc[np.arange(12) % 2 == 0, names] = None
+    rows = reference_rows(expected, names, "v1", "skip")
+    assert changed.body_text() == compact(wrap(rows, "v1"))
+    assert changed.fragments([1, 2]).to_pylist() == [
+        None if rows[p] is None else compact(rows[p]) for p in (1, 2)
+    ]
+
+
+def test_a_categorical_with_refused_categories_writes_only_the_sendable_cells():
+    """Cells whose category cannot be sent are left out when the problems are collected
+    (update's on_invalid="skip_cells"); the other cells' text is the same as ever."""
+    categories = pd.Index([1.5, np.inf, -np.inf, 2.0], dtype=object)
+    column = pd.Categorical.from_codes([0, 1, -1, 2, 3, 1], categories)
+    df = pd.DataFrame({"objectId": range(1, 7), "c": column, "b": [True, False] * 3})
+    found = _payload.ProblemList(df.index)
+    encoded = encode_frame(df, problems=found)
+    assert found.frame()["row"].tolist() == [1, 3, 5]
+    plain = pd.DataFrame(
+        {
+            "objectId": df["objectId"],
+            "c": ["1.5", None, None, None, "2", None],
+            "b": ["true", "false"] * 3,
+        },
+        dtype=object,
+    )
+    rows = reference_rows(plain, ["c", "b"], "v1", "skip")
+    assert encoded.body_text() == compact(wrap(rows, "v1"))
+    assert encoded.fragments([5, 3]).to_pylist() == [compact(rows[5]), compact(rows[3])]
