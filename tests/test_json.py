@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from pandas_hubtickets import FlattenError, TicketsClient, flatten
 from pandas_hubtickets import _flatten as flatten_module
@@ -90,6 +93,41 @@ def test_loads_raises_json_loads_own_error(parser, text):
     with pytest.raises(type(expected.value)) as got:
         loads(text)
     assert str(got.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("scan", [1, 19, 20, 37, 1 << 20])
+@given(st.binary(max_size=120).map(lambda b: bytes(b"0123456789,-."[c % 13] for c in b)))
+@example(text=b"1" * 19)
+@example(text=b"1" * 18)
+@example(text=b"")
+@settings(max_examples=300, deadline=None)
+def test_long_digit_runs_are_found_across_every_scan_window(scan, text):
+    """19 digits in a row, wherever the windows of the vectorised scan cut them: as a regex says."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(json_module, "_SCAN_BYTES", scan)
+        assert json_module._long_digits(text) is (re.search(rb"[0-9]{19}", text) is not None)
+        assert json_module._long_digits(bytearray(text)) is json_module._long_digits(text)
+
+
+@pytest.mark.parametrize("text", [b"1" * 18, b"1" * 19, b"x" + b"1" * 19, b"1" * 18 + b"x" + b"1"])
+def test_a_text_with_19_digits_in_a_row_is_left_to_the_standard_library(monkeypatch, text):
+    pytest.importorskip("orjson")
+    parsed: list[bytes] = []
+    monkeypatch.setattr(json_module, "orjson", _Spy(json_module.orjson, parsed))
+    json_module._orjson_loads(b"[" + text + b"]")
+    assert bool(parsed) is (re.search(rb"[0-9]{19}", text) is None)
+
+
+class _Spy:
+    """orjson, recording what it is asked to parse."""
+
+    def __init__(self, real: Any, parsed: list[bytes]) -> None:
+        self.JSONDecodeError = real.JSONDecodeError
+        self._real, self._parsed = real, parsed
+
+    def loads(self, data: bytes) -> Any:
+        self._parsed.append(data)
+        return self._real.loads(data)
 
 
 @pytest.mark.parametrize("block", [1, 2, 3, 7, 1000])
