@@ -48,6 +48,8 @@ _BATCH_BYTES: Final = 256 << 10
 #: Places tried to end a batch before the rest is left to the standard library.
 _CUTS_TRIED: Final = 4
 _WHITESPACE: Final = " \t\n\r"
+_WHITESPACE_BYTES: Final = _WHITESPACE.encode()
+_COMMA: Final = ord(",")
 
 _lock = threading.Lock()
 _pausers = 0
@@ -288,6 +290,7 @@ class Reader:
         """
         start = self._byte_offset()
         signature = _first_key(data, start)
+        view = memoryview(data)
         while signature:
             items: Any = _UNDECIDED
             cut = start + _BATCH_BYTES - 1
@@ -295,9 +298,11 @@ class Reader:
                 cut = data.find(signature, cut + 1)
                 if cut < 0:
                     break
-                batch = data[start:cut].rstrip()
-                if batch.endswith(b","):
-                    items = _orjson_loads(b"[" + batch[:-1] + b"]")
+                end = cut
+                while data[end - 1] in _WHITESPACE_BYTES:  # the element before cut ends by then
+                    end -= 1
+                if data[end - 1] == _COMMA:  # one copy: the batch in brackets
+                    items = _orjson_loads(b"".join((b"[", view[start : end - 1], b"]")))
                     if items is not _UNDECIDED:
                         break
             if items is _UNDECIDED:
