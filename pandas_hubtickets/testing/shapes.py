@@ -66,21 +66,21 @@ def rate_limit_body(policy: str, portal_id: int) -> dict[str, Any]:
     }
 
 
+def _v1_version(name: str, version: Version) -> dict[str, Any]:
+    """One item of a v1 property's ``versions``: ``sourceId`` only when there is one."""
+    value, timestamp, source, source_id = version
+    item = {"name": name, "value": value, "timestamp": timestamp, "source": source}
+    if source_id is not None:
+        item["sourceId"] = source_id
+    item["sourceVid"] = []
+    return item
+
+
 def _v1_property(name: str, versions: list[Version], with_history: bool) -> dict[str, Any]:
     newest = versions[-1]
     shown = reversed(versions) if with_history else (newest,)
     return {
-        "versions": [
-            {
-                "name": name,
-                "value": v.value,
-                "timestamp": v.timestamp,
-                "source": v.source,
-                **({} if v.source_id is None else {"sourceId": v.source_id}),
-                "sourceVid": [],
-            }
-            for v in shown
-        ],
+        "versions": [_v1_version(name, v) for v in shown],
         "value": newest.value,
         "timestamp": newest.timestamp,
         "source": newest.source,
@@ -102,16 +102,17 @@ def v1_object(
         current version); properties the ticket never had are left out. A
         bool selects every property the ticket has, with or without history.
     """
+    history = ticket.history
     if isinstance(selection, bool):
-        selection = dict.fromkeys(ticket.history, selection)
+        selection = dict.fromkeys(history, selection)
     return {
         "objectType": "TICKET",
         "portalId": portal_id,
         "objectId": ticket.object_id,
         "properties": {
-            name: _v1_property(name, ticket.history[name], with_history)
+            name: _v1_property(name, versions, with_history)
             for name, with_history in selection.items()
-            if ticket.history.get(name)
+            if (versions := history.get(name))
         },
         "isDeleted": ticket.deleted,
     }

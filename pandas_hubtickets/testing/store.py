@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .catalogue import OWNERS, PIPELINES, Owner, Pipeline
 
@@ -32,9 +32,11 @@ SEARCH_CAP = 10_000
 CREATED = "createdate"
 
 
-@dataclass(frozen=True)
-class Version:
-    """One value a property held, from ``timestamp`` (epoch ms) on."""
+class Version(NamedTuple):
+    """One value a property held, from ``timestamp`` (epoch ms) on.
+
+    A named tuple: a v1 batch update of 100 tickets makes 300 of them.
+    """
 
     value: str
     timestamp: int
@@ -186,8 +188,9 @@ class TicketStore:
         source: str,
         request: int | None,
     ) -> None:
+        history = ticket.history
         for name, value in pairs:
-            ticket.add(name, Version(value, ts, source))
+            history.setdefault(name, []).append(Version(value, ts, source))
             if request is not None:
                 self.writes.append(
                     {

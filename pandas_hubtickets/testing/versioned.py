@@ -54,6 +54,7 @@ from .api import (
     Call,
     Pair,
     Reply,
+    Verdicts,
     _bad_request,
     _batch,
     _json,
@@ -373,7 +374,8 @@ def batch_update(store: TicketStore, call: Call) -> Reply:
     twice = _repeated(key for key, _, _, _ in inputs)
     if twice:
         _bad_request(f"Duplicate IDs found in batch input: {twice}")
-    problems = [p for _, _, pairs, _ in inputs for p in _problems(pairs)]
+    verdicts: Verdicts = {}
+    problems = [p for _, _, pairs, _ in inputs for p in _problems(pairs, verdicts)]
     problems += [
         p
         for _, _, pairs, _ in inputs
