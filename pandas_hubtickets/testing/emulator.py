@@ -45,7 +45,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .._json import _UNDECIDED, _orjson_loads, orjson
+from .. import _json
 from .api import ApiError, Call, Handler, Reply, dispatch, resolve
 from .catalogue import Owner
 from .history import generate
@@ -158,7 +158,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def _parse_json(raw: bytes) -> tuple[Any, str | None]:
-    """The body as :func:`json.loads` reads it (NaN and infinity refused), or why it is not JSON.
+    """The body as :func:`json.loads` reads it (``NaN``, ``Infinity`` refused), or why it is not.
 
     orjson (when installed) parses what it reads as :func:`json.loads` does;
     anything else (its refusals included) goes to :func:`json.loads`, whose
@@ -166,8 +166,8 @@ def _parse_json(raw: bytes) -> tuple[Any, str | None]:
     """
     if not raw:
         return None, "the body is empty"
-    parsed = _orjson_loads(raw)
-    if parsed is not _UNDECIDED:
+    parsed = _json._orjson_loads(raw)
+    if parsed is not _json._UNDECIDED:
         return parsed, None
     try:
         return json.loads(raw, parse_constant=_reject_constant), None
@@ -286,9 +286,9 @@ def _json_bytes(body: Any) -> bytes:
     floats differ (``0.00001`` for ``1e-05``, ``null`` for NaN): answers hold
     no floats, every number the emulator sends is an integer.
     """
-    if orjson is not None:
+    if _json.orjson is not None:  # looked up each time: tests hide it there
         try:
-            fast: bytes = orjson.dumps(body)
+            fast: bytes = _json.orjson.dumps(body)
         except TypeError:  # orjson.JSONEncodeError: beyond 64 bits, a lone surrogate, ...
             pass
         else:
