@@ -49,7 +49,7 @@ from .shapes import (
     properties_versioned,
     v1_object,
 )
-from .store import CREATED, LAST_MODIFIED, StoredTicket, TicketStore
+from .store import CREATED, LAST_MODIFIED, TIMESTAMP, StoredTicket, TicketStore
 
 __all__ = ["MAX_BATCH", "ApiError", "Call", "Reply", "dispatch", "resolve"]
 
@@ -425,10 +425,10 @@ def _changes_after(ticket: StoredTicket, after: int) -> dict[int, list[str]]:
     """The ticket's write timestamps later than ``after``, each with the properties written."""
     written: dict[int, list[str]] = {}
     for name, versions in ticket.history.items():
-        for version in reversed(versions):  # newest first: stop at the first one too old
-            if version.timestamp <= after:
+        for _, timestamp, _, _ in reversed(versions):  # newest first: stop at one too old
+            if timestamp <= after:
                 break
-            written.setdefault(version.timestamp, []).append(name)
+            written.setdefault(timestamp, []).append(name)
     return written
 
 
@@ -449,7 +449,7 @@ def change_log(store: TicketStore, call: Call) -> Reply:
     log = []
     for oid, ticket in store.tickets.items():
         creation = ticket.history.get(CREATED)
-        created = creation[0].timestamp if creation else None
+        created = creation[0][TIMESTAMP] if creation else None
         for ts, names in _changes_after(ticket, floor).items():
             if (ts, oid) > (since, last_id):
                 kind = "CREATED" if ts == created else "CHANGED"

@@ -59,7 +59,7 @@ from .shapes import (
     rate_limit_body,
     v1_object,
 )
-from .store import TicketStore, Version
+from .store import VALUE, TicketStore, Version
 from .versioned import SEARCH_CAP, SECONDLY_LIMITED, ValidationRule
 
 SEARCH_PER_SECOND = 5
@@ -247,7 +247,7 @@ def _seeded_version(record: Mapping[str, Any]) -> tuple[int, str, Version]:
         raise TypeError("name, value and source must be strings")
     if source_id is not None and not isinstance(source_id, str):
         raise TypeError(f"sourceId must be a string or None, not {source_id!r}")
-    return oid, name, Version(value, ts, source, source_id)
+    return oid, name, (value, ts, source, source_id)
 
 
 def _unauthorized(message: str) -> Reply:
@@ -663,7 +663,7 @@ class FakeHubSpot:
             except (KeyError, TypeError, ValueError) as error:
                 problems.append(f"record {i}: {error}")
                 continue
-            problem = check_write(name, version.value, allow_read_only=True)
+            problem = check_write(name, version[VALUE], allow_read_only=True)
             if problem is not None:
                 problems.append(f"record {i}: {name}: {problem.message} ({problem.code})")
             by_ticket.setdefault(oid, []).append((name, version))

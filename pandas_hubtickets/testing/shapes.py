@@ -14,7 +14,7 @@ from typing import Any
 
 from .catalogue import Owner, Pipeline
 from .schema import PROPERTIES, PropertyDef
-from .store import CREATED, LAST_MODIFIED, StoredTicket, Version
+from .store import CREATED, LAST_MODIFIED, TIMESTAMP, VALUE, StoredTicket, Version
 
 __all__ = [
     "BAD_GATEWAY_HTML",
@@ -79,13 +79,14 @@ def _v1_version(name: str, version: Version) -> dict[str, Any]:
 
 def _v1_property(name: str, versions: list[Version], with_history: bool) -> dict[str, Any]:
     newest = versions[-1]
+    value, timestamp, source, source_id = newest
     shown = reversed(versions) if with_history else (newest,)
     return {
         "versions": [_v1_version(name, v) for v in shown],
-        "value": newest.value,
-        "timestamp": newest.timestamp,
-        "source": newest.source,
-        "sourceId": newest.source_id,
+        "value": value,
+        "timestamp": timestamp,
+        "source": source,
+        "sourceId": source_id,
     }
 
 
@@ -166,7 +167,7 @@ def _created_and_modified(ticket: StoredTicket) -> tuple[int, int]:
     created = ticket.current(CREATED)
     modified = ticket.current(LAST_MODIFIED)
     assert created is not None and modified is not None, "every ticket is created by the store"
-    return created.timestamp, modified.timestamp
+    return created[TIMESTAMP], modified[TIMESTAMP]
 
 
 def simple_public_object(
@@ -182,7 +183,7 @@ def simple_public_object(
     history = ticket.history
     for name in [*names, CREATED, LAST_MODIFIED]:
         if versions := history.get(name):
-            properties[name] = v3_value(name, versions[-1].value)
+            properties[name] = v3_value(name, versions[-1][VALUE])
     body: dict[str, Any] = {
         "id": str(ticket.object_id),
         "properties": properties,

@@ -64,7 +64,7 @@ from .api import (
 )
 from .schema import PROPERTIES, Problem
 from .shapes import iso_ms, simple_public_object, v3_value
-from .store import SEARCH_CAP, StoredTicket, TicketStore, Version
+from .store import SEARCH_CAP, VALUE, StoredTicket, TicketStore, Version
 
 __all__ = [
     "MAX_READ",
@@ -147,14 +147,15 @@ def value_with_timestamp(name: str, version: Version) -> dict[str, Any]:
 
     A ``sourceId`` of ``userId:N`` (a change in HubSpot's UI) also gives ``updatedByUserId`` N.
     """
+    value, timestamp, source, source_id = version
     item: dict[str, Any] = {
-        "value": v3_value(name, version.value),
-        "timestamp": iso_ms(version.timestamp),
-        "sourceType": version.source,
+        "value": v3_value(name, value),
+        "timestamp": iso_ms(timestamp),
+        "sourceType": source,
     }
-    if version.source_id is not None:
-        item["sourceId"] = version.source_id
-        user = _USER_SOURCE.fullmatch(version.source_id)
+    if source_id is not None:
+        item["sourceId"] = source_id
+        user = _USER_SOURCE.fullmatch(source_id)
         if user is not None:  # a change made in HubSpot's UI names its user
             item["updatedByUserId"] = int(user[1])
     return item
@@ -187,7 +188,7 @@ def find(
             (
                 t
                 for t in store.tickets.values()
-                if (v := t.current(id_property)) is not None and v.value == key
+                if (v := t.current(id_property)) is not None and v[VALUE] == key
             ),
             None,
         )
@@ -337,8 +338,8 @@ def _by_key(store: TicketStore, id_property: str | None) -> dict[str, StoredTick
             continue
         if id_property is None or id_property == "hs_object_id":
             found[str(oid)] = ticket
-        elif (version := ticket.current(id_property)) is not None and version.value != "":
-            found[version.value] = ticket
+        elif (version := ticket.current(id_property)) is not None and version[VALUE] != "":
+            found[version[VALUE]] = ticket
     return found
 
 
@@ -459,9 +460,9 @@ def _stored_key(ticket: StoredTicket, name: str) -> Any:
     if name == ID_PROPERTY_OF_ID:
         return float(ticket.object_id)
     version = ticket.current(name)
-    if version is None or version.value == "":
+    if version is None or version[VALUE] == "":
         return None
-    return float(version.value) if _numeric(name) else version.value
+    return float(version[VALUE]) if _numeric(name) else version[VALUE]
 
 
 def _matcher(raw: Any, where: str) -> Callable[[StoredTicket], bool]:

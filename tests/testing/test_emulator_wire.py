@@ -9,6 +9,7 @@ with orjson (when installed) and with it hidden, as users without it run.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections.abc import Iterator
@@ -219,6 +220,19 @@ def test_a_value_refused_in_many_objects_is_named_once_per_object(
     assert r.json()["validationResults"] == expected
     assert len(expected) == 100 + 66
     assert hub.writes == []
+
+
+def test_stored_versions_are_left_alone_by_the_garbage_collector(hub: FakeHubSpot) -> None:
+    ids = hub.seed_tickets(2)
+    _post(
+        hub,
+        f"{V1}/batch-update",
+        [{"objectId": ids[0], "properties": [{"name": "status", "value": "CLOSED"}]}],
+    )
+    versions = [v for t in hub._store.tickets.values() for vs in t.history.values() for v in vs]
+    gc.collect()
+    assert len(versions) > 20
+    assert not any(gc.is_tracked(v) for v in versions)
 
 
 # --- whole answers over HTTP: exactly json.dumps' bytes ---
