@@ -49,7 +49,7 @@ from .shapes import (
     properties_versioned,
     v1_object,
 )
-from .store import CREATED, LAST_MODIFIED, StoredTicket, TicketStore
+from .store import CREATED, LAST_MODIFIED, TIMESTAMP, StoredTicket, TicketStore
 
 __all__ = ["MAX_BATCH", "ApiError", "Call", "Reply", "dispatch", "resolve"]
 
@@ -146,7 +146,11 @@ def _batch(raw: Any, what: str) -> list[Any]:
 
 
 def _repeated(items: Iterable[T]) -> list[T]:
-    return [item for item, n in Counter(items).items() if n > 1]
+    """The items given more than once, in order of first appearance."""
+    given = list(items)
+    if len(set(given)) == len(given):  # the usual case, without counting
+        return []
+    return [item for item, n in Counter(given).items() if n > 1]
 
 
 def _no_duplicates(ids: list[int]) -> None:
@@ -167,11 +171,11 @@ def _pairs(raw: Any, where: str) -> list[Pair]:
         _bad_request(f"{where} must be a JSON array of {{name, value}} objects")
     pairs: list[Pair] = []
     for i, item in enumerate(raw):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+        if not isinstance(item, dict) or not isinstance(name := item.get("name"), str):
             _bad_request(f"{where}[{i}] must be an object with a string name")
-        if not isinstance(item.get("value"), str):
+        if not isinstance(value := item.get("value"), str):
             _bad_request(f"{where}[{i}].value must be a string (values travel as strings)")
-        pairs.append((item["name"], item["value"]))
+        pairs.append((name, value))
     twice = _repeated(name for name, _ in pairs)
     if twice:
         _bad_request(f"{where} sets {', '.join(twice)} more than once")
@@ -212,8 +216,24 @@ def _live(store: TicketStore, call: Call) -> StoredTicket:
 # --- validation shared by every write ---
 
 
-def _problems(pairs: Iterable[Pair]) -> list[Problem]:
-    return [p for name, value in pairs if (p := check_write(name, value)) is not None]
+Verdicts = dict[Pair, Problem | None]
+"""One request's checks so far: :func:`~.schema.check_write`'s answer for each pair."""
+
+
+def _problems(pairs: Iterable[Pair], verdicts: Verdicts) -> list[Problem]:
+    """The problems of writing ``pairs``, in order.
+
+    A verdict depends on the name and the value only, so each distinct pair
+    of a request is checked once: ``verdicts`` (one per request) keeps them.
+    """
+    found = []
+    for pair in pairs:
+        if pair not in verdicts:
+            verdicts[pair] = check_write(*pair)
+        verdict = verdicts[pair]
+        if verdict is not None:
+            found.append(verdict)
+    return found
 
 
 def _missing_required(pairs: list[Pair]) -> list[Problem]:
@@ -233,7 +253,10 @@ def _updated(store: TicketStore, ticket: StoredTicket, pairs: list[Pair]) -> dic
 
 
 def _create_all(store: TicketStore, batches: list[list[Pair]], seq: int) -> list[dict[str, Any]]:
-    problems = [p for pairs in batches for p in _problems(pairs) + _missing_required(pairs)]
+    verdicts: Verdicts = {}
+    problems = [
+        p for pairs in batches for p in _problems(pairs, verdicts) + _missing_required(pairs)
+    ]
     if problems:
         _invalid(problems)
     created = [store.create(dict(pairs), request=seq, defaults=DEFAULTS) for pairs in batches]
@@ -253,14 +276,15 @@ def batch_update(store: TicketStore, call: Call) -> Reply:
         updates.append((oid, _pairs(item.get("properties"), f"objects[{i}].properties")))
     _no_duplicates([oid for oid, _ in updates])
     problems: list[Problem] = []
+    verdicts: Verdicts = {}
     for oid, pairs in updates:
-        if store.live(oid) is None and store.missing_object_status == 404:
-            _not_found(oid)
         if store.live(oid) is None:
+            if store.missing_object_status == 404:
+                _not_found(oid)
             problems.append(
                 Problem("objectId", "OBJECT_NOT_FOUND", "Object not found; check the ids")
             )
-        problems += _problems(pairs)
+        problems += _problems(pairs, verdicts)
     if problems:
         _invalid(problems)
     answer = []
@@ -275,7 +299,7 @@ def update_one(store: TicketStore, call: Call) -> Reply:
     """``PUT /{id}`` with ``[{"name", "value"}]``."""
     ticket = _live(store, call)
     pairs = _pairs(_json(call), "properties")
-    problems = _problems(pairs)
+    problems = _problems(pairs, {})
     if problems:
         _invalid(problems)
     store.update(ticket, pairs, call.seq)
@@ -401,10 +425,10 @@ def _changes_after(ticket: StoredTicket, after: int) -> dict[int, list[str]]:
     """The ticket's write timestamps later than ``after``, each with the properties written."""
     written: dict[int, list[str]] = {}
     for name, versions in ticket.history.items():
-        for version in reversed(versions):  # newest first: stop at the first one too old
-            if version.timestamp <= after:
+        for _, timestamp, _, _ in reversed(versions):  # newest first: stop at one too old
+            if timestamp <= after:
                 break
-            written.setdefault(version.timestamp, []).append(name)
+            written.setdefault(timestamp, []).append(name)
     return written
 
 
@@ -425,7 +449,7 @@ def change_log(store: TicketStore, call: Call) -> Reply:
     log = []
     for oid, ticket in store.tickets.items():
         creation = ticket.history.get(CREATED)
-        created = creation[0].timestamp if creation else None
+        created = creation[0][TIMESTAMP] if creation else None
         for ts, names in _changes_after(ticket, floor).items():
             if (ts, oid) > (since, last_id):
                 kind = "CREATED" if ts == created else "CHANGED"

@@ -6,6 +6,7 @@ body built under the lock can be encoded after it is released.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -13,7 +14,7 @@ from typing import Any
 
 from .catalogue import Owner, Pipeline
 from .schema import PROPERTIES, PropertyDef
-from .store import CREATED, LAST_MODIFIED, StoredTicket, Version
+from .store import CREATED, LAST_MODIFIED, TIMESTAMP, VALUE, StoredTicket, Version
 
 __all__ = [
     "BAD_GATEWAY_HTML",
@@ -66,25 +67,26 @@ def rate_limit_body(policy: str, portal_id: int) -> dict[str, Any]:
     }
 
 
+def _v1_version(name: str, version: Version) -> dict[str, Any]:
+    """One item of a v1 property's ``versions``: ``sourceId`` only when there is one."""
+    value, timestamp, source, source_id = version
+    item = {"name": name, "value": value, "timestamp": timestamp, "source": source}
+    if source_id is not None:
+        item["sourceId"] = source_id
+    item["sourceVid"] = []
+    return item
+
+
 def _v1_property(name: str, versions: list[Version], with_history: bool) -> dict[str, Any]:
     newest = versions[-1]
+    value, timestamp, source, source_id = newest
     shown = reversed(versions) if with_history else (newest,)
     return {
-        "versions": [
-            {
-                "name": name,
-                "value": v.value,
-                "timestamp": v.timestamp,
-                "source": v.source,
-                **({} if v.source_id is None else {"sourceId": v.source_id}),
-                "sourceVid": [],
-            }
-            for v in shown
-        ],
-        "value": newest.value,
-        "timestamp": newest.timestamp,
-        "source": newest.source,
-        "sourceId": newest.source_id,
+        "versions": [_v1_version(name, v) for v in shown],
+        "value": value,
+        "timestamp": timestamp,
+        "source": source,
+        "sourceId": source_id,
     }
 
 
@@ -102,31 +104,60 @@ def v1_object(
         current version); properties the ticket never had are left out. A
         bool selects every property the ticket has, with or without history.
     """
+    history = ticket.history
     if isinstance(selection, bool):
-        selection = dict.fromkeys(ticket.history, selection)
+        selection = dict.fromkeys(history, selection)
     return {
         "objectType": "TICKET",
         "portalId": portal_id,
         "objectId": ticket.object_id,
         "properties": {
-            name: _v1_property(name, ticket.history[name], with_history)
+            name: _v1_property(name, versions, with_history)
             for name, with_history in selection.items()
-            if ticket.history.get(name)
+            if (versions := history.get(name))
         },
         "isDeleted": ticket.deleted,
     }
 
 
+_DAY_MS = 86_400_000
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_prefix(day: int) -> str:
+    """``YYYY-MM-DDT`` of the ``day``-th day from 1970-01-01 (raises outside years 1-9999)."""
+    return datetime.fromtimestamp(day * 86_400, tz=timezone.utc).strftime("%Y-%m-%dT")
+
+
+@functools.lru_cache(maxsize=8192)
 def iso_ms(epoch_ms: int) -> str:
-    """Epoch milliseconds as ISO 8601 in UTC, e.g. ``2024-01-31T12:00:00.000Z``."""
-    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+    """Epoch milliseconds as ISO 8601 in UTC, e.g. ``2024-01-31T12:00:00.000Z``.
+
+    Kept for the moments last asked (a versioned ticket shows its creation and
+    last modification twice each: as times and as values); the date is
+    formatted once a day, the time of day by arithmetic (UTC days have no
+    leap seconds).
+
+    Examples
+    --------
+    >>> iso_ms(1_706_702_400_000), iso_ms(-1)
+    ('2024-01-31T12:00:00.000Z', '1969-12-31T23:59:59.999Z')
+    """
+    day, into_day = divmod(epoch_ms, _DAY_MS)
+    seconds, millis = divmod(into_day, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{_date_prefix(day)}{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+
+
+_MOMENTS = {d.name: d.type for d in PROPERTIES.values() if d.type in ("date", "datetime")}
+"""The ``date`` and ``datetime`` properties, by name: the values the versioned API rewrites."""
 
 
 def v3_value(name: str, value: str) -> str:
     """Date-versioned API values: ``datetime`` as ISO 8601, ``date`` as ``YYYY-MM-DD``."""
-    kind = PROPERTIES[name].type if name in PROPERTIES else "string"
-    if value == "" or kind not in ("date", "datetime"):
+    kind = _MOMENTS.get(name)
+    if value == "" or kind is None:
         return value
     stamp = iso_ms(int(value))
     return stamp[:10] if kind == "date" else stamp
@@ -136,7 +167,7 @@ def _created_and_modified(ticket: StoredTicket) -> tuple[int, int]:
     created = ticket.current(CREATED)
     modified = ticket.current(LAST_MODIFIED)
     assert created is not None and modified is not None, "every ticket is created by the store"
-    return created.timestamp, modified.timestamp
+    return created[TIMESTAMP], modified[TIMESTAMP]
 
 
 def simple_public_object(
@@ -149,10 +180,10 @@ def simple_public_object(
     """
     created, modified = _created_and_modified(ticket)
     properties: dict[str, str] = {"hs_object_id": str(ticket.object_id)}
+    history = ticket.history
     for name in [*names, CREATED, LAST_MODIFIED]:
-        version = ticket.current(name)
-        if version is not None:
-            properties[name] = v3_value(name, version.value)
+        if versions := history.get(name):
+            properties[name] = v3_value(name, versions[-1][VALUE])
     body: dict[str, Any] = {
         "id": str(ticket.object_id),
         "properties": properties,

@@ -54,6 +54,7 @@ from .api import (
     Call,
     Pair,
     Reply,
+    Verdicts,
     _bad_request,
     _batch,
     _json,
@@ -63,7 +64,7 @@ from .api import (
 )
 from .schema import PROPERTIES, Problem
 from .shapes import iso_ms, simple_public_object, v3_value
-from .store import SEARCH_CAP, StoredTicket, TicketStore, Version
+from .store import SEARCH_CAP, VALUE, StoredTicket, TicketStore, Version
 
 __all__ = [
     "MAX_READ",
@@ -89,6 +90,8 @@ MAX_READ = 100
 MAX_READ_WITH_HISTORY = 50
 DEFAULT_LIMIT = 10
 ID_PROPERTY_OF_ID = "hs_object_id"
+_USER_SOURCE = re.compile(r"userId:(\d+)")
+_TICKET_ID = re.compile(r"\d+")
 
 Handler = Callable[[TicketStore, Call], Reply]
 
@@ -144,14 +147,15 @@ def value_with_timestamp(name: str, version: Version) -> dict[str, Any]:
 
     A ``sourceId`` of ``userId:N`` (a change in HubSpot's UI) also gives ``updatedByUserId`` N.
     """
+    value, timestamp, source, source_id = version
     item: dict[str, Any] = {
-        "value": v3_value(name, version.value),
-        "timestamp": iso_ms(version.timestamp),
-        "sourceType": version.source,
+        "value": v3_value(name, value),
+        "timestamp": iso_ms(timestamp),
+        "sourceType": source,
     }
-    if version.source_id is not None:
-        item["sourceId"] = version.source_id
-        user = re.fullmatch(r"userId:(\d+)", version.source_id)
+    if source_id is not None:
+        item["sourceId"] = source_id
+        user = _USER_SOURCE.fullmatch(source_id)
         if user is not None:  # a change made in HubSpot's UI names its user
             item["updatedByUserId"] = int(user[1])
     return item
@@ -184,7 +188,7 @@ def find(
             (
                 t
                 for t in store.tickets.values()
-                if (v := t.current(id_property)) is not None and v.value == key
+                if (v := t.current(id_property)) is not None and v[VALUE] == key
             ),
             None,
         )
@@ -218,7 +222,7 @@ def batch_read(store: TicketStore, call: Call) -> Reply:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
             _bad_request(f"inputs[{i}] must be an object with a string id")
         keys.append(item["id"])
-    twice = sorted({k for k in keys if keys.count(k) > 1})
+    twice = sorted(_repeated(keys))
     if twice:
         _bad_request(f"Duplicate IDs found in batch input: {twice}")
     archived = _archived(call)
@@ -317,6 +321,15 @@ def _refuse(problems: list[Problem]) -> None:
     )
 
 
+def _by_id(store: TicketStore, key: str) -> StoredTicket | None:
+    """The live ticket whose id, written as HubSpot writes ids, is ``key`` ("007" names none)."""
+    try:
+        object_id = int(key)
+    except ValueError:
+        return None
+    return store.live(object_id) if str(object_id) == key else None
+
+
 def _by_key(store: TicketStore, id_property: str | None) -> dict[str, StoredTicket]:
     """Live tickets by the text that identifies them: their id, or ``id_property``'s value."""
     found: dict[str, StoredTicket] = {}
@@ -325,8 +338,8 @@ def _by_key(store: TicketStore, id_property: str | None) -> dict[str, StoredTick
             continue
         if id_property is None or id_property == "hs_object_id":
             found[str(oid)] = ticket
-        elif (version := ticket.current(id_property)) is not None and version.value != "":
-            found[version.value] = ticket
+        elif (version := ticket.current(id_property)) is not None and version[VALUE] != "":
+            found[version[VALUE]] = ticket
     return found
 
 
@@ -361,7 +374,7 @@ def batch_update(store: TicketStore, call: Call) -> Reply:
                 f"inputs[{i}].idProperty {json.dumps(id_property)} is not a property "
                 "with unique values"
             )
-        if id_property is None and not re.fullmatch(r"\d+", item["id"]):
+        if id_property is None and not _TICKET_ID.fullmatch(item["id"]):
             _bad_request(f"inputs[{i}].id must be a ticket id, not {json.dumps(item['id'])}")
         props = item.get("properties")
         if not isinstance(props, dict) or not all(isinstance(v, str) for v in props.values()):
@@ -373,7 +386,8 @@ def batch_update(store: TicketStore, call: Call) -> Reply:
     twice = _repeated(key for key, _, _, _ in inputs)
     if twice:
         _bad_request(f"Duplicate IDs found in batch input: {twice}")
-    problems = [p for _, _, pairs, _ in inputs for p in _problems(pairs)]
+    verdicts: Verdicts = {}
+    problems = [p for _, _, pairs, _ in inputs for p in _problems(pairs, verdicts)]
     problems += [
         p
         for _, _, pairs, _ in inputs
@@ -381,8 +395,14 @@ def batch_update(store: TicketStore, call: Call) -> Reply:
         for rule in store.validation_rules
         if (p := rule.check(name, value)) is not None
     ]
-    known = {prop: _by_key(store, prop) for prop in {prop for _, prop, _, _ in inputs}}
-    found = [(known[prop].get(key), key, pairs, trace) for key, prop, pairs, trace in inputs]
+    by_value = {
+        prop: _by_key(store, prop)
+        for prop in {prop for _, prop, _, _ in inputs} - {None, ID_PROPERTY_OF_ID}
+    }
+    found = [
+        (by_value[prop].get(key) if prop in by_value else _by_id(store, key), key, pairs, trace)
+        for key, prop, pairs, trace in inputs
+    ]
     problems += _taken(store, [(t, pairs) for t, _, pairs, _ in found if t is not None])
     if problems:
         _refuse(problems)
@@ -440,9 +460,9 @@ def _stored_key(ticket: StoredTicket, name: str) -> Any:
     if name == ID_PROPERTY_OF_ID:
         return float(ticket.object_id)
     version = ticket.current(name)
-    if version is None or version.value == "":
+    if version is None or version[VALUE] == "":
         return None
-    return float(version.value) if _numeric(name) else version.value
+    return float(version[VALUE]) if _numeric(name) else version[VALUE]
 
 
 def _matcher(raw: Any, where: str) -> Callable[[StoredTicket], bool]:
