@@ -5,14 +5,20 @@ they are written; only the environment is set up around them:
 ``HUBSPOT_ACCESS_TOKEN`` and ``HUBSPOT_BASE_URL`` point at an emulator, and the
 working folder holds the files an example reads (``fixed.csv``: a HubSpot
 export fixed by hand; ``edits.csv``; ``ids.txt``).
+
+The README's ``serve`` commands use fixed ports (8765, 8766): two suites run at
+once on one machine (CI runs ``make test`` and ``make test-min`` side by side)
+take turns at this module through a lock file.
 """
 
 from __future__ import annotations
 
+import fcntl
 import re
 import shlex
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +36,17 @@ from pandas_hubtickets.testing.catalogue import PIPELINES
 README = Path(__file__).resolve().parents[1] / "README.md"
 FIRST = 176_000
 STAGES = [s.label for p in PIPELINES for s in p.stages]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def readme_ports() -> Iterator[None]:
+    """Hold the machine's lock on the README's fixed ports while this module runs."""
+    with open(Path(tempfile.gettempdir()) / "pandas-hubtickets-readme-ports.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # waits while another suite runs this module
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def python_examples() -> list[str]:
