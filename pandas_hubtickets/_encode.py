@@ -163,28 +163,39 @@ def encode_coded(s: pd.Series) -> tuple[pa.StringArray, Problems, Coded | None]:
     [1, 0]
     """
     if isinstance(s.dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy()
-        categories = encode_column(pd.Series(s.cat.categories))
+        categorical = s.array  # pandas.Categorical: its codes without a Series around them
+        codes = categorical.codes
+        categories = encode_column(pd.Series(categorical.categories))
         values, problems = _take_encoded(categories, codes, codes < 0)
         texts, refused = categories
         few = len(texts) <= MAX_CODES and not refused and not texts.null_count
         return values, problems, (tuple(texts.to_pylist()), codes) if few else None
-    values, problems = encode_column(s)
     if s.dtype == bool:
-        return values, problems, (_BOOL_TEXTS, s.to_numpy().view(np.int8))
-    if isinstance(s.dtype, pd.BooleanDtype):
-        return values, problems, (_BOOL_TEXTS, s.to_numpy(dtype=np.int8, na_value=-1))
-    return values, problems, None
+        codes = s.to_numpy().view(np.int8)
+    elif isinstance(s.dtype, pd.BooleanDtype):
+        codes = s.to_numpy(dtype=np.int8, na_value=-1)
+    else:
+        values, problems = encode_column(s)
+        return values, problems, None
+    # a take of the two texts by code: a third of the cost of Arrow's cast from booleans
+    missing = codes < 0
+    values = _BOOL_ARRAY.take(pa.array(codes, mask=missing if missing.any() else None))
+    return values, [], (_BOOL_TEXTS, codes)
 
 
 #: A column's few texts and each row's code into them (-1: missing), from :func:`encode_coded`.
 Coded = tuple[tuple[str, ...], np.ndarray]
 _BOOL_TEXTS = ("false", "true")
+_BOOL_ARRAY = pa.array(_BOOL_TEXTS, pa.string())
 #: At most this many categories are coded by :func:`encode_coded`.
 MAX_CODES = 16
 
 
 def _to_arrow(s: pd.Series) -> pa.Array:
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        # the same instants in UTC, without a time zone: pyarrow's conversion of a
+        # zoned column looks the zone up again (a failed import) on every call
+        return pa.array(s.to_numpy(dtype=f"datetime64[{s.dtype.unit}]"), from_pandas=True)
     arr = pa.array(s, from_pandas=True)
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
@@ -226,7 +237,7 @@ def _encode_arrow(arr: pa.Array) -> tuple[pa.StringArray, Problems]:
         mul, div = _MS_PER_UNIT[t.unit]
         return _epoch_ms(arr.cast(pa.int64()), mul, div)
     if pa.types.is_date32(t):
-        return _epoch_ms(arr.view(pa.int32()).cast(pa.int64()), MS_PER_DAY, 1)
+        return _epoch_ms(arr.view(pa.int32()), MS_PER_DAY, 1)
     if pa.types.is_date64(t):
         return _epoch_ms(arr.view(pa.int64()), 1, 1)
     if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
@@ -262,10 +273,13 @@ def offsets_and_data(arr: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _epoch_ms(ints: pa.Array, mul: int, div: int) -> tuple[pa.StringArray, Problems]:
+    """Epoch milliseconds as text from int32 (days) or int64 counts: ``floor(ints * mul / div)``."""
     missing = ints.is_null().to_numpy(zero_copy_only=False) if ints.null_count else None
     ms = (ints.fill_null(0) if ints.null_count else ints).to_numpy(zero_copy_only=False)
     pos = np.empty(0, dtype=np.int64)
-    if mul > 1:  # raw * mul would wrap around silently beyond int64: such values are refused
+    if ms.dtype.itemsize < 8:  # int32 days: in milliseconds, far inside int64's range
+        ms = ms.astype(np.int64) * mul
+    elif mul > 1:  # raw * mul would wrap around silently beyond int64: such values are refused
         over = (ms > _INT64_MAX // mul) | (ms < -(-_INT64_MIN // mul))
         pos = np.flatnonzero(over)
         if len(pos):
