@@ -414,8 +414,11 @@ class EncodedFrame:
 
     @cached_property
     def _shared(self) -> tuple[tuple[np.ndarray, np.ndarray] | None, ...]:
-        """Per property, :func:`_distinct_and_codes` of its values."""
-        return tuple(_distinct_and_codes(arr) for arr in self.values)
+        """Per property, :func:`_distinct_and_codes` of its values (of a coded one: its codes)."""
+        return tuple(
+            _distinct_and_codes(arr) if coded is None else coded.shared()
+            for arr, coded in zip(self.values, self._coded, strict=True)
+        )
 
     def fragments(self, positions: Sequence[int] | np.ndarray | None = None) -> pa.StringArray:
         """Each row's body object as compact JSON text (null where nothing is sent).
@@ -578,6 +581,14 @@ class _Coded(NamedTuple):
     texts: tuple[str, ...]
     #: Per row, its code.
     codes: np.ndarray
+    #: Per code, the value's text as it is (past them: a missing cell's code).
+    plain: tuple[str, ...]
+
+    def shared(self) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`_distinct_and_codes` of :attr:`values`, read off the codes (nothing hashed)."""
+        # a missing cell is null, or "" after na="clear" (the only way a coded column has none)
+        missing = None if self.values.null_count else ""
+        return np.array([*self.plain, missing], dtype=object), self.codes
 
 
 def _coded(values: pa.StringArray, texts: tuple[str, ...], codes: np.ndarray) -> _Coded:
@@ -585,8 +596,8 @@ def _coded(values: pa.StringArray, texts: tuple[str, ...], codes: np.ndarray) ->
     forms = _escaped_texts(texts)
     missing = codes < 0
     if missing.any():
-        return _Coded(values, (*forms, ""), np.where(missing, len(forms), codes))
-    return _Coded(values, forms, codes)
+        return _Coded(values, (*forms, ""), np.where(missing, len(forms), codes), texts)
+    return _Coded(values, forms, codes, texts)
 
 
 @lru_cache(maxsize=256)
