@@ -73,6 +73,10 @@ _ARROW_SAFE = frozenset({str, bool, int, float, type(None), type(pd.NA)})
 #: Cell types of a column of dates that pyarrow converts exactly (to date32); a datetime
 #: among them would lose its time of day, a date subclass its own meaning: not these.
 _ARROW_DATES = frozenset({dt.date, float, type(None), type(pd.NaT), type(pd.NA)})
+#: Cell types of a column that pyarrow converts exactly whatever pandas infers (missing values
+#: besides dates, or besides texts).
+_PLAIN_DATES = frozenset({dt.date, type(None), type(pd.NaT), type(pd.NA)})
+_PLAIN_TEXTS = frozenset({str, type(None), type(pd.NA)})
 #: Whole floats below these (by bit width) are sent as exact integer digits, which are
 #: then also their shortest round-tripping text.
 _EXACT_WHOLE = {16: 2.0**11, 32: 2.0**24, 64: 2.0**53}
@@ -327,8 +331,8 @@ def _encode_floats(arr: pa.FloatingPointArray) -> tuple[pa.StringArray, Problems
     # exact; nulls become NaN (numpy widens: Arrow < 16 cannot cast half floats)
     x = arr.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     finite = np.isfinite(x)
-    whole = finite & (np.trunc(np.where(finite, x, 0.0)) == x)
-    exact = whole & (np.abs(x) < _EXACT_WHOLE[arr.type.bit_width])  # also "0" for -0.0
+    # whole and small (neither NaN nor an infinity is below the bound); also "0" for -0.0
+    exact = (np.trunc(x) == x) & (np.abs(x) < _EXACT_WHOLE[arr.type.bit_width])
 
     def digits() -> pa.StringArray:
         return pa.array(np.where(exact, x, 0.0).astype(np.int64), mask=~exact).cast(pa.string())
@@ -370,12 +374,20 @@ def _format_longdouble(v: np.longdouble) -> str:
 
 
 def _encode_objects(s: pd.Series) -> tuple[pa.StringArray, Problems]:
-    kind = pd.api.types.infer_dtype(s, skipna=True)
-    fast = ("string", "empty", "boolean", "integer", "floating", "mixed-integer-float")
-    types = set(map(type, s.to_numpy()))  # iterating the ndarray: 10x faster than s.array
-    if (kind in fast and types <= _ARROW_SAFE) or (kind == "date" and types <= _ARROW_DATES):
+    cells = s.to_numpy()
+    types = set(map(type, cells))  # iterating the ndarray: 10x faster than s.array
+    # plain dates (or texts) and missing values only: pandas' inference could say nothing more
+    if types <= _PLAIN_DATES or types <= _PLAIN_TEXTS:
+        arrow = True
+    else:
+        kind = pd.api.types.infer_dtype(s, skipna=True)
+        fast = ("string", "empty", "boolean", "integer", "floating", "mixed-integer-float")
+        arrow = (kind in fast and types <= _ARROW_SAFE) or (
+            kind == "date" and types <= _ARROW_DATES
+        )
+    if arrow:
         try:
-            return _encode_arrow(pa.array(s, from_pandas=True))
+            return _encode_arrow(pa.array(cells, from_pandas=True))
         except (pa.ArrowException, TypeError, ValueError, OverflowError):
             pass  # ints beyond 64 bits, lone surrogates: the per-cell encoder handles them
     out: list[str | None] = []

@@ -902,8 +902,10 @@ def _escaped(arr: pa.StringArray) -> tuple[pa.StringArray, ...]:
         return (arr,)
     bad += offsets[0]
     at = np.searchsorted(offsets, bad, side="right") - 1  # each one's row, sorted as bad is
-    valid = arr.is_valid().to_numpy(zero_copy_only=False)
-    if arr.null_count:  # a null's slot may hold text (a refused key): it is not sent
+    if not arr.null_count:
+        valid = np.ones(len(arr), dtype=bool)
+    else:  # a null's slot may hold text (a refused key): it is not sent
+        valid = arr.is_valid().to_numpy(zero_copy_only=False)
         bad, at = bad[valid[at]], at[valid[at]]
         if not len(bad):
             return (arr,)
