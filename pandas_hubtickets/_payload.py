@@ -1053,7 +1053,7 @@ class ProblemList:
 def _id_series(df: pd.DataFrame, id_column: str) -> pd.Series | None:
     if id_column in df.columns:
         at = df.columns.get_loc(id_column)  # a slice or a mask where the label repeats
-        return cast(pd.Series, df.iloc[:, at]) if isinstance(at, int | np.integer) else None
+        return df.iloc[:, at] if isinstance(at, int | np.integer) else None
     if id_column in df.index.names:
         level: pd.Series = pd.Series(df.index.get_level_values(id_column), index=df.index)
         return level
