@@ -73,6 +73,10 @@ _ARROW_SAFE = frozenset({str, bool, int, float, type(None), type(pd.NA)})
 #: Cell types of a column of dates that pyarrow converts exactly (to date32); a datetime
 #: among them would lose its time of day, a date subclass its own meaning: not these.
 _ARROW_DATES = frozenset({dt.date, float, type(None), type(pd.NaT), type(pd.NA)})
+#: Cell types of a column that pyarrow converts exactly whatever pandas infers (missing values
+#: besides dates, or besides texts).
+_PLAIN_DATES = frozenset({dt.date, type(None), type(pd.NaT), type(pd.NA)})
+_PLAIN_TEXTS = frozenset({str, type(None), type(pd.NA)})
 #: Whole floats below these (by bit width) are sent as exact integer digits, which are
 #: then also their shortest round-tripping text.
 _EXACT_WHOLE = {16: 2.0**11, 32: 2.0**24, 64: 2.0**53}
@@ -163,28 +167,39 @@ def encode_coded(s: pd.Series) -> tuple[pa.StringArray, Problems, Coded | None]:
     [1, 0]
     """
     if isinstance(s.dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy()
-        categories = encode_column(pd.Series(s.cat.categories))
+        categorical = s.array  # pandas.Categorical: its codes without a Series around them
+        codes = categorical.codes
+        categories = encode_column(pd.Series(categorical.categories))
         values, problems = _take_encoded(categories, codes, codes < 0)
         texts, refused = categories
         few = len(texts) <= MAX_CODES and not refused and not texts.null_count
         return values, problems, (tuple(texts.to_pylist()), codes) if few else None
-    values, problems = encode_column(s)
     if s.dtype == bool:
-        return values, problems, (_BOOL_TEXTS, s.to_numpy().view(np.int8))
-    if isinstance(s.dtype, pd.BooleanDtype):
-        return values, problems, (_BOOL_TEXTS, s.to_numpy(dtype=np.int8, na_value=-1))
-    return values, problems, None
+        codes = s.to_numpy().view(np.int8)
+    elif isinstance(s.dtype, pd.BooleanDtype):
+        codes = s.to_numpy(dtype=np.int8, na_value=-1)
+    else:
+        values, problems = encode_column(s)
+        return values, problems, None
+    # a take of the two texts by code: a third of the cost of Arrow's cast from booleans
+    missing = codes < 0
+    values = _BOOL_ARRAY.take(pa.array(codes, mask=missing if missing.any() else None))
+    return values, [], (_BOOL_TEXTS, codes)
 
 
 #: A column's few texts and each row's code into them (-1: missing), from :func:`encode_coded`.
 Coded = tuple[tuple[str, ...], np.ndarray]
 _BOOL_TEXTS = ("false", "true")
+_BOOL_ARRAY = pa.array(_BOOL_TEXTS, pa.string())
 #: At most this many categories are coded by :func:`encode_coded`.
 MAX_CODES = 16
 
 
 def _to_arrow(s: pd.Series) -> pa.Array:
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        # the same instants in UTC, without a time zone: pyarrow's conversion of a
+        # zoned column looks the zone up again (a failed import) on every call
+        return pa.array(s.to_numpy(dtype=f"datetime64[{s.dtype.unit}]"), from_pandas=True)
     arr = pa.array(s, from_pandas=True)
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
@@ -226,7 +241,7 @@ def _encode_arrow(arr: pa.Array) -> tuple[pa.StringArray, Problems]:
         mul, div = _MS_PER_UNIT[t.unit]
         return _epoch_ms(arr.cast(pa.int64()), mul, div)
     if pa.types.is_date32(t):
-        return _epoch_ms(arr.view(pa.int32()).cast(pa.int64()), MS_PER_DAY, 1)
+        return _epoch_ms(arr.view(pa.int32()), MS_PER_DAY, 1)
     if pa.types.is_date64(t):
         return _epoch_ms(arr.view(pa.int64()), 1, 1)
     if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
@@ -262,10 +277,13 @@ def offsets_and_data(arr: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _epoch_ms(ints: pa.Array, mul: int, div: int) -> tuple[pa.StringArray, Problems]:
+    """Epoch milliseconds as text from int32 (days) or int64 counts: ``floor(ints * mul / div)``."""
     missing = ints.is_null().to_numpy(zero_copy_only=False) if ints.null_count else None
     ms = (ints.fill_null(0) if ints.null_count else ints).to_numpy(zero_copy_only=False)
     pos = np.empty(0, dtype=np.int64)
-    if mul > 1:  # raw * mul would wrap around silently beyond int64: such values are refused
+    if ms.dtype.itemsize < 8:  # int32 days: in milliseconds, far inside int64's range
+        ms = ms.astype(np.int64) * mul
+    elif mul > 1:  # raw * mul would wrap around silently beyond int64: such values are refused
         over = (ms > _INT64_MAX // mul) | (ms < -(-_INT64_MIN // mul))
         pos = np.flatnonzero(over)
         if len(pos):
@@ -313,8 +331,8 @@ def _encode_floats(arr: pa.FloatingPointArray) -> tuple[pa.StringArray, Problems
     # exact; nulls become NaN (numpy widens: Arrow < 16 cannot cast half floats)
     x = arr.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     finite = np.isfinite(x)
-    whole = finite & (np.trunc(np.where(finite, x, 0.0)) == x)
-    exact = whole & (np.abs(x) < _EXACT_WHOLE[arr.type.bit_width])  # also "0" for -0.0
+    # whole and small (neither NaN nor an infinity is below the bound); also "0" for -0.0
+    exact = (np.trunc(x) == x) & (np.abs(x) < _EXACT_WHOLE[arr.type.bit_width])
 
     def digits() -> pa.StringArray:
         return pa.array(np.where(exact, x, 0.0).astype(np.int64), mask=~exact).cast(pa.string())
@@ -356,12 +374,20 @@ def _format_longdouble(v: np.longdouble) -> str:
 
 
 def _encode_objects(s: pd.Series) -> tuple[pa.StringArray, Problems]:
-    kind = pd.api.types.infer_dtype(s, skipna=True)
-    fast = ("string", "empty", "boolean", "integer", "floating", "mixed-integer-float")
-    types = set(map(type, s.to_numpy()))  # iterating the ndarray: 10x faster than s.array
-    if (kind in fast and types <= _ARROW_SAFE) or (kind == "date" and types <= _ARROW_DATES):
+    cells = s.to_numpy()
+    types = set(map(type, cells))  # iterating the ndarray: 10x faster than s.array
+    # plain dates (or texts) and missing values only: pandas' inference could say nothing more
+    if types <= _PLAIN_DATES or types <= _PLAIN_TEXTS:
+        arrow = True
+    else:
+        kind = pd.api.types.infer_dtype(s, skipna=True)
+        fast = ("string", "empty", "boolean", "integer", "floating", "mixed-integer-float")
+        arrow = (kind in fast and types <= _ARROW_SAFE) or (
+            kind == "date" and types <= _ARROW_DATES
+        )
+    if arrow:
         try:
-            return _encode_arrow(pa.array(s, from_pandas=True))
+            return _encode_arrow(pa.array(cells, from_pandas=True))
         except (pa.ArrowException, TypeError, ValueError, OverflowError):
             pass  # ints beyond 64 bits, lone surrogates: the per-cell encoder handles them
     out: list[str | None] = []

@@ -414,8 +414,11 @@ class EncodedFrame:
 
     @cached_property
     def _shared(self) -> tuple[tuple[np.ndarray, np.ndarray] | None, ...]:
-        """Per property, :func:`_distinct_and_codes` of its values."""
-        return tuple(_distinct_and_codes(arr) for arr in self.values)
+        """Per property, :func:`_distinct_and_codes` of its values (of a coded one: its codes)."""
+        return tuple(
+            _distinct_and_codes(arr) if coded is None else coded.shared()
+            for arr, coded in zip(self.values, self._coded, strict=True)
+        )
 
     def fragments(self, positions: Sequence[int] | np.ndarray | None = None) -> pa.StringArray:
         """Each row's body object as compact JSON text (null where nothing is sent).
@@ -578,15 +581,29 @@ class _Coded(NamedTuple):
     texts: tuple[str, ...]
     #: Per row, its code.
     codes: np.ndarray
+    #: Per code, the value's text as it is (past them: a missing cell's code).
+    plain: tuple[str, ...]
+
+    def shared(self) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`_distinct_and_codes` of :attr:`values`, read off the codes (nothing hashed)."""
+        # a missing cell is null, or "" after na="clear" (the only way a coded column has none)
+        missing = None if self.values.null_count else ""
+        return np.array([*self.plain, missing], dtype=object), self.codes
 
 
 def _coded(values: pa.StringArray, texts: tuple[str, ...], codes: np.ndarray) -> _Coded:
     """The values ``texts[codes]`` (code -1: null, or ``""`` after ``na='clear'``) as a _Coded."""
-    forms = tuple(_dumps(text)[1:-1] for text in texts)
+    forms = _escaped_texts(texts)
     missing = codes < 0
     if missing.any():
-        return _Coded(values, (*forms, ""), np.where(missing, len(forms), codes))
-    return _Coded(values, forms, codes)
+        return _Coded(values, (*forms, ""), np.where(missing, len(forms), codes), texts)
+    return _Coded(values, forms, codes, texts)
+
+
+@lru_cache(maxsize=256)
+def _escaped_texts(texts: tuple[str, ...]) -> tuple[str, ...]:
+    """Each text as it is written between a JSON string's quotes (the same few recur: cached)."""
+    return tuple(_dumps(text)[1:-1] for text in texts)
 
 
 class _Choice(NamedTuple):
@@ -885,8 +902,10 @@ def _escaped(arr: pa.StringArray) -> tuple[pa.StringArray, ...]:
         return (arr,)
     bad += offsets[0]
     at = np.searchsorted(offsets, bad, side="right") - 1  # each one's row, sorted as bad is
-    valid = arr.is_valid().to_numpy(zero_copy_only=False)
-    if arr.null_count:  # a null's slot may hold text (a refused key): it is not sent
+    if not arr.null_count:
+        valid = np.ones(len(arr), dtype=bool)
+    else:  # a null's slot may hold text (a refused key): it is not sent
+        valid = arr.is_valid().to_numpy(zero_copy_only=False)
         bad, at = bad[valid[at]], at[valid[at]]
         if not len(bad):
             return (arr,)
@@ -1033,8 +1052,8 @@ class ProblemList:
 
 def _id_series(df: pd.DataFrame, id_column: str) -> pd.Series | None:
     if id_column in df.columns:
-        positions = np.flatnonzero(df.columns == id_column)
-        return cast(pd.Series, df.iloc[:, positions[0]]) if len(positions) == 1 else None
+        at = df.columns.get_loc(id_column)  # a slice or a mask where the label repeats
+        return df.iloc[:, at] if isinstance(at, int | np.integer) else None
     if id_column in df.index.names:
         level: pd.Series = pd.Series(df.index.get_level_values(id_column), index=df.index)
         return level
@@ -1082,9 +1101,10 @@ def _check_ids(raw: pd.Series, id_column: str, problems: ProblemList) -> np.ndar
         for reason, rows in reasons.items():
             add(np.asarray(rows), "INVALID_ID", reason)
     ids = np.where(ids > 0, ids, 0)
-    dup = (ids > 0) & pd.Series(ids).duplicated(keep=False).to_numpy()
-    message = "id appears in more than one row: keep one row per ticket"
-    add(np.flatnonzero(dup), "DUPLICATE_ID", message)
+    if not (ids[1:] > ids[:-1]).all():  # ids in increasing order (as usual) are distinct
+        dup = (ids > 0) & pd.Series(ids).duplicated(keep=False).to_numpy()
+        message = "id appears in more than one row: keep one row per ticket"
+        add(np.flatnonzero(dup), "DUPLICATE_ID", message)
     return ids
 
 
@@ -1268,8 +1288,8 @@ def encode_frame(
             keys = _check_keys(raw_ids, id_column, found)
     picked = _pick_columns(df, properties, id_column, found)
     values, coded = [], []
-    for name, pos in picked:
-        column = df.iloc[:, pos]
+    for name, _ in picked:
+        column = df[name]  # a str that labels one column only (_pick_columns): iloc's cost halved
         arr, cell_problems, codes = encode_coded(column)
         for rows, code, why in cell_problems:
             found.add(rows, name, code, why, column.iloc[rows].tolist())

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pandas_hubtickets._encode import MAX_TEXT, encode_column
+from pandas_hubtickets._encode import MAX_TEXT, encode_column, encode_scalar
 
 MIDNIGHT_2024 = 1_704_067_200_000  # 2024-01-01T00:00:00Z in epoch ms
 
@@ -421,3 +421,27 @@ def test_arrow_decimals_with_a_negative_scale_and_python_decimals_agree():
     python = [decimal.Decimal("1E+2"), decimal.Decimal("-1.23E+4"), decimal.Decimal("0E+2")]
     arrow = pd.Series(python, dtype=pd.ArrowDtype(pa.decimal128(5, -2)))
     assert enc(arrow) == enc(python, object) == ["100", "-12300", "0"]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_zoned_datetimes_of_every_unit_are_their_utc_instants(unit):
+    """A zoned column is converted as its UTC instants (its time zone never looked up)."""
+    utc = pd.Series(pd.to_datetime(["1969-12-31 23:59:59.9995", None, "2024-01-01 00:00:00.0"]))
+    zoned = utc.dt.tz_localize("UTC").dt.tz_convert("Asia/Kolkata").dt.as_unit(unit)
+    assert enc(zoned) == enc(utc.dt.as_unit(unit))
+    assert enc(zoned)[1:] == [None, str(MIDNIGHT_2024)]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [dt.date(2024, 1, 1), None, pd.NaT, pd.NA, dt.date(1969, 12, 31)],
+        ['é "x"', None, pd.NA, ""],
+        [pd.NaT, None],
+        [None, pd.NA],
+    ],
+)
+def test_object_columns_of_plain_dates_or_texts_match_the_per_cell_encoder(values):
+    """Cell types alone decide the fast path; the result is the per-cell encoder's."""
+    s = pd.Series(values, dtype=object)
+    assert enc(s) == [encode_scalar(v) for v in values]

@@ -98,3 +98,46 @@ def test_batches_are_handed_over_with_the_collector_as_it_was(enabled):
         assert seen == [enabled] * -(-sendable // 10)
     finally:
         gc.enable() if was else gc.disable()
+
+
+def coded_frames(n: int = N) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A frame of categorical and boolean columns (with gaps), and the same as plain strings."""
+    rng = np.random.default_rng(11)
+    few = np.array([*TRICKY[:3], "é 🎫", None], dtype=object)
+    flags = np.array(["true", "false", None], dtype=object)
+    plain = pd.DataFrame(
+        {
+            "objectId": np.arange(1, n + 1),
+            "cat": few[rng.integers(0, len(few), n)],
+            "flag": flags[rng.integers(0, 3, n)],
+            "bool": flags[rng.integers(0, 2, n)],
+        },
+        dtype=object,
+    )
+    typed = plain.assign(
+        cat=plain["cat"].astype("category"),
+        flag=plain["flag"].map({"true": True, "false": False}).astype("boolean"),
+        bool=plain["bool"] == "true",
+    )
+    return typed, plain
+
+
+@pytest.mark.parametrize("api", ["v1", "2026-03"])
+@pytest.mark.parametrize("na", ["skip", "clear"])
+def test_coded_columns_share_their_texts_from_their_codes(monkeypatch, api, na):
+    """Categorical and bool columns: their strings come from their codes, nothing hashed."""
+    typed, plain = coded_frames()
+    hashed = []
+    distinct_and_codes = _payload._distinct_and_codes
+    monkeypatch.setattr(
+        _payload, "_distinct_and_codes", lambda arr: hashed.append(arr) or distinct_and_codes(arr)
+    )
+    names = ["cat", "flag", "bool"]
+    rows = reference_rows(plain, names, api, na)
+    assert typed.hubtickets.to_payload(api=api, na=na) == wrap(rows, api)
+    assert hashed == []
+    sent = [r for r in rows if r is not None]
+    cut = [sent[start : start + 7] for start in range(0, len(sent), 7)]
+    assert list(typed.hubtickets.to_batches(7, api=api, na=na)) == [wrap(b, api) for b in cut]
+    cats = values_of(typed.hubtickets.to_payload(api=api, na=na), "cat")
+    assert len({id(v) for v in cats}) == len(set(cats))  # one string per distinct value
