@@ -13,7 +13,8 @@ Memory stays proportional to the frame and the report: each worker builds
 the JSON text of its own batch only (and, with a journal, the rows'
 fingerprints from that same text), and a resume fingerprints the frame a
 chunk at a time; HubSpot's answers are kept only as Arrow arrays, when asked
-(one tidy frame is made of them at the end).
+(converted :data:`_CONVERT_AT` answers at a time, one tidy frame made of them
+at the end).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from ._columns import find_id_column
 from ._definitions import Definitions, check_values
 from ._diff import NOT_FOUND, compare, key_property, read_current
 from ._display import result_html, result_text
-from ._flatten import compact, tidy_of, to_arrow
+from ._flatten import compact, tidy_of, to_arrow, to_arrow_all
 from ._journal import Journal, fingerprint
 from ._json import gc_paused
 from ._payload import EncodedFrame, NaMode, Problem, ProblemList, check_batch_size, encode_frame
@@ -98,6 +99,9 @@ UNCONFIRMED = "UNCONFIRMED"
 _RESUME_CHUNK = 10_000
 #: Answers kept as Arrow that are put in one piece (see _flatten.compact).
 _COMPACT = 64
+#: Parsed answers converted to Arrow at once, by the main thread (see _Run.record): pyarrow's
+#: cost per call, a quarter of an answer's conversion, is paid once for all of them.
+_CONVERT_AT = 16
 
 
 def _no_problems() -> pd.DataFrame:
@@ -120,8 +124,8 @@ class _Outcome:
 class _BatchResult:
     batch: int
     outcomes: list[_Outcome] = field(default_factory=list)
-    #: HubSpot's answers as Arrow (converted as they arrive, when collected; see to_arrow).
-    tickets: list[Any] = field(default_factory=list)
+    #: HubSpot's parsed answers, when collected (converted by the main thread; see _Run.record).
+    answers: list[Any] = field(default_factory=list)
     #: Each row's fingerprint (by position) of the text sent, when the run is journaled.
     fingerprints: dict[int, str] = field(default_factory=dict)
     stop: BaseException | None = None
@@ -223,7 +227,8 @@ class _Run:
         self.attempts = np.zeros(n, dtype=np.int64)
         self.batch = np.full(n, np.nan)
         self.tickets: list[Any] = []  # answers as Arrow: one tidy frame is made at the end
-        self.compacted = 0  # self.tickets[:compacted] each hold _COMPACT answers
+        self.compacted = 0  # self.tickets[:compacted] each hold _COMPACT parts
+        self.answers: list[Any] = []  # parsed answers not yet converted (fewer than _CONVERT_AT)
         self.problems = _no_problems()
         self.started = time.monotonic()
         #: Rows sent without some refused cells (``on_invalid="skip_cells"``).
@@ -347,7 +352,23 @@ class _Run:
                 self.message[part] = self.notes[1][part]
             self.attempts[o.rows] = o.attempts
             self.batch[o.rows] = result.batch
-        self.tickets.extend(result.tickets)
+        self.answers.extend(result.answers)
+        if len(self.answers) >= _CONVERT_AT:
+            self.convert()
+
+    def convert(self) -> None:
+        """Convert the answers kept so far to Arrow in one go; an odd one is left out, warned of."""
+        answers, self.answers = self.answers, []
+        if not answers:
+            return
+        try:
+            self.tickets.append(to_arrow_all(answers))
+        except FlattenError:  # an odd answer must not cost the report, nor the other answers
+            for answer in answers:
+                try:
+                    self.tickets.append(to_arrow(answer))
+                except FlattenError as exc:
+                    warnings.warn(f"HubSpot's answer could not be flattened: {exc}", stacklevel=2)
         if len(self.tickets) - self.compacted >= _COMPACT:  # small Arrow parts cost 4x
             self.tickets[self.compacted :] = [compact(self.tickets[self.compacted :])]
             self.compacted += 1
@@ -376,6 +397,7 @@ class _Run:
         )
 
     def _tickets(self) -> pd.DataFrame:
+        self.convert()
         return tidy_of(self.tickets)
 
 
@@ -524,11 +546,7 @@ class _Sender:
                 result.fingerprints = dict(
                     zip(rows.tolist(), map(fingerprint, untraced), strict=True)
                 )
-            # The collector paused from the request to the answer's conversion: the parsed
-            # answer (thousands of dicts, no cycle) is freed unseen, not walked and promoted by
-            # the collections other threads set off meanwhile (the full ones cost 0.3 ms a request).
-            with gc_paused():
-                self._send(rows, texts, result, carried=0)
+            self._send(rows, texts, result, carried=0)
         except _Stop as stop:
             result.stop = stop.cause
         except Exception as exc:  # unexpected: rows not yet answered stay not_sent
@@ -584,10 +602,7 @@ class _Sender:
                 _Outcome(rows[unconfirmed], "unknown", reply.status, UNCONFIRMED, message, attempts)
             )
         if self.tickets and listed.any():
-            try:  # converted now: the parsed answer is not kept, the frame is made once
-                result.tickets.append(to_arrow(reply.data))
-            except FlattenError as exc:  # an odd answer must not cost the report
-                warnings.warn(f"HubSpot's answer could not be flattened: {exc}", stacklevel=2)
+            result.answers.append(reply.data)  # converted with others by the main thread
 
 
 def _journal_rows(run: _Run, result: _BatchResult, run_id: str) -> Iterator[dict[str, Any]]:
@@ -742,41 +757,46 @@ def update(
         if isinstance(progress, Progress)
         else progress_bar(len(pending), desc="hubtickets update", unit="row", enabled=progress)
     )
-    pool = ThreadPoolExecutor(max_workers=client.max_workers, thread_name_prefix="hubtickets")
-    unrecorded = {pool.submit(sender, i, rows): rows for i, rows in enumerate(batches)}
-    ctrl_c = _CtrlC()
-    try:
-        with ctrl_c.installed():
-            # as_completed waits on each batch once (wait() on all of them, again for each
-            # batch that finishes, cost the main thread CPU that grew with the batches)
-            for future in as_completed(unrecorded):
-                with ctrl_c.deferred():  # recorded and journaled, or neither
-                    del unrecorded[future]
-                    stop = _finish(run, future.result(), book, run_id, bar)
-                if stop is not None:
-                    break
-    except (Exception, KeyboardInterrupt) as exc:  # stop, and keep every outcome we have
-        stop = exc
-    finally:
-        sender.stopped.set()  # no new request starts, not even a split half
-        pool.shutdown(wait=False, cancel_futures=True)
+    # The collector paused for the whole run: the parsed answers, kept a few at a time until
+    # their conversion (see _CONVERT_AT), are thousands of dicts without a cycle each; walked
+    # and promoted by the collections any allocation can set off, they cost 0.1-0.3 ms a request.
+    with gc_paused():
+        pool = ThreadPoolExecutor(max_workers=client.max_workers, thread_name_prefix="hubtickets")
+        unrecorded = {pool.submit(sender, i, rows): rows for i, rows in enumerate(batches)}
+        ctrl_c = _CtrlC()
         try:
             with ctrl_c.installed():
-                for future in list(unrecorded):  # batches in flight when the run stopped
-                    outcome = None if future.cancelled() else future.result()
-                    with ctrl_c.deferred():
-                        if outcome is not None:
-                            _finish(run, outcome, book, run_id, bar)
+                # as_completed waits on each batch once (wait() on all of them, again for each
+                # batch that finishes, cost the main thread CPU that grew with the batches)
+                for future in as_completed(unrecorded):
+                    with ctrl_c.deferred():  # recorded and journaled, or neither
                         del unrecorded[future]
-        except KeyboardInterrupt as again:  # a second Ctrl-C: stop waiting for them
-            stop = again
-            for future, rows in unrecorded.items():
-                if not future.cancelled():
-                    run.message[rows] = "in flight when interrupted: may or may not have landed"
-        if bar is not progress:
-            bar.close()
-        if book is not None:
-            book.close()
+                        stop = _finish(run, future.result(), book, run_id, bar)
+                    if stop is not None:
+                        break
+        except (Exception, KeyboardInterrupt) as exc:  # stop, and keep every outcome we have
+            stop = exc
+        finally:
+            sender.stopped.set()  # no new request starts, not even a split half
+            pool.shutdown(wait=False, cancel_futures=True)
+            try:
+                with ctrl_c.installed():
+                    for future in list(unrecorded):  # batches in flight when the run stopped
+                        outcome = None if future.cancelled() else future.result()
+                        with ctrl_c.deferred():
+                            if outcome is not None:
+                                _finish(run, outcome, book, run_id, bar)
+                            del unrecorded[future]
+            except KeyboardInterrupt as again:  # a second Ctrl-C: stop waiting for them
+                stop = again
+                for future, rows in unrecorded.items():
+                    if not future.cancelled():
+                        run.message[rows] = "in flight when interrupted: may or may not have landed"
+            if bar is not progress:
+                bar.close()
+            if book is not None:
+                book.close()
+        run.convert()
     result = run.result()
     if isinstance(stop, KeyboardInterrupt):
         raise UpdateInterrupted("update interrupted; see .result", result) from stop
