@@ -103,8 +103,9 @@ _COMPACT = 64
 #: cost per call, a quarter of an answer's conversion, is paid once for all of them.
 _CONVERT_AT = 16
 #: Batches whose rows' texts are built in one call (see _Texts): most of a 100-row batch's
-#: cost is per call (0.5 ms a batch alone, 0.06 ms in a call for 16).
-_TEXTS_AT = 16
+#: cost is per call (0.49 ms a batch alone, 0.12 ms in a call for 4, 0.055 ms for 16). 16 raised
+#: bench_client's peak memory from 870 to 1,050 B a row (bigger temporaries the allocator keeps).
+_TEXTS_AT = 4
 
 
 def _no_problems() -> pd.DataFrame:
