@@ -44,6 +44,7 @@ __all__ = [
     "read_tidy",
     "tidy_of",
     "to_arrow",
+    "to_arrow_all",
     "write_tidy",
 ]
 
@@ -328,6 +329,35 @@ def to_arrow(response: Any) -> _Converted:
     """
     with gc_paused():  # parsing and gathering make millions of objects, none of them cyclic
         return _converted(response)
+
+
+def to_arrow_all(responses: Sequence[Any]) -> _Converted:
+    """:func:`to_arrow` of several responses, as one part (what :func:`compact` of theirs gives).
+
+    Responses that are each a list of at most :data:`_AT_ONCE` v1 ticket
+    objects (``update``'s answers) are gathered together and converted in
+    one call per column: pyarrow's cost per call (about a quarter of an
+    answer's conversion) is paid once for all of them. Anything else is
+    converted response by response. Raises :class:`FlattenError` as
+    :func:`to_arrow` does, for the first response that does not convert.
+
+    Examples
+    --------
+    >>> a = [{"objectId": 1, "portalId": 7, "properties": {"status": {"value": "OPEN"}}}]
+    >>> b = [{"objectId": 2, "portalId": 7, "properties": {"subject": {"value": "hi"}}}]
+    >>> tidy_of([to_arrow_all([a, b])]).equals(flatten([a, b]))
+    True
+    """
+    if all(type(r) is list and len(r) <= _AT_ONCE and _v1_tickets(r) for r in responses):
+        with gc_paused():
+            gathered = _gathered_at_once(list(itertools.chain.from_iterable(responses)))
+            try:
+                part = None if gathered is None else _from_tickets(gathered)
+            except _CONVERSION_ERRORS:
+                part = None  # to_arrow names the offending response's object
+        if part is not None:
+            return part
+    return compact([to_arrow(response) for response in responses])
 
 
 def tidy_of(parts: Sequence[_Converted]) -> pd.DataFrame:

@@ -122,6 +122,8 @@ _REDACTED: Final = "<redacted>"
 #: Seconds of answer time the default number of workers keeps a rate tier busy through.
 LATENCY_BUDGET: Final = 0.6
 MAX_DEFAULT_WORKERS: Final = 32
+#: Call shapes (method and URL) whose prepared request a transport keeps (see Transport._prepare).
+_PREPARED_MAX: Final = 64
 
 
 def default_workers(requests_per_10s: int) -> int:
@@ -918,6 +920,8 @@ session, limiter, deadline
         self._session = session if session is not None else requests.Session()
         self._session.mount(self.base_url + "/", self._adapter)
         self._send_settings = _send_settings(self._session, self.base_url, self.verify)
+        #: Each body-carrying call's request as prepared once, by (method, url): see _prepare.
+        self._prepared: dict[tuple[str, str], requests.PreparedRequest] = {}
         self._closed = False
 
     def __repr__(self) -> str:
@@ -996,11 +1000,8 @@ session, limiter, deadline
                 gate.acquire()
                 started = state.attempt_started = time.monotonic()
                 try:
-                    request = requests.Request(
-                        method, url, headers, data=data or {}, params=params or {}, auth=self._auth
-                    )
                     resp = self._session.send(
-                        self._session.prepare_request(request),
+                        self._prepare(method, url, headers, data, params),
                         timeout=self._attempt_timeout,
                         allow_redirects=False,
                         **self._send_settings,
@@ -1062,6 +1063,44 @@ session, limiter, deadline
             self._hooks.state = None
 
     # The helpers of send() -------------------------------------------------
+    def _prepare(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        data: bytes | None,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None,
+    ) -> requests.PreparedRequest:
+        """The request as ``Session.prepare_request`` makes it, prepared once per call shape.
+
+        ``prepare_request`` merges the session's headers, cookies, hooks and
+        auth into the request and parses its URL again for every call: 0.1 to
+        0.2 ms of CPU, for a result that, for a body sent to a URL without
+        query parameters through the transport's own session (whose settings
+        nothing else changes), differs between two calls only by its body and
+        ``Content-Length``. Such a request is prepared once per method and URL
+        and each call sends a copy with its own body. A session given by the
+        caller (its settings may change between calls), query parameters, an
+        empty body, or cookies the server set (sent back as requests does) take
+        ``prepare_request`` every time.
+        """
+        if not data or params or not self._owns_session or len(self._session.cookies):
+            request = requests.Request(
+                method, url, headers, data=data or {}, params=params or {}, auth=self._auth
+            )
+            return self._session.prepare_request(request)
+        key = (method, url)
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            request = requests.Request(method, url, headers, data=data, auth=self._auth)
+            prepared = self._session.prepare_request(request)
+            if len(self._prepared) < _PREPARED_MAX:
+                self._prepared[key] = prepared
+        copy = prepared.copy()
+        copy.body = data
+        copy.headers["Content-Length"] = str(len(data))
+        return copy
+
     def _backoff(self, n: int) -> float:
         base = self.backoff_factor * (2 ** (n - 1))
         return float(min(BACKOFF_MAX, base + random.uniform(0, self.backoff_factor)))
@@ -1118,7 +1157,9 @@ session, limiter, deadline
         )
         content = token.scrub_bytes(body)
         parsed, is_json = _parse_json(content)
-        if _HIDING_ESCAPE.search(content) or json.detect_encoding(content) not in _UTF8:
+        # (a backslash is looked for first: 1 us, where the expression takes 100 us to find none)
+        escaped = b"\\" in content and _HIDING_ESCAPE.search(content) is not None
+        if escaped or json.detect_encoding(content) not in _UTF8:
             token.scrub_json(parsed)  # the token may be spelt with \u escapes, or in UTF-16
         return content, parsed, is_json
 

@@ -17,10 +17,13 @@ import time
 import traceback
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import certifi
 import pytest
+import requests
 from helpers import TOKEN, canned_server, client_for, free_port, update_body
 
 import pandas_hubtickets
@@ -589,3 +592,78 @@ class TestVersion:
         expected = f"pandas-hubtickets/{pandas_hubtickets.__version__} "
         assert seen[0]["User-Agent"].startswith(expected)
         assert seen[0]["User-Agent"] == USER_AGENT
+
+
+# ------------------------------------------------------------ what is sent
+@contextmanager
+def recording_server(cookie: str | None = None) -> Iterator[tuple[str, list[Any]]]:
+    """A local server answering every POST with ``[]``; yields its URL and each request seen.
+
+    A request is ``(request line, header items in order, body)``. With ``cookie``,
+    the first answer sets it (``Set-Cookie``), as HubSpot's CDN does.
+    """
+    seen: list[Any] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append((self.requestline, list(self.headers.items()), body))
+            self.send_response(200)
+            if cookie is not None and len(seen) == 1:
+                self.send_header("Set-Cookie", f"{cookie}; Path=/")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"[]")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class TestWhatIsSent:
+    BODIES = (b'[{"objectId":1}]', b'[{"objectId":22,"x":"y"}]', b"[" + b"1," * 500 + b"1]")
+
+    def test_each_body_is_sent_as_a_request_prepared_afresh_would_send_it(self) -> None:
+        # The transport's own session sends copies of a request prepared once (one
+        # per method and URL); a session given by the caller is prepared afresh each
+        # time, by requests. Both must put the same bytes on the wire, body after body.
+        given = requests.Session()
+        with recording_server() as (url, seen):
+            for session in (None, given):
+                with TicketsClient(TOKEN, base_url=url, session=session) as client:
+                    for body in self.BODIES:
+                        assert client.send("POST", "/a/b", body=body).data == []
+                    client.send("POST", "/a/c", body=self.BODIES[0])
+        given.close()
+        sent = [seen[:4], seen[4:]]
+        own, fresh = sent
+        assert own == fresh
+        assert [body for _, _, body in own] == [*self.BODIES, self.BODIES[0]]
+        assert [dict(h)["Content-Length"] for _, h, _ in own] == [
+            str(len(b)) for b in (*self.BODIES, self.BODIES[0])
+        ]
+        assert [line.split()[1] for line, _, _ in own] == ["/a/b"] * 3 + ["/a/c"]
+        assert all(dict(h)["Authorization"] == f"Bearer {TOKEN}" for _, h, _ in own)
+
+    def test_cookies_the_server_sets_are_sent_back(self) -> None:
+        with (
+            recording_server(cookie="__cf_bm=abc123") as (url, seen),
+            TicketsClient(TOKEN, base_url=url) as client,
+        ):
+            for body in self.BODIES:
+                client.send("POST", "/a/b", body=body)
+        cookies = [dict(headers).get("Cookie") for _, headers, _ in seen]
+        assert cookies == [None, "__cf_bm=abc123", "__cf_bm=abc123"]
+        assert [body for _, _, body in seen] == list(self.BODIES)

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import pandas_hubtickets as ht
-from pandas_hubtickets import PayloadError, UpdateInterrupted, UpdateStopped
+from pandas_hubtickets import PayloadError, UpdateInterrupted, UpdateStopped, _update
 from pandas_hubtickets.testing import FakeHubSpot, Faults
 
 FIRST = 500_000
@@ -416,7 +416,29 @@ def test_journal_counts_only_the_newest_entry_of_a_ticket(tmp_path, hub, api):
 
 
 @pytest.mark.parametrize("api", BOTH)
-def test_a_run_builds_one_batchs_json_at_a_time(tmp_path, hub, monkeypatch, api):
+def test_each_batch_sends_the_body_to_batches_makes(api):
+    """Texts built for several batches at once, split back: each body as to_batches makes it."""
+    n = 2_100  # 1,800 rows sent in 30 batches of 60: groups of texts, the last one short
+    df = edits(n)
+    df.loc[[f"r{i}" for i in range(0, n, 7)], ["status", "subject"]] = None  # skipped rows
+    with FakeHubSpot(seed=3, record_bodies=True) as hub:
+        hub.seed_tickets(n, start_id=FIRST)
+        result = df.hubtickets.update(make_client(hub, api=api), batch_size=60, progress=False)
+        sent = [r.body for r in batch_updates(hub)]
+    assert result.counts["updated"] == n - len(range(0, n, 7))
+    expected = list(df.hubtickets.to_batches(batch_size=60, api=api))
+    assert len(expected) == 30
+    assert len(expected) // _update._TEXTS_AT > 1 and len(expected) % _update._TEXTS_AT
+    # the bodies arrive in the order the workers sent them
+
+    def key(body):
+        return json.dumps(body, sort_keys=True)
+
+    assert sorted(sent, key=key) == sorted(expected, key=key)
+
+
+@pytest.mark.parametrize("api", BOTH)
+def test_a_run_builds_a_few_batches_json_at_a_time(tmp_path, hub, monkeypatch, api):
     """Every row's JSON text is never alive at once: 200,000 rows made it 96 MiB (issue 7)."""
     from pandas_hubtickets import _update
     from pandas_hubtickets._journal import fingerprint
@@ -431,6 +453,7 @@ def test_a_run_builds_one_batchs_json_at_a_time(tmp_path, hub, monkeypatch, api)
         return texts
 
     monkeypatch.setattr(EncodedFrame, "fragments", spy)
+    monkeypatch.setattr(_update, "_TEXTS_AT", 4)
     journal = tmp_path / "push.jsonl"
     df = edits(250)
     df.loc["r10", "objectId"] = 999_999  # no such ticket: its batch is split in halves
@@ -442,8 +465,8 @@ def test_a_run_builds_one_batchs_json_at_a_time(tmp_path, hub, monkeypatch, api)
         progress=False,
     )
     assert (first.counts["updated"], first.counts["failed"]) == (249, 1)
-    # each batch's text, built once (its halves reuse it), and nothing else
-    assert sorted(built) == [10] + [20] * 12  # one call per batch (workers finish in any order)
+    # each batch's text, built once (its halves reuse it), 4 batches a call, and nothing else
+    assert sorted(built) == [10, 80, 80, 80]  # workers may reach a group out of order
     entries = [json.loads(line) for line in journal.read_text().splitlines()[1:]]
     sent = {e["objectId"]: e["fingerprint"] for e in entries}
     expected = {  # without the versioned APIs' objectWriteTraceId: the row's place may change
