@@ -43,33 +43,50 @@ def update_body(ticket_id: int, **props: str) -> list[dict[str, Any]]:
     ]
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing and answers 200 with JSON bytes."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def answer(self, payload: bytes, *headers: tuple[str, str]) -> None:
+        """Send ``payload`` as a 200 JSON answer, after ``headers``."""
+        self.send_response(200)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+@contextmanager
+def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A local threading server with ``handler`` on 127.0.0.1; yields its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 @contextmanager
 def canned_server(body: Any) -> Iterator[tuple[str, list[dict[str, str]]]]:
     """A local server answering every GET with ``body`` (JSON); yields its URL and headers seen."""
     seen: list[dict[str, str]] = []
     payload = json.dumps(body).encode()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             seen.append(dict(self.headers.items()))
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            self.answer(payload)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve(Handler) as url:
+        yield url, seen
 
 
 def serve_output(process: subprocess.Popen[str], seconds: float = 60) -> list[str]:

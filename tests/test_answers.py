@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import QuietHandler, serve
 
 import pandas_hubtickets as ht
 from pandas_hubtickets import _update
@@ -75,32 +74,17 @@ def test_answers_converted_together_give_the_frame_of_each_one_alone():
 def odd_answers(odd: int) -> Iterator[str]:
     """A v1 batch-update server listing every ticket sent; ``odd``'s has a bad timestamp."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
             sent = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             ids = [item["objectId"] for item in sent]
             answer = [_answer(i, "soon" if i == odd else 1_700_000_000_000) for i in ids]
-            body = json.dumps(answer).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer(json.dumps(answer).encode())
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve(Handler) as url:
+        yield url
 
 
 def test_an_answer_that_does_not_flatten_costs_only_its_own_tickets():

@@ -11,18 +11,17 @@ import json
 import logging
 import pickle
 import socket
-import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 import requests
-from helpers import client_for
+from helpers import client_for, serve
 
 import pandas_hubtickets  # noqa: F401  (registers df.hubtickets)
 from pandas_hubtickets._cli import _parser, _serve_warning, main
@@ -40,19 +39,6 @@ def leaks(blob: str | bytes) -> list[str]:
     text = blob.decode("utf-8", errors="replace") if isinstance(blob, bytes) else blob
     pieces = {TOKEN[i : i + 12] for i in range(len(TOKEN) - 11)}
     return sorted(p for p in pieces if p in text)
-
-
-@contextmanager
-def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 # ---------------------------------------------------------------------- proxies

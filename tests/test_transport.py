@@ -18,13 +18,12 @@ import traceback
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import certifi
 import pytest
 import requests
-from helpers import TOKEN, canned_server, client_for, free_port, update_body
+from helpers import TOKEN, QuietHandler, canned_server, client_for, free_port, serve, update_body
 
 import pandas_hubtickets
 from pandas_hubtickets._client import V1_TICKETS, Secret, TicketsClient
@@ -604,32 +603,17 @@ def recording_server(cookie: str | None = None) -> Iterator[tuple[str, list[Any]
     """
     seen: list[Any] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             seen.append((self.requestline, list(self.headers.items()), body))
-            self.send_response(200)
-            if cookie is not None and len(seen) == 1:
-                self.send_header("Set-Cookie", f"{cookie}; Path=/")
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"[]")
+            first = cookie is not None and len(seen) == 1
+            self.answer(b"[]", *([("Set-Cookie", f"{cookie}; Path=/")] if first else []))
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve(Handler) as url:
+        yield url, seen
 
 
 class TestWhatIsSent:
