@@ -7,6 +7,8 @@ tz-aware datetimes, ``datetime.date`` objects, ints) and on an all-text frame:
   Python objects (pure serialisation; ratio target 0.667 = 1 / 1.5), and linear in rows:
   its cost per row at 1,000,000 rows at most 1.2x the cost at 10,000 (target 0.833);
 - ``to_payload`` (Python objects) at most 5 s per 1,000,000 rows;
+- the cost of ``to_json``'s result being a ``str`` (``orjson.dumps`` returns bytes): decoding
+  the same text's UTF-8 into a ``str``, printed against ``orjson.dumps`` (informational);
 - ``update``'s batch bodies (per-batch fragments, as its workers build them) and
   ``to_batches`` printed against ``to_json`` and ``to_payload`` (informational).
 
@@ -140,15 +142,25 @@ def run() -> list[Figure]:
             t_json, text = median_of(lambda: df.hubtickets.to_json(), repeat)  # noqa: B023
             t_payload, payload = median_of(lambda: df.hubtickets.to_payload(), repeat)  # noqa: B023
             prebuilt = prebuilt_body(payload, text, kind)
+            utf8 = text.encode("utf-8")
             del text, payload
             t_orjson, _ = median_of(partial(orjson.dumps, prebuilt), repeat)
             del prebuilt
+            t_decode, _ = median_of(partial(utf8.decode, "utf-8"), repeat)
+            del utf8
             per_row[n] = t_json / n
             name = f"payload {kind} {n:,} rows"
             us = f"{t_json / n * 1e6:.2f} us/row"
             figures += [
                 Figure(
                     name, f"to_json ({us}) vs orjson.dumps", t_json, "s", t_orjson, ORJSON_TARGET
+                ),
+                Figure(
+                    name,
+                    "of which the str alone: decoding its UTF-8, vs orjson.dumps",
+                    t_decode,
+                    "s",
+                    t_orjson,
                 ),
                 Figure(
                     name,
