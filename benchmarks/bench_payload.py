@@ -18,6 +18,8 @@ that ``orjson.dumps`` of ``to_payload``'s result gives exactly that text: the tw
 serialise the same content. (``to_payload``'s own result is not the reference: it shares
 one ``str`` among the cells of a repeated value, and orjson serialises such objects up to
 twice as slowly, which flattered ``to_json``.)
+``to_json``, ``orjson.dumps`` and the decoding are timed in turns (:func:`interleaved`), so that
+a slow spell of the host weighs on each alike.
 (These replace issue 2's figures against a naive per-cell loop, which this code now beats
 many times over: they measured the loop more than the library.)
 """
@@ -118,6 +120,29 @@ def median_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
+def interleaved(fns: list[Callable[[], Any]], repeat: int) -> list[float]:
+    """Median wall time of each function over ``repeat`` rounds that run each once, in turn.
+
+    Each run follows a full collection, as in :func:`median_of`; the objects alive
+    before the first round (the prebuilt body among them) are frozen out of those
+    collections. Taking turns, a slow spell of the host weighs on every side alike.
+    """
+    times: list[list[float]] = [[] for _ in fns]
+    gc.collect()
+    gc.freeze()
+    try:
+        for _ in range(repeat):
+            for fn, runs in zip(fns, times, strict=True):
+                gc.collect()
+                start = time.perf_counter()
+                result = fn()
+                runs.append(time.perf_counter() - start)
+                del result  # freed after the clock stops, as in median_of
+    finally:
+        gc.unfreeze()
+    return [statistics.median(runs) for runs in times]
+
+
 def prebuilt_body(payload: Any, text: str, kind: str) -> Any:
     """The body ``text`` as prebuilt Python objects, once ``payload`` serialises to it."""
     if orjson.dumps(payload) != text.encode():  # the same content, serialised
@@ -139,15 +164,16 @@ def run() -> list[Figure]:
         for n in SIZES:
             df = make(n)
             repeat = REPEAT[n]
-            t_json, text = median_of(lambda: df.hubtickets.to_json(), repeat)  # noqa: B023
+            text = df.hubtickets.to_json()
             t_payload, payload = median_of(lambda: df.hubtickets.to_payload(), repeat)  # noqa: B023
             prebuilt = prebuilt_body(payload, text, kind)
             utf8 = text.encode("utf-8")
             del text, payload
-            t_orjson, _ = median_of(partial(orjson.dumps, prebuilt), repeat)
-            del prebuilt
-            t_decode, _ = median_of(partial(utf8.decode, "utf-8"), repeat)
-            del utf8
+            t_json, t_orjson, t_decode = interleaved(
+                [df.hubtickets.to_json, partial(orjson.dumps, prebuilt), partial(utf8.decode)],
+                repeat,
+            )
+            del prebuilt, utf8
             per_row[n] = t_json / n
             name = f"payload {kind} {n:,} rows"
             us = f"{t_json / n * 1e6:.2f} us/row"
