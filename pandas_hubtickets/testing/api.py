@@ -176,9 +176,8 @@ def _pairs(raw: Any, where: str) -> list[Pair]:
         if not isinstance(value := item.get("value"), str):
             _bad_request(f"{where}[{i}].value must be a string (values travel as strings)")
         pairs.append((name, value))
-    twice = _repeated(name for name, _ in pairs)
-    if twice:
-        _bad_request(f"{where} sets {', '.join(twice)} more than once")
+    if len({name for name, _ in pairs}) < len(pairs):  # counted only when one repeats
+        _bad_request(f"{where} sets {', '.join(_repeated(n for n, _ in pairs))} more than once")
     return pairs
 
 

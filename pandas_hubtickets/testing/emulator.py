@@ -65,7 +65,7 @@ from .shapes import (
     rate_limit_body,
     v1_object,
 )
-from .store import VALUE, TicketStore, Version
+from .store import VALUE, WRITE_FIELDS, TicketStore, Version
 from .versioned import SEARCH_CAP, SECONDLY_LIMITED, ValidationRule
 
 SEARCH_PER_SECOND = 5
@@ -817,7 +817,7 @@ class FakeHubSpot:
         that made it and ``source`` / ``sourceId`` the writer (``API``, the app).
         """
         with self._lock:
-            return [dict(w) for w in self._store.writes]
+            return [dict(zip(WRITE_FIELDS, w, strict=True)) for w in self._store.writes]
 
     @property
     def requests(self) -> list[RequestRecord]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -67,27 +67,25 @@ def rate_limit_body(policy: str, portal_id: int) -> dict[str, Any]:
     }
 
 
-def _v1_version(name: str, version: Version) -> dict[str, Any]:
-    """One item of a v1 property's ``versions``: ``sourceId`` only when there is one."""
-    value, timestamp, source, source_id = version
-    item = {"name": name, "value": value, "timestamp": timestamp, "source": source}
-    if source_id is not None:
-        item["sourceId"] = source_id
-    item["sourceVid"] = []
-    return item
+def _v1_versions(name: str, versions: Iterable[Version]) -> list[dict[str, Any]]:
+    """Items of a v1 property's ``versions``, in the order given: ``sourceId`` only when set.
 
-
-def _v1_property(name: str, versions: list[Version], with_history: bool) -> dict[str, Any]:
-    newest = versions[-1]
-    value, timestamp, source, source_id = newest
-    shown = reversed(versions) if with_history else (newest,)
-    return {
-        "versions": [_v1_version(name, v) for v in shown],
-        "value": value,
-        "timestamp": timestamp,
-        "source": source,
-        "sourceId": source_id,
-    }
+    One comprehension for all of them: a call per version (and per property)
+    cost 5% of the instructions of answering a v1 batch update of 100 tickets.
+    """
+    return [
+        {"name": name, "value": value, "timestamp": timestamp, "source": source, "sourceVid": []}
+        if source_id is None
+        else {
+            "name": name,
+            "value": value,
+            "timestamp": timestamp,
+            "source": source,
+            "sourceId": source_id,
+            "sourceVid": [],
+        }
+        for value, timestamp, source, source_id in versions
+    ]
 
 
 def v1_object(
@@ -107,15 +105,25 @@ def v1_object(
     history = ticket.history
     if isinstance(selection, bool):
         selection = dict.fromkeys(history, selection)
+    properties: dict[str, Any] = {}
+    for name, with_history in selection.items():
+        versions = history.get(name)
+        if not versions:
+            continue
+        newest = versions[-1]
+        value, timestamp, source, source_id = newest
+        properties[name] = {
+            "versions": _v1_versions(name, reversed(versions) if with_history else (newest,)),
+            "value": value,
+            "timestamp": timestamp,
+            "source": source,
+            "sourceId": source_id,
+        }
     return {
         "objectType": "TICKET",
         "portalId": portal_id,
         "objectId": ticket.object_id,
-        "properties": {
-            name: _v1_property(name, versions, with_history)
-            for name, with_history in selection.items()
-            if (versions := history.get(name))
-        },
+        "properties": properties,
         "isDeleted": ticket.deleted,
     }
 

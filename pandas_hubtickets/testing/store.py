@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from .catalogue import OWNERS, PIPELINES, Owner, Pipeline
 
@@ -36,6 +36,9 @@ __all__ = [
 FIRST_ID = 100_001
 """The id given to the first ticket when none is asked for."""
 LAST_MODIFIED = "hs_lastmodifieddate"
+WRITE_FIELDS: Final = ("objectId", "name", "value", "timestamp", "source", "sourceId", "request")
+"""What each of :attr:`TicketStore.writes` holds, in order (``FakeHubSpot.writes`` names them)."""
+Write = tuple[int, str, str, int, str, "str | None", int]
 SEARCH_CAP = 10_000
 """Most results one search query pages through (HubSpot's); ``FakeHubSpot(search_cap=)``."""
 CREATED = "createdate"
@@ -95,7 +98,9 @@ class TicketStore:
         self.missing_object_status = missing_object_status
         self.search_cap = SEARCH_CAP
         self.tickets: dict[int, StoredTicket] = {}
-        self.writes: list[dict[str, Any]] = []
+        #: Writes made over HTTP, as :data:`WRITE_FIELDS` tuples: a dict each made a v1 batch
+        #: update of 100 tickets cost 4% more instructions, and took 272 bytes a write, not 96.
+        self.writes: list[Write] = []
         self.writer: str | None = None  # who makes the writes over HTTP (the token's app)
         self.pipelines: tuple[Pipeline, ...] = PIPELINES
         self.owners: list[Owner] = list(OWNERS)
@@ -205,13 +210,5 @@ class TicketStore:
             history.setdefault(name, []).append((value, ts, source, None))
             if request is not None:
                 self.writes.append(
-                    {
-                        "objectId": ticket.object_id,
-                        "name": name,
-                        "value": value,
-                        "timestamp": ts,
-                        "source": source,
-                        "sourceId": self.writer,
-                        "request": request,
-                    }
+                    (ticket.object_id, name, value, ts, source, self.writer, request)
                 )

@@ -353,3 +353,105 @@ def test_moments_are_exact_at_every_millisecond_of_a_second() -> None:
     start = 1_700_000_000_000
     for epoch_ms in range(start - 1000, start + 1000):
         assert iso_ms(epoch_ms) == _iso_reference(epoch_ms)
+
+
+# --- v1 ticket objects, property writes and repeated names, built with fewer objects ---
+
+
+def test_v1_versions_name_their_source_id_only_when_they_have_one(
+    parser: str, hub: FakeHubSpot
+) -> None:
+    """Over HTTP, a batch update's answer and a read with history: keys in HubSpot's order."""
+    hub.seed_history(
+        [
+            {"objectId": 501, "name": "status", "value": "OPEN", "timestamp": 1_700_000_000_000},
+            {
+                "objectId": 501,
+                "name": "status",
+                "value": "WAITING",
+                "timestamp": 1_700_000_100_000,
+                "source": "AUTOMATION",
+                "sourceId": "workflow:1041",
+            },
+        ]
+    )
+    update = [{"objectId": 501, "properties": [{"name": "status", "value": "CLOSED"}]}]
+
+    answer = _post(hub, f"{V1}/batch-update", update).json()[0]
+    read = requests.get(
+        f"{hub.base_url}{V1}/501?propertiesWithHistory=status",
+        headers={"Authorization": f"Bearer {hub.token}"},
+        timeout=10,
+    ).json()
+
+    for ticket in (answer, read):
+        versions = ticket["properties"]["status"]["versions"]
+        assert [list(v) for v in versions] == [
+            ["name", "value", "timestamp", "source", "sourceVid"],
+            ["name", "value", "timestamp", "source", "sourceId", "sourceVid"],
+            ["name", "value", "timestamp", "source", "sourceVid"],
+        ]
+        assert [(v["value"], v["source"], v.get("sourceId")) for v in versions] == [
+            ("CLOSED", "API", None),
+            ("WAITING", "AUTOMATION", "workflow:1041"),
+            ("OPEN", "CRM_UI", None),
+        ]
+        assert all(v["sourceVid"] == [] and v["name"] == "status" for v in versions)
+    assert list(answer["properties"]) == ["status", "hs_lastmodifieddate"]
+    assert list(answer["properties"]["status"]) == [
+        "versions",
+        "value",
+        "timestamp",
+        "source",
+        "sourceId",
+    ]
+    assert len(answer["properties"]["hs_lastmodifieddate"]["versions"]) == 1
+
+
+def test_writes_are_fresh_dicts_of_every_field_in_order() -> None:
+    with FakeHubSpot(app_id=4242) as hub:
+        _check_writes(hub)
+
+
+def _check_writes(hub: FakeHubSpot) -> None:
+    ids = hub.seed_tickets(2)
+    update = [
+        {
+            "objectId": oid,
+            "properties": [{"name": "status", "value": v}, {"name": "subject", "value": "s"}],
+        }
+        for oid, v in zip(ids, ("CLOSED", "WAITING"), strict=True)
+    ]
+    assert _post(hub, f"{V1}/batch-update", update).status_code == 200
+
+    writes = hub.writes
+    writes[0]["value"] = "changed by the caller"
+
+    seq = hub.requests[-1].seq
+    assert [list(w) for w in writes] == [
+        ["objectId", "name", "value", "timestamp", "source", "sourceId", "request"]
+    ] * 4
+    assert [(w["objectId"], w["name"], w["source"], w["request"]) for w in writes] == [
+        (ids[0], "status", "API", seq),
+        (ids[0], "subject", "API", seq),
+        (ids[1], "status", "API", seq),
+        (ids[1], "subject", "API", seq),
+    ]
+    assert [w["value"] for w in hub.writes] == ["CLOSED", "s", "WAITING", "s"]
+    stamps = {w["objectId"]: w["timestamp"] for w in writes}
+    assert stamps == {oid: hub.ticket(oid)["properties"]["status"]["timestamp"] for oid in ids}
+    assert all(w["sourceId"] == "app:4242" for w in writes)
+
+
+def test_a_name_set_twice_in_one_object_is_refused_naming_each_repeat_once(
+    parser: str, hub: FakeHubSpot
+) -> None:
+    (oid,) = hub.seed_tickets(1)
+    names = ["status", "subject", "status", "subject", "status", "content"]
+    update = [{"objectId": oid, "properties": [{"name": n, "value": "x"} for n in names]}]
+
+    r = _post(hub, f"{V1}/batch-update", update)
+
+    assert r.status_code == 400
+    assert r.json()["message"] == "objects[0].properties sets status, subject more than once"
+    assert hub.writes == []
