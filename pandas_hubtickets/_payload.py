@@ -21,6 +21,7 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from itertools import pairwise, repeat
 from typing import Any, ClassVar, Literal, NamedTuple, cast
 
 import numpy as np
@@ -60,21 +61,35 @@ class Flavor:
     trace_prefix: ClassVar[str | None] = None
 
     def records(
-        self,
-        ids: list[Any],
-        names: Sequence[str],
-        columns: list[list[str | None]],
-        gaps: bool,
-        positions: list[int],
+        self, ids: list[Any], properties: list[Any], positions: np.ndarray
     ) -> list[dict[str, Any]]:
-        """One body object per row from the rows' values, column by column.
+        """One body object per row from its id, its :meth:`properties` and its position.
 
         ``ids`` are the rows' ids (ticket ids, or ``id_property`` values),
-        ``positions`` their positions in the frame. ``None`` marks a property
-        left out; ``gaps`` says whether there is any. Every row has at least
-        one property.
+        ``positions`` their positions in the frame (int64).
         """
         raise NotImplementedError
+
+    def properties(self, names: Sequence[str], columns: list[list[Any]], gaps: bool) -> list[Any]:
+        """Each row's properties from its cells (:meth:`cells`), column by column.
+
+        With ``gaps``, a cell ``None`` (or a form's copy that is false) is a
+        property left out; without, every cell is sent. Every row has at
+        least one property.
+        """
+        raise NotImplementedError
+
+    def cells(self, name: str, values: list[str | None]) -> list[Any]:
+        """Property ``name``'s cells from its values (``None``: left out), one per row."""
+        return values
+
+    def forms(self, name: str, distinct: np.ndarray) -> np.ndarray:
+        """Property ``name``'s cell per distinct value (the last one ``None``: left out)."""
+        return distinct
+
+    def copies(self, forms: np.ndarray, codes: np.ndarray) -> list[Any]:
+        """The cells ``forms[codes]``, each row's its own object where a cell is mutable."""
+        return cast(list[Any], forms[codes].tolist())
 
     def untraced(self, text: str) -> str:
         """A row's JSON text without its ``objectWriteTraceId`` (what the journal fingerprints)."""
@@ -106,20 +121,29 @@ class V1(Flavor):
     name = "v1"
 
     def records(
-        self,
-        ids: list[Any],
-        names: Sequence[str],
-        columns: list[list[str | None]],
-        gaps: bool,
-        positions: list[int],
+        self, ids: list[Any], properties: list[Any], positions: np.ndarray
     ) -> list[dict[str, Any]]:
-        props = [
-            [None if v is None else {"name": name, "value": v} for v in column]
-            for name, column in zip(names, columns, strict=True)
-        ]
-        # a property is a non-empty dict, always true: filter(None, ...) drops the Nones in C
-        rows = [list(filter(None, row)) if gaps else list(row) for row in zip(*props, strict=True)]
-        return [{"objectId": i, "properties": row} for i, row in zip(ids, rows, strict=True)]
+        return [{"objectId": i, "properties": row} for i, row in zip(ids, properties, strict=True)]
+
+    def properties(self, names: Sequence[str], columns: list[list[Any]], gaps: bool) -> list[Any]:
+        if (
+            gaps
+        ):  # a property is a non-empty dict, always true: filter(None, ...) drops the gaps in C
+            return [list(filter(None, row)) for row in zip(*columns, strict=True)]
+        return list(map(list, zip(*columns, strict=True)))  # each list its exact size
+
+    def cells(self, name: str, values: list[str | None]) -> list[Any]:
+        return [None if v is None else {"name": name, "value": v} for v in values]
+
+    def forms(self, name: str, distinct: np.ndarray) -> np.ndarray:
+        # a left-out cell's form is an empty dict: false, as a property never is
+        cells = [{} if v is None else {"name": name, "value": v} for v in distinct.tolist()]
+        forms = np.empty(len(cells), dtype=object)
+        forms[:] = cells
+        return forms
+
+    def copies(self, forms: np.ndarray, codes: np.ndarray) -> list[Any]:
+        return list(map(dict.copy, forms[codes].tolist()))
 
     def property_affixes(self, name: str) -> tuple[str, str]:
         return '{"name":' + _dumps(name) + ',"value":', "}"
@@ -150,25 +174,23 @@ class DateVersioned(Flavor):
         self.id_property = id_property
 
     def records(
-        self,
-        ids: list[Any],
-        names: Sequence[str],
-        columns: list[list[str | None]],
-        gaps: bool,
-        positions: list[int],
+        self, ids: list[Any], properties: list[Any], positions: np.ndarray
     ) -> list[dict[str, Any]]:
+        named = {} if self.id_property is None else {"idProperty": self.id_property}
+        return [
+            {"objectWriteTraceId": pos, **named, "id": i, "properties": row}
+            for pos, i, row in zip(
+                map(str, positions.tolist()), map(str, ids), properties, strict=True
+            )
+        ]
+
+    def properties(self, names: Sequence[str], columns: list[list[Any]], gaps: bool) -> list[Any]:
         if gaps:
-            rows = [
+            return [
                 {n: v for n, v in zip(names, row, strict=True) if v is not None}
                 for row in zip(*columns, strict=True)
             ]
-        else:
-            rows = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
-        named = {} if self.id_property is None else {"idProperty": self.id_property}
-        return [
-            {"objectWriteTraceId": str(pos), **named, "id": str(i), "properties": row}
-            for pos, i, row in zip(positions, ids, rows, strict=True)
-        ]
+        return list(map(dict, map(zip, repeat(names), zip(*columns, strict=True))))
 
     def untraced(self, text: str) -> str:
         return "{" + text.split(",", 1)[1]  # the trace id is digits: the first comma ends it
@@ -352,7 +374,8 @@ class EncodedFrame:
 
         Rows with nothing to send are left out. Python's cyclic garbage collector
         is paused while the many small containers are built (it would walk them
-        all again and again), and left as it was found.
+        all again and again), and left as it was found. They are built 16,384
+        rows at a time (:meth:`_block_records`), into a list of the exact size.
 
         Examples
         --------
@@ -366,9 +389,11 @@ class EncodedFrame:
             else:
                 given = np.asarray(positions, dtype=np.int64)
                 rows = given[self.sendable[given]]
-            every = positions is None and len(rows) == len(self)
-            ids, columns, gaps = self._cells(None if every else rows)
-            return self.flavor.records(ids, self.names, columns, gaps, rows.tolist())
+            records: list[Any] = [None] * len(rows)  # the list's exact size
+            blocks = self._record_blocks(rows, _BATCHED_ROWS)
+            for start, built in zip(range(0, len(rows), _BATCHED_ROWS), blocks, strict=True):
+                records[start : start + len(built)] = built
+            return records
 
     def record_batches(self, batch_size: int) -> Iterator[list[dict[str, Any]]]:
         """The :meth:`records` of each of :meth:`batches`, in order.
@@ -385,32 +410,94 @@ class EncodedFrame:
         >>> [[r["objectId"] for r in batch] for batch in encode_frame(frame).record_batches(1)]
         [[7], [9]]
         """
-        for rows in self.batches(batch_size * max(1, _BATCHED_ROWS // batch_size)):
-            with _collector_paused():
-                ids, columns, gaps = self._cells(rows)
-                positions = rows.tolist()
-                built = []
-                for start in range(0, len(rows), batch_size):
-                    cut = slice(start, start + batch_size)
-                    cells = [column[cut] for column in columns]
-                    built.append(
-                        self.flavor.records(ids[cut], self.names, cells, gaps, positions[cut])
-                    )
-            yield from built
+        rows = np.flatnonzero(self.sendable)
+        for built in self._record_blocks(rows, batch_size * max(1, _BATCHED_ROWS // batch_size)):
+            yield from [
+                built[start : start + batch_size] for start in range(0, len(built), batch_size)
+            ]
 
-    def _cells(self, rows: np.ndarray | None) -> tuple[list[Any], list[list[str | None]], bool]:
-        """The ids and the values (column by column) of the rows at ``rows`` (``None``: every
-        row), as Python objects, and whether any value is null."""
+    def _record_blocks(self, rows: np.ndarray, size: int) -> Iterator[list[dict[str, Any]]]:
+        """The body objects of the sendable rows at ``rows``, ``size`` rows at a time.
+
+        Each block is built with the collector paused, so that its cells' lists
+        stay small and their memory is reused from one block to the next.
+        """
+        with _collector_paused():
+            forms = self._forms(len(rows))
+        for start in range(0, len(rows), size):
+            with _collector_paused():
+                built = self._block_records(rows[start : start + size], forms)
+            yield built
+
+    def _block_records(
+        self, rows: np.ndarray, forms: list[np.ndarray | None]
+    ) -> list[dict[str, Any]]:
+        """The body objects of the sendable rows at ``rows``, in order.
+
+        Where some rows leave properties out, the rows that send the same
+        properties are built together (:func:`_patterns`), each from full
+        columns, then put back in order: filtering every row's cells one by
+        one cost three times as much.
+        """
+        at = _at(rows)
+        present = [valid[at] for valid in self._present]
+        gaps = not all(valid.all() for valid in present)
+        patterns = _patterns(present) if gaps else None
+        if patterns is not None:
+            order, groups = patterns
+            rows = rows[order]
+            at = rows
+        ids, columns = self._cells(rows, at, forms)
+        flavor, names = self.flavor, self.names
+        if patterns is None:
+            properties = flavor.properties(names, columns, gaps)
+        else:
+            properties = []
+            for start, stop, sent in groups:
+                cells = [columns[j][start:stop] for j in sent]
+                properties += flavor.properties([names[j] for j in sent], cells, False)
+        built = flavor.records(ids, properties, rows)
+        if patterns is None:
+            return built
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        return list(map(built.__getitem__, back.tolist()))
+
+    def _forms(self, rows: int) -> list[np.ndarray | None]:
+        """Per property, its cells' :meth:`Flavor.forms` where its values repeat (else None).
+
+        Only where the property has at most ``rows`` distinct values (forms
+        are made for every distinct value, however few rows are built) and at
+        most :data:`_FORMS`: a copy reads its form, and many forms no longer
+        stay in the processor's cache (10 columns of 5,000 values each: copies
+        cost twice as much as new dicts).
+        """
+        return [
+            None
+            if shared is None or len(shared[0]) > min(rows, _FORMS)
+            else self.flavor.forms(name, shared[0])
+            for name, shared in zip(self.names, self._shared, strict=True)
+        ]
+
+    def _cells(
+        self, rows: np.ndarray, at: slice | np.ndarray, forms: list[np.ndarray | None]
+    ) -> tuple[list[Any], list[list[Any]]]:
+        """The ids and the cells (:meth:`Flavor.cells`, column by column) of the rows at
+        ``rows`` (``at``: the same rows, as a slice where they are consecutive)."""
+        flavor = self.flavor
         columns = []
-        for arr, shared in zip(self.values, self._shared, strict=True):
+        for name, arr, shared, form in zip(
+            self.names, self.values, self._shared, forms, strict=True
+        ):
             if shared is None:
-                columns.append((arr if rows is None else arr.take(rows)).to_pylist())
+                part = arr.take(rows) if isinstance(at, np.ndarray) else arr[at]
+                columns.append(flavor.cells(name, part.to_pylist()))
+            elif form is not None:
+                columns.append(flavor.copies(form, shared[1][at]))
             else:
                 distinct, codes = shared
-                columns.append(distinct[codes if rows is None else codes[rows]].tolist())
-        present = self._present if rows is None else [valid[rows] for valid in self._present]
-        ids = self.id_values if rows is None else self.id_values[rows]
-        return ids.tolist(), columns, not all(valid.all() for valid in present)
+                columns.append(flavor.cells(name, distinct[codes[at]].tolist()))
+        return self.id_values[at].tolist(), columns
 
     @cached_property
     def _shared(self) -> tuple[tuple[np.ndarray, np.ndarray] | None, ...]:
@@ -651,6 +738,8 @@ def _collector_paused() -> Iterator[None]:
 
 #: Rows whose Python bodies :meth:`EncodedFrame.record_batches` builds at a time.
 _BATCHED_ROWS = 1 << 14
+#: At most this many distinct values of a property are made forms (:meth:`EncodedFrame._forms`).
+_FORMS = 1 << 10
 #: Cells sampled to tell whether a column's values repeat (:func:`_distinct_and_codes`).
 _SAMPLE_CELLS = 1 << 16
 
@@ -675,11 +764,65 @@ def _distinct_and_codes(arr: pa.StringArray) -> tuple[np.ndarray, np.ndarray] | 
     True
     """
     sample = arr.take(np.arange(0, len(arr), max(8, len(arr) // _SAMPLE_CELLS)))
-    if 4 * pc.count_distinct(sample).as_py() > len(sample) - sample.null_count:
+    sent = len(sample) - sample.null_count
+    # unique's values (a null among them) cost half of count_distinct's count
+    if 4 * (len(pc.unique(sample)) - (sent < len(sample))) > sent:
         return None
     encoded = arr.dictionary_encode()
     distinct = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
     return distinct, encoded.indices.fill_null(len(distinct) - 1).to_numpy()
+
+
+def _at(rows: np.ndarray) -> slice | np.ndarray:
+    """``rows`` as a slice where they are consecutive (a view, no copy), else as they are."""
+    if len(rows) and rows[-1] - rows[0] == len(rows) - 1:
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows
+
+
+#: Rows with different sets of properties are grouped (:func:`_patterns`) when there are
+#: at most one such set per this many rows.
+_PATTERN_ROWS = 16
+
+
+def _patterns(
+    present: Sequence[np.ndarray],
+) -> tuple[np.ndarray, list[tuple[int, int, list[int]]]] | None:
+    """The rows ordered so that those sending the same properties are consecutive.
+
+    ``present`` holds, per property, the rows that send it. Returns the order
+    (stable) and, per run of rows in that order, its bounds and the properties
+    it sends; ``None`` where there are many different sets of properties (more
+    than one per :data:`_PATTERN_ROWS` rows) or more than 63 properties with gaps.
+
+    Examples
+    --------
+    >>> first = np.arange(40) % 4 != 1  # every fourth row leaves the first property out
+    >>> order, groups = _patterns([first, np.ones(40, dtype=bool)])
+    >>> order[:3].tolist(), groups
+    ([1, 5, 9], [(0, 10, [1]), (10, 40, [0, 1])])
+    >>> _patterns([np.arange(4) % 2 == 0, np.ones(4, dtype=bool)]) is None  # 2 sets in 4 rows
+    True
+    """
+    n = len(present[0])
+    gappy = [j for j, valid in enumerate(present) if not valid.all()]
+    if len(gappy) > 63:
+        return None
+    code = np.zeros(n, dtype=np.uint64)
+    for bit, j in enumerate(gappy):
+        code |= present[j].astype(np.uint64) << np.uint64(bit)
+    order = np.argsort(code, kind="stable")
+    ranked = code[order]
+    starts = np.flatnonzero(ranked[1:] != ranked[:-1]) + 1
+    if len(starts) * _PATTERN_ROWS >= n:
+        return None
+    bounds = [0, *starts.tolist(), n]
+    groups = []
+    for start, stop in pairwise(bounds):
+        sent = int(ranked[start])
+        gaps = {j for bit, j in enumerate(gappy) if not sent >> bit & 1}
+        groups.append((start, stop, [j for j in range(len(present)) if j not in gaps]))
+    return order, groups
 
 
 def _utf8_len(text: str) -> int:

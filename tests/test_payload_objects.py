@@ -4,10 +4,12 @@ batches, held against the plain Python reference of test_payload_text."""
 from __future__ import annotations
 
 import gc
+import sys
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from test_payload_text import TRICKY, reference_rows, wrap
 
@@ -141,3 +143,111 @@ def test_coded_columns_share_their_texts_from_their_codes(monkeypatch, api, na):
     assert list(typed.hubtickets.to_batches(7, api=api, na=na)) == [wrap(b, api) for b in cut]
     cats = values_of(typed.hubtickets.to_payload(api=api, na=na), "cat")
     assert len({id(v) for v in cats}) == len(set(cats))  # one string per distinct value
+
+
+def sparse_frame(n: int, columns: int, missing: float, seed: int = 2) -> pd.DataFrame:
+    """Categorical, repeated and free-text columns, each missing on a share of its rows."""
+    rng = np.random.default_rng(seed)
+    few = np.array([*TRICKY[:5], "é 🎫"], dtype=object)
+    data: dict[str, Any] = {"objectId": np.arange(1, n + 1)}
+    for j in range(columns):
+        gaps = rng.random(n) < (missing if j % 2 else missing / 4)
+        if j % 3 == 0:
+            values = pd.Categorical(few[rng.integers(0, len(few), n)])
+            data[f"cat{j}"] = pd.Series(values).mask(gaps)
+        elif j % 3 == 1:
+            data[f"few{j}"] = np.where(gaps, None, few[rng.integers(0, len(few), n)])
+        else:
+            data[f"free{j}"] = [None if g else f"note {i} {j} é" for i, g in enumerate(gaps)]
+    return pd.DataFrame(data)
+
+
+def plain(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame as plain strings (None where missing), as reference_rows reads it."""
+    return df.astype(object).where(df.notna(), None)
+
+
+@pytest.mark.parametrize("api", ["v1", "2026-03"])
+@pytest.mark.parametrize(("columns", "grouped"), [(6, True), (24, False)])
+def test_rows_sending_different_properties_are_built_by_group_then_put_back_in_order(
+    monkeypatch, api, columns, grouped
+):
+    """Rows that send the same properties are built together where such sets are few (6
+    columns with gaps: at most 64 sets in a block of 2,000 rows), else row by row (24 columns:
+    nearly every row its own set); either way each row is where it was, with its properties."""
+    df = sparse_frame(4000, columns, 0.3)
+    names = list(df.columns[1:])
+    rows = reference_rows(plain(df), names, api, "skip")
+    patterns = _payload._patterns
+    found: list[bool] = []
+
+    def spy(present: list[np.ndarray]) -> Any:
+        got = patterns(present)
+        found.append(got is not None)
+        return got
+
+    monkeypatch.setattr(_payload, "_patterns", spy)
+    monkeypatch.setattr(_payload, "_BATCHED_ROWS", 2000)  # two blocks
+    assert df.hubtickets.to_payload(api=api) == wrap(rows, api)
+    assert found == [grouped] * 2
+    sent = [r for r in rows if r is not None]
+    cut = [sent[start : start + 100] for start in range(0, len(sent), 100)]
+    assert list(df.hubtickets.to_batches(api=api)) == [wrap(batch, api) for batch in cut]
+    positions = [3999, 5, 5, 0, 1234, 7]  # any order, a row twice
+    expected = [rows[p] for p in positions if rows[p] is not None]
+    assert encode_frame(df, api=api).records(positions) == expected
+
+
+@pytest.mark.parametrize("api", ["v1", "2026-03"])
+@pytest.mark.parametrize("forms", [0, 1 << 10])
+def test_every_row_has_its_own_containers(monkeypatch, api, forms):
+    """A property made by copying its value's form (or not: forms=0) is its row's own: a
+    user may change one row's body without changing another's, or another call's."""
+    monkeypatch.setattr(_payload, "_FORMS", forms)
+    df = sparse_frame(300, 6, 0.2)
+    body = df.hubtickets.to_payload(api=api)
+    records = body if api == "v1" else body["inputs"]
+    properties = [r["properties"] for r in records]
+    containers = [*records, *properties]
+    if api == "v1":
+        containers += [p for props in properties for p in props]
+    assert len({id(c) for c in containers}) == len(containers)
+    if api == "v1":
+        records[0]["properties"][0]["value"] = "changed"
+    else:
+        records[0]["properties"][next(iter(records[0]["properties"]))] = "changed"
+    again = df.hubtickets.to_payload(api=api)
+    assert again == wrap(reference_rows(plain(df), list(df.columns[1:]), api, "skip"), api)
+    assert body != again and "changed" not in str(records[1:])
+
+
+def spare(items: list[Any]) -> int:
+    """The bytes a list's array of items holds beyond its items, in the allocator's steps of
+    16 bytes (a slice is a list of exactly its items)."""
+    empty = sys.getsizeof([])
+    return (
+        -(-(sys.getsizeof(items) - empty) // 16) * 16
+        - -(-(sys.getsizeof(items[:]) - empty) // 16) * 16
+    )
+
+
+@pytest.mark.parametrize("api", ["v1", "2026-03"])
+def test_lists_hold_no_room_for_more_items(api):
+    """No list of a body holds room for more items than it has (a million rows' worth of
+    spare slots is memory for nothing). CPython gives a list made from a tuple an even
+    number of slots, which costs nothing: memory is handed out in steps of 16 bytes."""
+    df = sparse_frame(3000, 6, 0.3)
+    body = df.hubtickets.to_payload(api=api)
+    records = body if api == "v1" else body["inputs"]
+    lists = [records] + ([r["properties"] for r in records] if api == "v1" else [])
+    batches = [b if api == "v1" else b["inputs"] for b in df.hubtickets.to_batches(api=api)]
+    assert [spare(x) for x in [*lists, *batches]] == [0] * (len(lists) + len(batches))
+
+
+def test_a_null_in_the_sample_is_not_counted_as_a_value():
+    """The sample of every 8th cell holds 4 nulls and 4 "a": one value in 4 cells sent,
+    so the column's values repeat."""
+    arr = pa.array((["a"] * 8 + [None] * 8) * 4)
+    distinct, codes = _payload._distinct_and_codes(arr)
+    assert distinct.tolist() == ["a", None]
+    assert distinct[codes].tolist() == arr.to_pylist()

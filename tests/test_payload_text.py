@@ -236,10 +236,10 @@ def test_python_bodies_are_built_with_the_collector_paused(monkeypatch, api):
     try:
         gc.enable()
         assert len(encoded.records()) == 3
-        assert list(df.hubtickets.to_batches(2, api=api))  # each batch paused too
+        assert list(df.hubtickets.to_batches(2, api=api))  # its chunk of batches paused too
     finally:
         gc.enable() if was else gc.disable()
-    assert collector == [False, False, False]
+    assert collector == [False, False]  # records(), then the one chunk of to_batches' 2 batches
 
 
 def test_object_columns_of_dates_keep_every_cell_exact():
