@@ -126,9 +126,8 @@ class V1(Flavor):
         return [{"objectId": i, "properties": row} for i, row in zip(ids, properties, strict=True)]
 
     def properties(self, names: Sequence[str], columns: list[list[Any]], gaps: bool) -> list[Any]:
-        if (
-            gaps
-        ):  # a property is a non-empty dict, always true: filter(None, ...) drops the gaps in C
+        # a property is a non-empty dict, always true: filter(None, ...) drops the gaps in C
+        if gaps:
             return [list(filter(None, row)) for row in zip(*columns, strict=True)]
         return list(map(list, zip(*columns, strict=True)))  # each list its exact size
 
