@@ -2,20 +2,12 @@
 
 Each module defines ``run() -> list[Figure]``. Pass module names to run a few:
 ``python benchmarks/run.py payload flatten``.
-
-Each module runs in a fresh Python process of its own, as a user's session starts: run one
-after another in one process, a module inherited the heap the earlier ones left (to_payload of
-1,000,000 rows, which allocates 2.4 GB of small objects, took about 5 s there and 3.8-4.3 s alone).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
-import json
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -30,25 +22,12 @@ def _fmt(x: float | None, unit: str = "") -> str:
     return f"{x:,.3f}{unit}" if abs(x) < 100 else f"{x:,.0f}{unit}"
 
 
-def _run_alone(name: str) -> list[Figure]:
-    """The figures of module ``bench_<name>``, run in a fresh process (``--one``)."""
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "figures.json"
-        subprocess.run([sys.executable, __file__, "--one", name, str(out)], check=True)
-        return [Figure(**fields) for fields in json.loads(out.read_text())]
-
-
-def _one(name: str, out: str) -> None:
-    figures = importlib.import_module(f"bench_{name}").run()
-    Path(out).write_text(json.dumps([dataclasses.asdict(f) for f in figures], default=float))
-
-
 def main(argv: list[str]) -> int:
     names = argv or sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
     figures: list[Figure] = []
     for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        figures.extend(_run_alone(name))
+        figures.extend(importlib.import_module(f"bench_{name}").run())
     header = ("benchmark", "measure", "value", "baseline", "ratio", "target", "ok")
     rows = [
         (
@@ -75,7 +54,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--one"]:
-        _one(*sys.argv[2:4])
-    else:
-        raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(main(sys.argv[1:]))
