@@ -41,6 +41,7 @@ from _common import Figure
 
 import pandas_hubtickets  # noqa: F401  (registers the accessor)
 from pandas_hubtickets._payload import encode_frame
+from pandas_hubtickets._update import _Texts
 
 try:
     import orjson
@@ -151,10 +152,15 @@ def prebuilt_body(payload: Any, text: str, kind: str) -> Any:
 
 
 def batch_bodies(df: pd.DataFrame) -> None:
-    """The bodies update sends: per batch of 100, its rows' fragments, joined."""
+    """The bodies update sends: per batch of 100, its rows' texts as its workers take them.
+
+    The workers build the texts of a few batches in one call (:class:`_Texts`).
+    """
     encoded = encode_frame(df)
-    for rows in encoded.batches(100):
-        encoded.wrap_fragments(encoded.fragments(rows).to_pylist())
+    batches = list(encoded.batches(100))
+    texts = _Texts(encoded, batches)
+    for batch in range(len(batches)):
+        encoded.wrap_fragments(texts.take(batch))
 
 
 def run() -> list[Figure]:
