@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass
@@ -48,3 +48,35 @@ def best_of(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
         result = fn()
         best = min(best, time.perf_counter() - start)
     return best, result
+
+
+class Runs(NamedTuple):
+    """The wall and CPU times (seconds) of one function's runs in :func:`interleaved`."""
+
+    walls: list[float]
+    cpus: list[float]
+
+
+def interleaved(fns: Sequence[Callable[[], Any]], repeat: int) -> list[Runs]:
+    """Each function run ``repeat`` times, in turns: round by round, each once.
+
+    Each run follows a full collection; the objects alive before the first
+    round (a prebuilt input among them) are frozen out of those collections.
+    Each result is freed after its clock stops, before the next run starts.
+    Taking turns, a slow spell of the host weighs on every side of a ratio alike.
+    """
+    runs = [Runs([], []) for _ in fns]
+    gc.collect()
+    gc.freeze()
+    try:
+        for _ in range(repeat):
+            for fn, times in zip(fns, runs, strict=True):
+                gc.collect()
+                start, cpu = time.perf_counter(), time.process_time()
+                result = fn()
+                times.walls.append(time.perf_counter() - start)
+                times.cpus.append(time.process_time() - cpu)
+                del result
+    finally:
+        gc.unfreeze()
+    return runs

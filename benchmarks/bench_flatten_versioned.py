@@ -3,7 +3,8 @@
 The tickets of ``bench_flatten`` (50,000 x 10 properties x 3 versions), as the
 2026-03 batch read with history answers them (ISO 8601 timestamps, ``sourceType``,
 ``id`` as text). Targets, CPU time of the process (the machine may be shared),
-best of repeated runs in the same run:
+best of repeated runs in the same run, the two sides of each timed in turns
+(:func:`interleaved`):
 
 - input already parsed: ``flatten`` of the versioned answer within 1.25x of
   ``flatten`` of the v1 answer (the ISO timestamps are read in one pyarrow cast);
@@ -14,14 +15,11 @@ best of repeated runs in the same run:
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
-import time
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from _common import Figure
+from _common import Figure, interleaved
 from bench_flatten import PROPERTIES, TICKETS, VERSIONS, make_response
 
 from pandas_hubtickets import flatten
@@ -60,17 +58,6 @@ def versioned(tickets: list[dict[str, Any]]) -> dict[str, Any]:
     return {"status": "COMPLETE", "results": results, "startedAt": _iso(0), "completedAt": _iso(1)}
 
 
-def cpu_of(fn: Callable[[], Any], repeat: int = 3) -> float:
-    """The least CPU time of ``repeat`` runs of ``fn``, in seconds."""
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times)
-
-
 def run() -> list[Figure]:
     v1 = make_response()
     answer = versioned(v1)
@@ -80,13 +67,15 @@ def run() -> list[Figure]:
         raise AssertionError("the versioned answer does not flatten to the v1 answer's frame")
     rows = len(ours)
     del ours, theirs
-    v1_time = cpu_of(partial(flatten, v1))
-    versioned_time = cpu_of(partial(flatten, answer))
+    v1_time, versioned_time = (
+        min(runs.cpus) for runs in interleaved([partial(flatten, v1), partial(flatten, answer)], 3)
+    )
     del v1
     raw = json.dumps(answer).encode()
     del answer
-    loads_time = cpu_of(partial(json.loads, raw), repeat=2)
-    raw_time = cpu_of(partial(flatten, raw), repeat=2)
+    loads_time, raw_time = (
+        min(runs.cpus) for runs in interleaved([partial(json.loads, raw), partial(flatten, raw)], 2)
+    )
     name = f"flatten 2026-03 {TICKETS:,}x{len(PROPERTIES)}x{VERSIONS}"
     return [
         Figure(name, "rows", rows, ""),

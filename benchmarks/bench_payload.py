@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from _common import Figure
+from _common import Figure, interleaved
 
 import pandas_hubtickets  # noqa: F401  (registers the accessor)
 from pandas_hubtickets._payload import encode_frame
@@ -121,29 +121,6 @@ def median_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
-def interleaved(fns: list[Callable[[], Any]], repeat: int) -> list[float]:
-    """Median wall time of each function over ``repeat`` rounds that run each once, in turn.
-
-    Each run follows a full collection, as in :func:`median_of`; the objects alive
-    before the first round (the prebuilt body among them) are frozen out of those
-    collections. Taking turns, a slow spell of the host weighs on every side alike.
-    """
-    times: list[list[float]] = [[] for _ in fns]
-    gc.collect()
-    gc.freeze()
-    try:
-        for _ in range(repeat):
-            for fn, runs in zip(fns, times, strict=True):
-                gc.collect()
-                start = time.perf_counter()
-                result = fn()
-                runs.append(time.perf_counter() - start)
-                del result  # freed after the clock stops, as in median_of
-    finally:
-        gc.unfreeze()
-    return [statistics.median(runs) for runs in times]
-
-
 def prebuilt_body(payload: Any, text: str, kind: str) -> Any:
     """The body ``text`` as prebuilt Python objects, once ``payload`` serialises to it."""
     if orjson.dumps(payload) != text.encode():  # the same content, serialised
@@ -175,9 +152,12 @@ def run() -> list[Figure]:
             prebuilt = prebuilt_body(payload, text, kind)
             utf8 = text.encode("utf-8")
             del text, payload
-            t_json, t_orjson, t_decode = interleaved(
-                [df.hubtickets.to_json, partial(orjson.dumps, prebuilt), partial(utf8.decode)],
-                repeat,
+            t_json, t_orjson, t_decode = (
+                statistics.median(runs.walls)
+                for runs in interleaved(
+                    [df.hubtickets.to_json, partial(orjson.dumps, prebuilt), partial(utf8.decode)],
+                    repeat,
+                )
             )
             del prebuilt, utf8
             per_row[n] = t_json / n
